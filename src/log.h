@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* log.h: opt-in diagnostics to stderr, controlled by DSQLAUTH_LOG; never given a secret. */
+#ifndef DSQL_LOG_H
+#define DSQL_LOG_H
+
+#include "util.h"
+
+enum dsql_log_level {
+    DSQL_LOG_OFF = 0,
+    DSQL_LOG_ERROR = 1,
+    DSQL_LOG_WARN = 2,
+    DSQL_LOG_INFO = 3,
+    DSQL_LOG_DEBUG = 4,
+};
+
+/* The level DSQLAUTH_LOG asks for (error|warn|info|debug; unset or unknown: off). */
+DSQL_LOCAL int dsql_log_level(void);
+
+/*
+ * Writes "dsqlauth: <level>: message" to stderr when the level is enabled, as one write(2)
+ * so lines from threads do not interleave. Callers pass no secret; use dsql_redact for tokens.
+ * Saves and restores errno.
+ */
+DSQL_LOCAL void dsql_log(int level, const char *fmt, ...) DSQL_PRINTF(2, 3);
+
+/*
+ * Writes a printable stand-in for an access key id into out, as `aws configure list` does:
+ * asterisks and the last four characters. Secrets themselves are never passed to the log.
+ */
+DSQL_LOCAL const char *dsql_redact_key_id(const char *key_id, char *out, size_t out_len);
+
+#endif /* DSQL_LOG_H */

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* sigv4.c: the stages of AWS Signature Version 4 over OpenSSL's EVP interfaces. */
+#include "sigv4.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <pthread.h>
+#include <string.h>
+
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+/* Fetch the algorithms once per process: an implicit fetch on every call costs a lookup. */
+static void fetch_algorithms(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static int algorithms(void)
+{
+    pthread_once(&fetch_once, fetch_algorithms);
+    return sha256_md != NULL && hmac_mac != NULL ? 0 : -1;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* Howard Hinnant's civil_from_days: no locale, no time zone, no lock. */
+int dsql_amz_time_from_unix(int64_t t, dsql_amz_time *out)
+{
+    int64_t days = floor_div(t, 86400);
+    int64_t secs = t - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    if (y < 0 || y > 9999)
+        return -1;
+    int hh = (int)(secs / 3600), mm = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+    static const char digits[] = "0123456789";
+    char *p = out->datetime;
+    p[0] = digits[y / 1000];
+    p[1] = digits[y / 100 % 10];
+    p[2] = digits[y / 10 % 10];
+    p[3] = digits[y % 10];
+    p[4] = digits[m / 10];
+    p[5] = digits[m % 10];
+    p[6] = digits[d / 10];
+    p[7] = digits[d % 10];
+    p[8] = 'T';
+    p[9] = digits[hh / 10];
+    p[10] = digits[hh % 10];
+    p[11] = digits[mm / 10];
+    p[12] = digits[mm % 10];
+    p[13] = digits[ss / 10];
+    p[14] = digits[ss % 10];
+    p[15] = 'Z';
+    p[16] = '\0';
+    memcpy(out->date, p, 8);
+    out->date[8] = '\0';
+    return 0;
+}
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400);
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int parse_digits(const char *s, int n, int64_t *v)
+{
+    int64_t x = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+int dsql_amz_time_parse(const char *s, int64_t *t)
+{
+    int64_t y, mo, d, h, mi, se;
+    if (strlen(s) != DSQL_AMZ_DATETIME_LEN || s[8] != 'T' || s[15] != 'Z')
+        return -1;
+    if (parse_digits(s, 4, &y) || parse_digits(s + 4, 2, &mo) || parse_digits(s + 6, 2, &d) ||
+        parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) ||
+        parse_digits(s + 13, 2, &se))
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return -1;
+    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+void dsql_uri_encode(dsql_buf *b, const char *s, size_t n)
+{
+    static const char hexu[] = "0123456789ABCDEF";
+    if (dsql_buf_reserve(b, n * 3) != 0)
+        return;
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hexu[c >> 4];
+            *o++ = hexu[c & 15];
+        }
+    }
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
+}
+
+void dsql_hex(const unsigned char *in, size_t n, char *hex)
+{
+    static const char hexl[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = hexl[in[i] >> 4];
+        hex[2 * i + 1] = hexl[in[i] & 15];
+    }
+    hex[2 * n] = '\0';
+}
+
+int dsql_sha256_hex(const void *data, size_t len, char hex[DSQL_SHA256_HEX_LEN + 1])
+{
+    unsigned char md[DSQL_SHA256_LEN];
+    if (algorithms() != 0 || EVP_Digest(data, len, md, NULL, sha256_md, NULL) != 1)
+        return -1;
+    dsql_hex(md, sizeof md, hex);
+    return 0;
+}
+
+int dsql_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                     unsigned char out[DSQL_SHA256_LEN])
+{
+    int rc = -1;
+    EVP_MAC_CTX *ctx = NULL;
+    size_t outl = 0;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (algorithms() != 0 || (ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL)
+        goto out;
+    if (EVP_MAC_init(ctx, key, key_len, params) != 1 || EVP_MAC_update(ctx, data, len) != 1 ||
+        EVP_MAC_final(ctx, out, &outl, DSQL_SHA256_LEN) != 1 || outl != DSQL_SHA256_LEN)
+        goto out;
+    rc = 0;
+out:
+    EVP_MAC_CTX_free(ctx);
+    return rc;
+}
+
+int dsql_sigv4_signing_key(const char *secret, const char *date, const char *region,
+                           const char *service, unsigned char key[DSQL_SHA256_LEN])
+{
+    int rc = -1;
+    dsql_buf k;
+    unsigned char a[DSQL_SHA256_LEN], b[DSQL_SHA256_LEN];
+    dsql_buf_init(&k);
+    dsql_buf_puts(&k, "AWS4");
+    dsql_buf_puts(&k, secret);
+    if (dsql_buf_failed(&k))
+        goto out;
+    if (dsql_hmac_sha256(k.data, k.len, date, strlen(date), a) != 0 ||
+        dsql_hmac_sha256(a, sizeof a, region, strlen(region), b) != 0 ||
+        dsql_hmac_sha256(b, sizeof b, service, strlen(service), a) != 0 ||
+        dsql_hmac_sha256(a, sizeof a, "aws4_request", 12, key) != 0)
+        goto out;
+    rc = 0;
+out:
+    dsql_wipe(a, sizeof a);
+    dsql_wipe(b, sizeof b);
+    dsql_buf_cleanup(&k);
+    return rc;
+}
+
+void dsql_sigv4_canonical_request(dsql_buf *out, const char *method, const char *path,
+                                  const char *canonical_query, const char *canonical_headers,
+                                  const char *signed_headers, const char *payload_hash_hex)
+{
+    dsql_buf_puts(out, method);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, path);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, canonical_query);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, canonical_headers);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, signed_headers);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, payload_hash_hex);
+}
+
+void dsql_sigv4_string_to_sign(dsql_buf *out, const char *amz_datetime, const char *scope,
+                               const char *canonical_request_hex)
+{
+    dsql_buf_puts(out, "AWS4-HMAC-SHA256\n");
+    dsql_buf_puts(out, amz_datetime);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, scope);
+    dsql_buf_putc(out, '\n');
+    dsql_buf_puts(out, canonical_request_hex);
+}
+
+int dsql_sigv4_signature(const unsigned char key[DSQL_SHA256_LEN], const char *string_to_sign,
+                         size_t len, char hex[DSQL_SHA256_HEX_LEN + 1])
+{
+    unsigned char mac[DSQL_SHA256_LEN];
+    if (dsql_hmac_sha256(key, DSQL_SHA256_LEN, string_to_sign, len, mac) != 0)
+        return -1;
+    dsql_hex(mac, sizeof mac, hex);
+    return 0;
+}

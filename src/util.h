@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* util.h: internal helpers shared by every module: error filling, secret wiping, a byte buffer. */
+#ifndef DSQL_UTIL_H
+#define DSQL_UTIL_H
+
+#include "dsqlauth.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define DSQL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define DSQL_LOCAL __attribute__((visibility("hidden")))
+#else
+#define DSQL_PRINTF(a, b)
+#define DSQL_LOCAL
+#endif
+
+/* Fills err (if non-NULL) with code and a formatted message; returns code. */
+DSQL_LOCAL int dsql_seterr(dsql_error *err, int code, const char *fmt, ...) DSQL_PRINTF(3, 4);
+
+/* Prefixes an existing message in err with "prefix: " (no-op when err is NULL). */
+DSQL_LOCAL void dsql_err_prefix(dsql_error *err, const char *fmt, ...) DSQL_PRINTF(2, 3);
+
+/* Wipes len bytes at p (OPENSSL_cleanse; never optimised away). */
+DSQL_LOCAL void dsql_wipe(void *p, size_t len);
+
+/* Wipes a NUL-terminated string and frees it. NULL is a no-op. */
+DSQL_LOCAL void dsql_free_secret(char *s);
+
+/* strdup that returns NULL for NULL. */
+DSQL_LOCAL char *dsql_strdup(const char *s);
+
+/* Constant-time equality of two byte strings of the same length (CRYPTO_memcmp). */
+DSQL_LOCAL int dsql_ct_equal(const void *a, const void *b, size_t len);
+
+/*
+ * A growable byte buffer with inline storage, so that short strings cost no allocation.
+ * Failure is sticky: after one failed append every later append is a no-op and
+ * dsql_buf_failed() says so, so builders check once at the end (as pgbouncer's packet builders).
+ * Contents may be secret: dsql_buf_cleanup wipes everything it held.
+ */
+typedef struct dsql_buf {
+    char *data;  /* always NUL-terminated */
+    size_t len;
+    size_t cap;
+    int failed;
+    char inline_storage[512];
+} dsql_buf;
+
+DSQL_LOCAL void dsql_buf_init(dsql_buf *b);
+DSQL_LOCAL void dsql_buf_cleanup(dsql_buf *b); /* wipes and frees */
+DSQL_LOCAL int dsql_buf_reserve(dsql_buf *b, size_t extra);
+DSQL_LOCAL void dsql_buf_append(dsql_buf *b, const void *p, size_t n);
+DSQL_LOCAL void dsql_buf_puts(dsql_buf *b, const char *s);
+DSQL_LOCAL void dsql_buf_putc(dsql_buf *b, char c);
+DSQL_LOCAL void dsql_buf_printf(dsql_buf *b, const char *fmt, ...) DSQL_PRINTF(2, 3);
+static inline int dsql_buf_failed(const dsql_buf *b)
+{
+    return b->failed;
+}
+/* Hands the contents over as a new malloc'd string (the buffer is left empty); NULL on failure. */
+DSQL_LOCAL char *dsql_buf_steal(dsql_buf *b);
+
+#endif /* DSQL_UTIL_H */
