@@ -23,15 +23,24 @@ void dsql_err_prefix(dsql_error *err, const char *fmt, ...)
 {
     if (err == NULL)
         return;
-    char prefix[DSQL_ERROR_MAX];
     char old[DSQL_ERROR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     memcpy(old, err->message, sizeof old);
     old[sizeof old - 1] = '\0';
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof err->message - 2)
+        return;
+    size_t pos = (size_t)n;
+    err->message[pos++] = ':';
+    err->message[pos++] = ' ';
+    size_t room = sizeof err->message - pos - 1;
+    size_t len = strlen(old);
+    if (len > room)
+        len = room;
+    memcpy(err->message + pos, old, len);
+    err->message[pos + len] = '\0';
 }
 
 void dsql_wipe(void *p, size_t len)
