@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""fake_aws.py: a scripted loopback HTTP server playing IMDS, the container endpoint, STS and
+the SSO portal for dsqlauth's tests. Python standard library only.
+
+Usage: fake_aws.py --scenario FILE --log FILE [--ipv6] [--lifetime SECONDS]
+
+Binds 127.0.0.1 (or ::1) on an ephemeral port, prints the port on stdout, then serves until
+stdin closes, SIGTERM, or the lifetime (default 60 s) ends. Every request is appended to the log
+as one JSON line: {"method", "path" (with query), "headers" (lower-case names), "body"}.
+
+The scenario is JSON: {"routes": [ROUTE, ...]}. A ROUTE matches on "method", "path" (the path
+without its query) and optionally "body_contains"; its "responses" are served in order and the
+last one repeats. A RESPONSE has:
+  status (200), body (string) or json (any JSON value, serialised), headers ({name: value}),
+  delay_ms (sleep before answering), truncate (announce 100 more bytes than sent, then close),
+  oversize (a body of that many 'x' bytes), close (drop the connection without answering),
+  expires_in (seconds: "{{EXPIRATION}}" in the body becomes now+N as ISO-8601 UTC and
+  "{{EXPIRATION_MS}}" the same instant in epoch milliseconds).
+A request that matches no route gets 404 "no route".
+"""
+import argparse
+import datetime
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Routes:
+    def __init__(self, scenario):
+        self.lock = threading.Lock()
+        self.routes = scenario.get("routes", [])
+        self.served = [0] * len(self.routes)
+
+    def pick(self, method, path, body):
+        bare = path.split("?", 1)[0]
+        with self.lock:
+            for i, r in enumerate(self.routes):
+                if r.get("method", "GET") != method or r.get("path") != bare:
+                    continue
+                if "body_contains" in r and r["body_contains"] not in body:
+                    continue
+                responses = r.get("responses") or [{}]
+                n = self.served[i]
+                self.served[i] += 1
+                return responses[min(n, len(responses) - 1)]
+        return {"status": 404, "body": "no route"}
+
+
+def render(resp):
+    if "oversize" in resp:
+        return b"x" * int(resp["oversize"])
+    if "json" in resp:
+        text = json.dumps(resp["json"])
+    else:
+        text = resp.get("body", "")
+    if "expires_in" in resp:
+        when = time.time() + float(resp["expires_in"])
+        iso = datetime.datetime.fromtimestamp(int(when), datetime.timezone.utc)
+        text = text.replace("{{EXPIRATION}}", iso.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        text = text.replace("{{EXPIRATION_MS}}", str(int(when) * 1000))
+    return text.encode("utf-8")
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "fake-aws/1"
+
+    def log_message(self, fmt, *args):  # keep the test output clean
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        record = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+        }
+        with self.server.log_lock:
+            self.server.log.write(json.dumps(record) + "\n")
+            self.server.log.flush()
+        resp = self.server.routes.pick(self.command, self.path, body)
+        if resp.get("delay_ms"):
+            time.sleep(resp["delay_ms"] / 1000.0)
+        if resp.get("close"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        data = render(resp)
+        try:
+            self.send_response(int(resp.get("status", 200)))
+            for k, v in resp.get("headers", {}).items():
+                self.send_header(k, v)
+            extra = 100 if resp.get("truncate") else 0
+            self.send_header("Content-Length", str(len(data) + extra))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if resp.get("truncate"):
+            self.close_connection = True
+
+    do_GET = do_PUT = do_POST = do_DELETE = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--ipv6", action="store_true")
+    ap.add_argument("--lifetime", type=float, default=60.0)
+    args = ap.parse_args()
+    with open(args.scenario) as f:
+        scenario = json.load(f)
+    srv = (Server6 if args.ipv6 else Server)(("::1" if args.ipv6 else "127.0.0.1", 0), Handler)
+    srv.routes = Routes(scenario)
+    srv.log = open(args.log, "a")
+    srv.log_lock = threading.Lock()
+
+    def stop(*_):
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    threading.Timer(args.lifetime, stop).start()
+
+    def watch_stdin():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except OSError:
+            pass
+        stop()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    sys.stdout.write("%d\n" % srv.server_address[1])
+    sys.stdout.flush()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* fake_server.h: starts tests/cloud/fake_aws.py on a loopback port and reads what it saw. */
+#ifndef FAKE_SERVER_H
+#define FAKE_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct fake_server {
+    pid_t pid;
+    int stdin_fd;     /* closing it stops the server */
+    int port;
+    char dir[128];    /* private temporary directory (scenario, log, files for the test) */
+    char log[192];
+    char base[96];    /* "http://127.0.0.1:<port>" (or "http://[::1]:<port>") */
+} fake_server;
+
+/* Starts a server with the scenario (JSON text); asserts (criterion) on failure. */
+void fake_server_start(fake_server *fs, const char *scenario_json);
+void fake_server_start6(fake_server *fs, const char *scenario_json);
+
+/* Stops the server and removes its directory. Safe to call twice. */
+void fake_server_stop(fake_server *fs);
+
+/* How many requests with this method and path (query excluded unless given) it has logged. */
+int fake_server_count(const fake_server *fs, const char *method, const char *path);
+
+/* The whole request log (one JSON line per request), malloc'd; the caller frees. */
+char *fake_server_log(const fake_server *fs);
+
+/* Writes text to <dir>/<name> and returns the path in a static buffer per call site use. */
+const char *fake_server_write_file(const fake_server *fs, const char *name, const char *text,
+                                   char *path, size_t path_len);
+
+/* A loopback port on which nothing listens (bound, then closed). */
+int fake_unused_port(void);
+
+/* Milliseconds on a monotonic clock. */
+long long fake_now_ms(void);
+
+#endif
