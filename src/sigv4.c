@@ -96,6 +96,20 @@ static int parse_digits(const char *s, int n, int64_t *v)
     return 0;
 }
 
+/* Range-checks a UTC civil time and converts it to Unix seconds; -1 if out of range. */
+static int civil_to_unix(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t se,
+                         int64_t *t)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return -1;
+    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
 int dsql_amz_time_parse(const char *s, int64_t *t)
 {
     int64_t y, mo, d, h, mi, se;
@@ -105,14 +119,7 @@ int dsql_amz_time_parse(const char *s, int64_t *t)
         parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) ||
         parse_digits(s + 13, 2, &se))
         return -1;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return -1;
-    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 0;
+    return civil_to_unix(y, mo, d, h, mi, se, t);
 }
 
 void dsql_uri_encode(dsql_buf *b, const char *s, size_t n)
@@ -235,5 +242,121 @@ int dsql_sigv4_signature(const unsigned char key[DSQL_SHA256_LEN], const char *s
     if (dsql_hmac_sha256(key, DSQL_SHA256_LEN, string_to_sign, len, mac) != 0)
         return -1;
     dsql_hex(mac, sizeof mac, hex);
+    return 0;
+}
+
+/* Appends a header value as SigV4 canonicalises it: trimmed, inner runs of spaces as one. */
+static void put_trimmed(dsql_buf *b, const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    int space = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == ' ' || v[i] == '\t') {
+            space = 1;
+            continue;
+        }
+        if (space)
+            dsql_buf_putc(b, ' ');
+        space = 0;
+        dsql_buf_putc(b, v[i]);
+    }
+}
+
+int dsql_sigv4_authorization(dsql_buf *out, const char *access_key_id,
+                             const unsigned char key[DSQL_SHA256_LEN], const char *amz_datetime,
+                             const char *region, const char *service, const char *method,
+                             const char *path, const char *canonical_query,
+                             const dsql_sigv4_header *headers, size_t n_headers,
+                             const char *payload_hash_hex)
+{
+    int rc = -1;
+    size_t order[DSQL_SIGV4_MAX_HEADERS];
+    char hash_hex[DSQL_SHA256_HEX_LEN + 1], sig_hex[DSQL_SHA256_HEX_LEN + 1];
+    dsql_buf canon, names, creq, sts, scope;
+    dsql_buf_init(&canon);
+    dsql_buf_init(&names);
+    dsql_buf_init(&creq);
+    dsql_buf_init(&sts);
+    dsql_buf_init(&scope);
+    if (n_headers == 0 || n_headers > DSQL_SIGV4_MAX_HEADERS ||
+        strlen(amz_datetime) != DSQL_AMZ_DATETIME_LEN)
+        goto out;
+    /* Insertion sort of a handful of names. */
+    for (size_t i = 0; i < n_headers; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(headers[order[j - 1]].name, headers[i].name) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t i = 0; i < n_headers; i++) {
+        const dsql_sigv4_header *h = &headers[order[i]];
+        dsql_buf_puts(&canon, h->name);
+        dsql_buf_putc(&canon, ':');
+        put_trimmed(&canon, h->value);
+        dsql_buf_putc(&canon, '\n');
+        if (i > 0)
+            dsql_buf_putc(&names, ';');
+        dsql_buf_puts(&names, h->name);
+    }
+    dsql_buf_append(&scope, amz_datetime, DSQL_AMZ_DATE_LEN);
+    dsql_buf_printf(&scope, "/%s/%s/aws4_request", region, service);
+    dsql_sigv4_canonical_request(&creq, method, path, canonical_query, canon.data, names.data,
+                                 payload_hash_hex);
+    if (dsql_buf_failed(&canon) || dsql_buf_failed(&names) || dsql_buf_failed(&creq) ||
+        dsql_buf_failed(&scope) || dsql_sha256_hex(creq.data, creq.len, hash_hex) != 0)
+        goto out;
+    dsql_sigv4_string_to_sign(&sts, amz_datetime, scope.data, hash_hex);
+    if (dsql_buf_failed(&sts) || dsql_sigv4_signature(key, sts.data, sts.len, sig_hex) != 0)
+        goto out;
+    dsql_buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+                    access_key_id, scope.data, names.data, sig_hex);
+    rc = dsql_buf_failed(out) ? -1 : 0;
+out:
+    dsql_buf_cleanup(&canon);
+    dsql_buf_cleanup(&names);
+    dsql_buf_cleanup(&creq);
+    dsql_buf_cleanup(&sts);
+    dsql_buf_cleanup(&scope);
+    return rc;
+}
+
+int dsql_iso8601_parse(const char *s, int64_t *t)
+{
+    int64_t y, mo, d, h, mi, se, oh = 0, om = 0;
+    if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+        return -1;
+    if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
+        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
+        parse_digits(s + 17, 2, &se))
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    int sign = 0;
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':' &&
+               parse_digits(p + 1, 2, &oh) == 0 && parse_digits(p + 4, 2, &om) == 0 &&
+               oh < 24 && om < 60) {
+        sign = p[0] == '+' ? 1 : -1;
+    } else {
+        return -1;
+    }
+    int64_t local;
+    if (civil_to_unix(y, mo, d, h, mi, se, &local) != 0)
+        return -1;
+    *t = local - sign * (oh * 3600 + om * 60);
     return 0;
 }

@@ -65,4 +65,36 @@ DSQL_LOCAL int dsql_sigv4_signature(const unsigned char key[DSQL_SHA256_LEN],
                                     const char *string_to_sign, size_t len,
                                     char hex[DSQL_SHA256_HEX_LEN + 1]);
 
+/* One request header for header signing: name lower-case, value as sent. Borrowed. */
+typedef struct dsql_sigv4_header {
+    const char *name;
+    const char *value;
+} dsql_sigv4_header;
+
+#define DSQL_SIGV4_MAX_HEADERS 16
+
+/*
+ * SigV4 header signing (the `Authorization` header of a signed request, as AWS SDKs send to
+ * STS), built from the same stages as the presigner: canonical headers (names sorted, values
+ * trimmed, inner runs of spaces collapsed), canonical request, string to sign, signature.
+ * key is the signing key for (amz_datetime's date, region, service). Appends
+ * "AWS4-HMAC-SHA256 Credential=<akid>/<scope>, SignedHeaders=<names>, Signature=<hex>" to out.
+ * Every header given is signed; at most DSQL_SIGV4_MAX_HEADERS. Returns 0, or -1 on an
+ * argument out of range, allocation or OpenSSL failure.
+ */
+DSQL_LOCAL int dsql_sigv4_authorization(dsql_buf *out, const char *access_key_id,
+                                        const unsigned char key[DSQL_SHA256_LEN],
+                                        const char *amz_datetime, const char *region,
+                                        const char *service, const char *method,
+                                        const char *path, const char *canonical_query,
+                                        const dsql_sigv4_header *headers, size_t n_headers,
+                                        const char *payload_hash_hex);
+
+/*
+ * Parses an ISO-8601 UTC instant as AWS services write it: "YYYY-MM-DDTHH:MM:SS", optional
+ * fraction, then "Z", "+00:00" or another "+HH:MM"/"-HH:MM" offset. Returns 0 and sets *t
+ * (Unix seconds, fraction dropped), or -1.
+ */
+DSQL_LOCAL int dsql_iso8601_parse(const char *s, int64_t *t);
+
 #endif /* DSQL_SIGV4_H */
