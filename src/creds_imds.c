@@ -336,7 +336,7 @@ static int fetch_credentials(struct imds *m, dsql_credentials **out, dsql_error 
     rc = get(m, path, "role credentials", DSQL_ERR_CREDENTIALS, "", &resp, err);
     if (rc != DSQL_OK)
         goto out;
-    rc = dsql_json_metadata_credentials(resp.body, resp.body_len, 1, "imds", out, err);
+    rc = dsql_json_metadata_credentials(resp.body, resp.body_len, 1, "iam-role", out, err);
     if (rc != DSQL_OK)
         dsql_err_prefix(err, "IMDS: role credentials");
 out:

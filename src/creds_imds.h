@@ -45,7 +45,7 @@ typedef struct dsql_imds_options {
  * Static stability, as the SDKs do: credentials that arrive expired or about to expire get
  * their expiration moved 12 to 20 minutes ahead, and when a fetch fails after an earlier one
  * succeeded (same endpoint, same process) the earlier credentials are returned, extended the
- * same way. On success *out is new, its source "imds". Thread-safe.
+ * same way. On success *out is new, its source "iam-role" (botocore's method name). Thread-safe.
  */
 DSQL_LOCAL int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credentials **out,
                                     dsql_error *err);

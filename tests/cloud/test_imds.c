@@ -41,7 +41,7 @@ static void expect_ok(const dsql_imds_options *o)
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIAIMDS0001");
     cr_assert_str_eq(dsql_credentials_secret(c), "imds/secret+key");
     cr_assert_str_eq(dsql_credentials_session_token(c), "imds-session-token");
-    cr_assert_str_eq(dsql_credentials_source(c), "imds");
+    cr_assert_str_eq(dsql_credentials_source(c), "iam-role");
     int64_t left = dsql_credentials_expiration(c) - time(NULL);
     cr_assert(left > 21500 && left <= 21600, "expires in %lld s", (long long)left);
     dsql_credentials_free(c);
