@@ -190,9 +190,8 @@ int dsql_creds_from_container(const dsql_container_options *o, dsql_credentials 
     }
     if (rc != DSQL_OK)
         goto out;
-    rc = dsql_json_metadata_credentials(resp.body, resp.body_len, 0, "container-role", out, err);
-    if (rc != DSQL_OK)
-        dsql_err_prefix(err, "container: credentials");
+    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, NULL, "container-role",
+                                              "container: credentials", out, err);
 out:
     dsql_buf_cleanup(&auth);
     dsql_http_response_cleanup(&resp);

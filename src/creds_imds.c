@@ -24,7 +24,15 @@
 #define TOKEN_SLACK 60       /* a cached token is renewed this long before it ends */
 #define MAX_ATTEMPTS 10
 #define BASE_MAX 512
-#define REFRESH_WINDOW 600   /* botocore's ec2_credential_refresh_window */
+/*
+ * Static stability: credentials with less than EXTEND_BELOW seconds left are used for
+ * EXTEND_BY + (0..EXTEND_JITTER) seconds more. EXTEND_BELOW is the chain's advisory window, so
+ * the chain does not ask IMDS again on every call; the extension lets it ask every 5 to 10
+ * minutes instead while the service cannot give fresher credentials.
+ */
+#define EXTEND_BELOW 900
+#define EXTEND_BY 1200
+#define EXTEND_JITTER 300
 
 /* Process-wide: the session token and the last good credentials, per endpoint. */
 static struct {
@@ -289,11 +297,12 @@ static int get(struct imds *m, const char *path, const char *step, int not_found
     return rc;
 }
 
-/* A copy of c whose expiration is moved to now + 12..20 minutes (botocore's window+jitter). */
+/* A copy of c whose expiration is moved to now + 20..25 minutes. */
 static int extended(dsql_credentials *c, int64_t now, dsql_credentials **out, dsql_error *err)
 {
-    unsigned jitter = (unsigned)(((uint64_t)now * 2654435761u) ^ (uint64_t)getpid()) % 481u;
-    int64_t until = now + REFRESH_WINDOW + 120 + jitter;
+    unsigned jitter = (unsigned)(((uint64_t)now * 2654435761u) ^ (uint64_t)getpid()) %
+                      (EXTEND_JITTER + 1u);
+    int64_t until = now + EXTEND_BY + jitter;
     dsql_log(DSQL_LOG_INFO,
              "IMDS: credentials expire at %lld; using them until %lld while the metadata "
              "service cannot give fresh ones",
@@ -308,6 +317,16 @@ static int is_role_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            strchr("+=,.@_-", c) != NULL;
 }
+
+/* botocore requires all four members of an IMDS document. */
+static const dsql_json_cred_fields imds_fields = {
+    .access_key_id = "AccessKeyId",
+    .secret_access_key = "SecretAccessKey",
+    .session_token = "Token",
+    .expiration = "Expiration",
+    .session_token_required = 1,
+    .expiration_required = 1,
+};
 
 static int fetch_credentials(struct imds *m, dsql_credentials **out, dsql_error *err)
 {
@@ -336,9 +355,8 @@ static int fetch_credentials(struct imds *m, dsql_credentials **out, dsql_error 
     rc = get(m, path, "role credentials", DSQL_ERR_CREDENTIALS, "", &resp, err);
     if (rc != DSQL_OK)
         goto out;
-    rc = dsql_json_metadata_credentials(resp.body, resp.body_len, 1, "iam-role", out, err);
-    if (rc != DSQL_OK)
-        dsql_err_prefix(err, "IMDS: role credentials");
+    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, &imds_fields, "iam-role",
+                                              "IMDS: role credentials", out, err);
 out:
     dsql_http_response_cleanup(&resp);
     return rc;
@@ -359,7 +377,7 @@ int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credentials **out, 
         snprintf(cache.last_base, sizeof cache.last_base, "%s", m.base);
         unlock();
         int64_t exp = dsql_credentials_expiration(c);
-        if (exp != 0 && m.now >= exp - (REFRESH_WINDOW + 120)) {
+        if (exp != 0 && exp - m.now < EXTEND_BELOW) {
             dsql_credentials *x = NULL;
             rc = extended(c, m.now, &x, err);
             dsql_credentials_free(c);

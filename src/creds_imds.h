@@ -42,8 +42,9 @@ typedef struct dsql_imds_options {
  * Other failures (slow or broken answers, malformed documents) are DSQL_ERR_CREDENTIALS or
  * DSQL_ERR_HTTP, "IMDS: <step>: <reason>".
  *
- * Static stability, as the SDKs do: credentials that arrive expired or about to expire get
- * their expiration moved 12 to 20 minutes ahead, and when a fetch fails after an earlier one
+ * Static stability, as the SDKs do: credentials that arrive expired or with less than 15
+ * minutes left get their expiration moved 20 to 25 minutes ahead (so the chain's cache asks
+ * again every 5 to 10 minutes, not on every call), and when a fetch fails after an earlier one
  * succeeded (same endpoint, same process) the earlier credentials are returned, extended the
  * same way. On success *out is new, its source "iam-role" (botocore's method name). Thread-safe.
  */

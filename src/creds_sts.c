@@ -3,6 +3,7 @@
 #include "creds_sts.h"
 
 #include "http.h"
+#include "iso8601.h"
 #include "log.h"
 #include "token.h"
 

@@ -96,20 +96,6 @@ static int parse_digits(const char *s, int n, int64_t *v)
     return 0;
 }
 
-/* Range-checks a UTC civil time and converts it to Unix seconds; -1 if out of range. */
-static int civil_to_unix(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t se,
-                         int64_t *t)
-{
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return -1;
-    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 0;
-}
-
 int dsql_amz_time_parse(const char *s, int64_t *t)
 {
     int64_t y, mo, d, h, mi, se;
@@ -119,7 +105,14 @@ int dsql_amz_time_parse(const char *s, int64_t *t)
         parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) ||
         parse_digits(s + 13, 2, &se))
         return -1;
-    return civil_to_unix(y, mo, d, h, mi, se, t);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return -1;
+    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
 }
 
 void dsql_uri_encode(dsql_buf *b, const char *s, size_t n)
@@ -324,39 +317,4 @@ out:
     dsql_buf_cleanup(&sts);
     dsql_buf_cleanup(&scope);
     return rc;
-}
-
-int dsql_iso8601_parse(const char *s, int64_t *t)
-{
-    int64_t y, mo, d, h, mi, se, oh = 0, om = 0;
-    if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return -1;
-    if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
-        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
-        parse_digits(s + 17, 2, &se))
-        return -1;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    int sign = 0;
-    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
-        sign = 0;
-    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':' &&
-               parse_digits(p + 1, 2, &oh) == 0 && parse_digits(p + 4, 2, &om) == 0 &&
-               oh < 24 && om < 60) {
-        sign = p[0] == '+' ? 1 : -1;
-    } else {
-        return -1;
-    }
-    int64_t local;
-    if (civil_to_unix(y, mo, d, h, mi, se, &local) != 0)
-        return -1;
-    *t = local - sign * (oh * 3600 + om * 60);
-    return 0;
 }

@@ -90,11 +90,4 @@ DSQL_LOCAL int dsql_sigv4_authorization(dsql_buf *out, const char *access_key_id
                                         const dsql_sigv4_header *headers, size_t n_headers,
                                         const char *payload_hash_hex);
 
-/*
- * Parses an ISO-8601 UTC instant as AWS services write it: "YYYY-MM-DDTHH:MM:SS", optional
- * fraction, then "Z", "+00:00" or another "+HH:MM"/"-HH:MM" offset. Returns 0 and sets *t
- * (Unix seconds, fraction dropped), or -1.
- */
-DSQL_LOCAL int dsql_iso8601_parse(const char *s, int64_t *t);
-
 #endif /* DSQL_SIGV4_H */

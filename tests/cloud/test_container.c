@@ -169,10 +169,10 @@ Test(container, malformed_and_oversized)
     snprintf(uri, sizeof uri, "%s/c", fs.base);
     dsql_container_options o = {.full_uri = uri, .attempts = 1};
     expect_err(&o, DSQL_ERR_CREDENTIALS,
-               "container: credentials: malformed JSON at line 1, column 3");
+               "container: credentials: the response is not valid JSON (line 1, column 3)");
     expect_err(&o, DSQL_ERR_HTTP, "container: credentials request: response larger than 65536 "
                                   "bytes (127.0.0.1)");
-    expect_err(&o, DSQL_ERR_CREDENTIALS, "container: credentials: missing SecretAccessKey");
+    expect_err(&o, DSQL_ERR_CREDENTIALS, "container: credentials: SecretAccessKey is missing");
 }
 
 Test(container, refused_connection)

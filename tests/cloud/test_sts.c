@@ -239,19 +239,3 @@ Test(sts, xml_reader)
     cr_assert_eq(dsql_xml_text(doc, 12, "Code", &b), -1);
     dsql_buf_cleanup(&b);
 }
-
-Test(sts, iso8601)
-{
-    int64_t t;
-    cr_assert_eq(dsql_iso8601_parse("2030-01-02T03:04:05Z", &t), 0);
-    cr_assert_eq(t, 1893553445);
-    cr_assert_eq(dsql_iso8601_parse("2030-01-02T03:04:05.123Z", &t), 0);
-    cr_assert_eq(t, 1893553445);
-    cr_assert_eq(dsql_iso8601_parse("2030-01-02T05:04:05+02:00", &t), 0);
-    cr_assert_eq(t, 1893553445);
-    cr_assert_eq(dsql_iso8601_parse("2030-01-02T03:04:05+00:00", &t), 0);
-    cr_assert_eq(t, 1893553445);
-    cr_assert_eq(dsql_iso8601_parse("2030-01-02T03:04:05", &t), -1);
-    cr_assert_eq(dsql_iso8601_parse("2030-02-30T03:04:05Z", &t), -1);
-    cr_assert_eq(dsql_iso8601_parse("garbage", &t), -1);
-}
