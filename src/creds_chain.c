@@ -3,6 +3,11 @@
 #include "creds_chain.h"
 
 #include "creds.h"
+#include "creds_assume.h"
+#include "creds_container.h"
+#include "creds_imds.h"
+#include "creds_sso.h"
+#include "creds_webid.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -24,16 +29,20 @@ struct source_row {
 };
 
 /*
- * botocore's create_credential_resolver order. The cloud sources slot in where the comments
- * say, by adding rows; nothing else here changes.
+ * botocore's create_credential_resolver order: env, assume-role, web identity, SSO, shared
+ * credentials file, credential_process, config file, container, IMDS.
  */
 static const struct source_row chain[] = {
     {"environment", dsql_creds_from_env, SKIP_WHEN_PROFILE_FROM_ARG},
-    /* assume-role profile (role_arn), web identity, SSO */
+    {"assume-role profile", dsql_creds_source_assume_role, 0},
+    {"web identity token", dsql_creds_source_webid, 0},
+    {"SSO portal", dsql_creds_source_sso, 0},
     {"shared credentials file", dsql_creds_from_shared_file, 0},
     {"credential_process", dsql_creds_from_process, 0},
     {"config file", dsql_creds_from_config_file, 0},
-    /* container (ECS/EKS), IMDS */
+    /* botocore's OriginalEC2Provider and BotoProvider (boto2 files) are not carried over. */
+    {"container credentials endpoint", dsql_creds_source_container, 0},
+    {"instance metadata service (IMDS)", dsql_creds_source_imds, 0},
 };
 #define CHAIN_LEN ((int)(sizeof chain / sizeof chain[0]))
 
@@ -96,6 +105,9 @@ static int run_chain(const struct profile_ref *p, int only_row, int *row, dsql_c
                      dsql_redact_key_id(dsql_credentials_access_key_id(*out), red, sizeof red));
             goto out;
         }
+        if (rc == DSQL_ERR_NO_CREDENTIALS)
+            dsql_log(DSQL_LOG_DEBUG, "credentials for profile '%s': none from the %s (%s)",
+                     p->name, chain[i].name, e.message);
         if (rc != DSQL_ERR_NO_CREDENTIALS) {
             if (err != NULL)
                 *err = e;

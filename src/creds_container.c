@@ -197,3 +197,10 @@ out:
     dsql_http_response_cleanup(&resp);
     return rc;
 }
+
+int dsql_creds_source_container(const dsql_creds_ctx *ctx, dsql_credentials **out,
+                                dsql_error *err)
+{
+    (void)ctx;
+    return dsql_creds_from_container(NULL, out, err);
+}

@@ -4,6 +4,7 @@
 #define DSQL_CREDS_CONTAINER_H
 
 #include "creds.h"
+#include "creds_chain.h"
 
 /* A zeroed struct means "as the AWS SDKs read the environment". Strings are borrowed. */
 typedef struct dsql_container_options {
@@ -36,5 +37,9 @@ typedef struct dsql_container_options {
  */
 DSQL_LOCAL int dsql_creds_from_container(const dsql_container_options *opts,
                                          dsql_credentials **out, dsql_error *err);
+
+/* The chain's source: dsql_creds_from_container with everything from the environment. */
+DSQL_LOCAL int dsql_creds_source_container(const dsql_creds_ctx *ctx, dsql_credentials **out,
+                                           dsql_error *err);
 
 #endif /* DSQL_CREDS_CONTAINER_H */

@@ -402,6 +402,12 @@ int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credentials **out, 
     return rc;
 }
 
+int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
+{
+    dsql_imds_options o = {.now = ctx->now};
+    return dsql_creds_from_imds(&o, out, err);
+}
+
 int dsql_imds_region(const dsql_imds_options *opts, char *region, size_t region_len,
                      dsql_error *err)
 {

@@ -5,6 +5,7 @@
 #define DSQL_CREDS_IMDS_H
 
 #include "creds.h"
+#include "creds_chain.h"
 
 /* A zeroed struct means "as the AWS SDKs read the environment". Strings are borrowed. */
 typedef struct dsql_imds_options {
@@ -57,6 +58,11 @@ DSQL_LOCAL int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credenti
  */
 DSQL_LOCAL int dsql_imds_region(const dsql_imds_options *opts, char *region, size_t region_len,
                                 dsql_error *err);
+
+/* The chain's source: dsql_creds_from_imds with settings from the environment, the chain's
+ * clock. */
+DSQL_LOCAL int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credentials **out,
+                                      dsql_error *err);
 
 /* Forgets the cached IMDS session token and last credentials (tests; after fork it is done
  * automatically). */

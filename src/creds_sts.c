@@ -96,6 +96,17 @@ int dsql_xml_text(const char *xml, size_t len, const char *name, dsql_buf *out)
     return dsql_buf_failed(out) ? -1 : 1;
 }
 
+void dsql_sts_options_for(const dsql_creds_ctx *ctx, dsql_sts_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->region = env_nonempty("AWS_REGION");
+    if (o->region == NULL)
+        o->region = env_nonempty("AWS_DEFAULT_REGION");
+    if (o->region == NULL)
+        o->region = dsql_aws_profile_get(ctx->files, ctx->profile, "region", NULL);
+    o->now = ctx->now;
+}
+
 /* Fills the base URL (no trailing '/') and the region to sign for. */
 static int sts_endpoint(const dsql_sts_options *o, char *url, size_t url_len, char *region,
                         size_t region_len, dsql_error *err, const char *what)

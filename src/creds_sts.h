@@ -4,6 +4,7 @@
 #define DSQL_CREDS_STS_H
 
 #include "creds.h"
+#include "creds_chain.h"
 
 /* Where and how to reach STS. A zeroed struct means "as the AWS SDKs decide from the env". */
 typedef struct dsql_sts_options {
@@ -18,6 +19,14 @@ typedef struct dsql_sts_options {
     long timeout_ms;         /* whole request; 0: 10000 */
     int64_t now;             /* signing time and default session name (Unix s); 0: the clock */
 } dsql_sts_options;
+
+/*
+ * The STS settings for a source running in the chain: the region botocore's session would use
+ * (AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`; may stay NULL) and the chain's
+ * clock. The endpoint stays NULL (environment overrides, then the regional endpoint). Strings
+ * point into ctx and the environment.
+ */
+DSQL_LOCAL void dsql_sts_options_for(const dsql_creds_ctx *ctx, dsql_sts_options *opts);
 
 /* The role to assume. Strings are borrowed. */
 typedef struct dsql_sts_role {

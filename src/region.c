@@ -3,6 +3,8 @@
 #include "region.h"
 
 #include "creds_chain.h"
+#include "creds_imds.h"
+#include "log.h"
 #include "token.h"
 
 #include <stdio.h>
@@ -106,6 +108,12 @@ int dsql_region_resolve(const char *explicit_region, const char *hostname, const
     char hr[DSQL_REGION_MAX];
     if (hostname != NULL && dsql_hostname_region(hostname, hr, sizeof hr))
         return accept(hr, "the endpoint name", region, region_len, err);
+    /* Last, as botocore's IMDSRegionProvider: the instance's own region, when on EC2. IMDS
+     * disabled or absent falls through to the advice below. */
+    dsql_error ierr;
+    if (dsql_imds_region(NULL, hr, sizeof hr, &ierr) == DSQL_OK)
+        return accept(hr, "the instance metadata service", region, region_len, err);
+    dsql_log(DSQL_LOG_DEBUG, "region: none from IMDS: %s", ierr.message);
     return dsql_seterr(err, DSQL_ERR_REGION,
                        "no region: pass one (--region), set AWS_REGION, set region in profile "
                        "'%s' (aws configure), or use the endpoint <id>.dsql.<region>.on.aws",
