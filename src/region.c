@@ -110,7 +110,7 @@ int dsql_region_resolve(const char *explicit_region, const char *hostname, const
         return accept(hr, "the endpoint name", region, region_len, err);
     /* Last, as botocore's IMDSRegionProvider: the instance's own region, when on EC2. IMDS
      * disabled or absent falls through to the advice below. */
-    dsql_error ierr;
+    dsql_error ierr = {0};
     if (dsql_imds_region(NULL, hr, sizeof hr, &ierr) == DSQL_OK)
         return accept(hr, "the instance metadata service", region, region_len, err);
     dsql_log(DSQL_LOG_DEBUG, "region: none from IMDS: %s", ierr.message);

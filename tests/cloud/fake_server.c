@@ -144,6 +144,27 @@ int fake_server_count(const fake_server *fs, const char *method, const char *pat
     return count;
 }
 
+char *fake_server_field(const fake_server *fs, int index, const char *name)
+{
+    char *log = fake_server_log(fs);
+    char *result = NULL;
+    int i = 0;
+    for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n"), i++) {
+        if (i != index)
+            continue;
+        json_t *j = json_loads(line, 0, NULL);
+        json_t *v = strncmp(name, "header:", 7) == 0
+                        ? json_object_get(json_object_get(j, "headers"), name + 7)
+                        : json_object_get(j, name);
+        if (json_is_string(v))
+            result = strdup(json_string_value(v));
+        json_decref(j);
+        break;
+    }
+    free(log);
+    return result;
+}
+
 const char *fake_server_write_file(const fake_server *fs, const char *name, const char *text,
                                    char *path, size_t path_len)
 {
@@ -153,6 +174,47 @@ const char *fake_server_write_file(const fake_server *fs, const char *name, cons
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+extern char **environ;
+
+void fake_isolate_env(const fake_server *fs)
+{
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e != NULL; e++) {
+            if (strncmp(*e, "AWS_", 4) == 0 || strncmp(*e, "DSQLAUTH_", 9) == 0) {
+                char name[256];
+                size_t n = strcspn(*e, "=");
+                if (n >= sizeof name)
+                    continue;
+                memcpy(name, *e, n);
+                name[n] = '\0';
+                if (strcmp(name, "DSQLAUTH_SOURCE_ROOT") == 0 ||
+                    strcmp(name, "DSQLAUTH_BUILD_ROOT") == 0)
+                    continue;
+                unsetenv(name);
+                again = 1;
+                break;
+            }
+        }
+    }
+    char path[256];
+    setenv("HOME", fs->dir, 1);
+    snprintf(path, sizeof path, "%s/config", fs->dir);
+    setenv("AWS_CONFIG_FILE", path, 1);
+    snprintf(path, sizeof path, "%s/credentials", fs->dir);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+}
+
+void fake_aws_files(const fake_server *fs, const char *config, const char *credentials)
+{
+    char path[256];
+    if (config != NULL)
+        fake_server_write_file(fs, "config", config, path, sizeof path);
+    if (credentials != NULL)
+        fake_server_write_file(fs, "credentials", credentials, path, sizeof path);
 }
 
 int fake_unused_port(void)

@@ -28,9 +28,24 @@ int fake_server_count(const fake_server *fs, const char *method, const char *pat
 /* The whole request log (one JSON line per request), malloc'd; the caller frees. */
 char *fake_server_log(const fake_server *fs);
 
+/*
+ * One field of the index-th logged request (0-based): "method", "path", "body", or a header as
+ * "header:<lower-case name>". A new string, NULL when there is no such request or field.
+ */
+char *fake_server_field(const fake_server *fs, int index, const char *name);
+
 /* Writes text to <dir>/<name> and returns the path in a static buffer per call site use. */
 const char *fake_server_write_file(const fake_server *fs, const char *name, const char *text,
                                    char *path, size_t path_len);
+
+/*
+ * Clears every AWS_* and DSQLAUTH_* variable, then sets HOME, AWS_CONFIG_FILE and
+ * AWS_SHARED_CREDENTIALS_FILE into the server's directory and AWS_EC2_METADATA_DISABLED=true.
+ */
+void fake_isolate_env(const fake_server *fs);
+
+/* Writes <dir>/config and <dir>/credentials (NULL: none). */
+void fake_aws_files(const fake_server *fs, const char *config, const char *credentials);
 
 /* A loopback port on which nothing listens (bound, then closed). */
 int fake_unused_port(void);

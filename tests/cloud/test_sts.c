@@ -2,6 +2,7 @@
 /* test_sts.c: STS AssumeRole / AssumeRoleWithWebIdentity over loopback, and the XML reader. */
 #include "creds_sts.h"
 #include "fake_server.h"
+#include "scenarios.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -17,20 +18,6 @@ static void stop(void)
 }
 
 TestSuite(sts, .fini = stop);
-
-#define OK_XML(action)                                                                           \
-    "<" action "Response xmlns=\\\"https://sts.amazonaws.com/doc/2011-06-15/\\\"><" action        \
-    "Result><Credentials><SessionToken>FQoGZXIvYXdzE+/token=</SessionToken>"                    \
-    "<SecretAccessKey>wJalr/XUtnFEMI+K7MDENG</SecretAccessKey>"                                  \
-    "<Expiration>2030-01-02T03:04:05Z</Expiration><AccessKeyId>ASIAROLE0001</AccessKeyId>"       \
-    "</Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn>"     \
-    "</AssumedRoleUser></" action "Result></" action "Response>"
-
-#define EXPIRED_XML                                                                              \
-    "<ErrorResponse xmlns=\\\"https://sts.amazonaws.com/doc/2011-06-15/\\\"><Error>"             \
-    "<Type>Sender</Type><Code>ExpiredTokenException</Code><Message>Token expired: current "      \
-    "date/time 1700000000 must be before the expiration date/time 1600000000</Message>"          \
-    "</Error><RequestId>r-1</RequestId></ErrorResponse>"
 
 static const char *first_body(void)
 {
