@@ -203,6 +203,7 @@ Test(botocore, precedence_table)
                            "\"2099-01-01T00:00:00Z\"}",
                            path, sizeof path);
     int mismatches = 0;
+    char report[4096] = "";
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const struct row *r = &rows[i];
         char a[256], b[256];
@@ -210,10 +211,12 @@ Test(botocore, precedence_table)
         ours(r, a, sizeof a);
         botocores(r, b, sizeof b);
         if (strcmp(a, r->expect) != 0 || strcmp(b, r->expect) != 0) {
-            cr_log_error("%s: expected %s, dsqlauth %s, botocore %s", r->name, r->expect, a, b);
+            size_t n = strlen(report);
+            snprintf(report + n, sizeof report - n, "\n  %s: expected %s, dsqlauth %s, botocore %s",
+                     r->name, r->expect, a, b);
             mismatches++;
         }
     }
-    cr_assert_eq(mismatches, 0, "%d of %zu environments differ (see above)", mismatches,
-                 sizeof rows / sizeof rows[0]);
+    cr_assert_eq(mismatches, 0, "%d of %zu environments differ:%s", mismatches,
+                 sizeof rows / sizeof rows[0], report);
 }
