@@ -37,4 +37,4 @@ try:
         frozen = creds.get_frozen_credentials()
         print(json.dumps({"method": creds.method, "access_key": frozen.access_key}))
 except Exception as e:  # the class is the comparable part; messages differ by design
-    print(json.dumps({"error": type(e).__name__}))
+    print(json.dumps({"error": type(e).__name__, "message": str(e)[:200]}))

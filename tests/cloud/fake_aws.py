@@ -6,7 +6,7 @@ the SSO portal for dsqlauth's tests. Python standard library only.
 Usage: fake_aws.py --scenario FILE --log FILE [--ipv6] [--lifetime SECONDS]
 
 Binds 127.0.0.1 (or ::1) on an ephemeral port, prints the port on stdout, then serves until
-stdin closes, SIGTERM, or the lifetime (default 60 s) ends. Every request is appended to the log
+stdin closes, SIGTERM, or the lifetime (default 600 s) ends. Every request is appended to the log
 as one JSON line: {"method", "path" (with query), "headers" (lower-case names), "body"}.
 
 The scenario is JSON: {"routes": [ROUTE, ...]}. A ROUTE matches on "method", "path" (the path
@@ -127,7 +127,7 @@ def main():
     ap.add_argument("--scenario", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--ipv6", action="store_true")
-    ap.add_argument("--lifetime", type=float, default=60.0)
+    ap.add_argument("--lifetime", type=float, default=600.0)
     args = ap.parse_args()
     with open(args.scenario) as f:
         scenario = json.load(f)

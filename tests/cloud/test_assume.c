@@ -154,6 +154,7 @@ Test(assume, credential_source_imds)
           NULL);
     setenv("AWS_EC2_METADATA_DISABLED", "false", 1);
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", fs.base, 1);
+    setenv("AWS_METADATA_SERVICE_TIMEOUT", "5", 1);
     expect_resolved("ec2", "ASIAFROMEC2");
     expect_field_has(3, "header:authorization", "Credential=ASIAINSTANCE/");
 }

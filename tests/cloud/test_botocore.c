@@ -129,6 +129,8 @@ static void prepare(const struct row *r)
     setenv("AWS_DEFAULT_REGION", "us-east-1", 1);
     setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
     setenv("AWS_ENDPOINT_URL_SSO", fs.base, 1);
+    /* Both read it; a loaded machine must not turn a slow loopback answer into "no IMDS". */
+    setenv("AWS_METADATA_SERVICE_TIMEOUT", "10", 1);
     expand(r->config != NULL ? r->config : "", text, sizeof text);
     fake_server_write_file(&fs, "config", text, path, sizeof path);
     expand(r->credentials != NULL ? r->credentials : "", text, sizeof text);
@@ -142,11 +144,12 @@ static void prepare(const struct row *r)
 }
 
 /* Our chain's answer in the table's terms (credential_process is botocore's custom-process). */
-static void ours(const struct row *r, char *out, size_t len)
+static void ours(const struct row *r, char *out, size_t len, char *why, size_t why_len)
 {
     dsql_credentials *c = NULL;
     dsql_error e = {0};
     int rc = dsql_credentials_resolve(r->profile, &c, &e);
+    snprintf(why, why_len, "%s", rc == DSQL_OK ? "" : e.message);
     if (rc == DSQL_ERR_NO_CREDENTIALS) {
         snprintf(out, len, "none");
     } else if (rc != DSQL_OK) {
@@ -159,7 +162,7 @@ static void ours(const struct row *r, char *out, size_t len)
     }
 }
 
-static void botocores(const struct row *r, char *out, size_t len)
+static void botocores(const struct row *r, char *out, size_t len, char *why, size_t why_len)
 {
     char cmd[1024], line[1024] = "";
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/cloud/botocore_chain.py' '%s'",
@@ -178,6 +181,9 @@ static void botocores(const struct row *r, char *out, size_t len)
     else
         snprintf(out, len, "%s:%s", json_string_value(json_object_get(j, "method")),
                  json_string_value(json_object_get(j, "access_key")));
+    const char *cls = json_string_value(json_object_get(j, "error"));
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    snprintf(why, why_len, "%s %s", cls != NULL ? cls : "", msg != NULL ? msg : "");
     json_decref(j);
 }
 
@@ -203,17 +209,18 @@ Test(botocore, precedence_table)
                            "\"2099-01-01T00:00:00Z\"}",
                            path, sizeof path);
     int mismatches = 0;
-    char report[4096] = "";
+    char report[8192] = "";
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const struct row *r = &rows[i];
-        char a[256], b[256];
+        char a[256], b[256], wa[DSQL_ERROR_MAX], wb[256];
         prepare(r);
-        ours(r, a, sizeof a);
-        botocores(r, b, sizeof b);
+        ours(r, a, sizeof a, wa, sizeof wa);
+        botocores(r, b, sizeof b, wb, sizeof wb);
         if (strcmp(a, r->expect) != 0 || strcmp(b, r->expect) != 0) {
             size_t n = strlen(report);
-            snprintf(report + n, sizeof report - n, "\n  %s: expected %s, dsqlauth %s, botocore %s",
-                     r->name, r->expect, a, b);
+            snprintf(report + n, sizeof report - n,
+                     "\n  %s: expected %s, dsqlauth %s (%s), botocore %s (%s)", r->name, r->expect,
+                     a, wa, b, wb);
             mismatches++;
         }
     }
