@@ -402,9 +402,31 @@ int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credentials **out, 
     return rc;
 }
 
+/* A profile setting, unless its environment variable is set (then setup() reads that). */
+static const char *profile_setting(const dsql_creds_ctx *ctx, const char *env, const char *key)
+{
+    return env_nonempty(env) != NULL ? NULL
+                                     : dsql_aws_profile_get(ctx->files, ctx->profile, key, NULL);
+}
+
 int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
 {
+    /* botocore reads each setting from its variable, else from the profile. */
     dsql_imds_options o = {.now = ctx->now};
+    o.endpoint = profile_setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                 "ec2_metadata_service_endpoint");
+    o.endpoint_mode = profile_setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                                      "ec2_metadata_service_endpoint_mode");
+    const char *v = profile_setting(ctx, "AWS_METADATA_SERVICE_TIMEOUT",
+                                    "metadata_service_timeout");
+    if (v != NULL && strtod(v, NULL) > 0 && strtod(v, NULL) < 3600)
+        o.timeout_ms = (long)(strtod(v, NULL) * 1000);
+    v = profile_setting(ctx, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts");
+    if (v != NULL)
+        o.attempts = atoi(v);
+    v = profile_setting(ctx, "AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled");
+    if (v != NULL && strcasecmp(v, "true") == 0)
+        o.v1_disabled = 1;
     return dsql_creds_from_imds(&o, out, err);
 }
 

@@ -59,8 +59,10 @@ DSQL_LOCAL int dsql_creds_from_imds(const dsql_imds_options *opts, dsql_credenti
 DSQL_LOCAL int dsql_imds_region(const dsql_imds_options *opts, char *region, size_t region_len,
                                 dsql_error *err);
 
-/* The chain's source: dsql_creds_from_imds with settings from the environment, the chain's
- * clock. */
+/* The chain's source: dsql_creds_from_imds with each setting from its environment variable,
+ * else from the profile (ec2_metadata_service_endpoint, ec2_metadata_service_endpoint_mode,
+ * metadata_service_timeout, metadata_service_num_attempts, ec2_metadata_v1_disabled), and the
+ * chain's clock. */
 DSQL_LOCAL int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credentials **out,
                                       dsql_error *err);
 

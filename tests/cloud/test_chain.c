@@ -122,6 +122,19 @@ Test(chain, assume_role_storm_makes_one_fetch)
     cr_assert_eq(fake_server_count(&fs, "POST", "/"), 1);
 }
 
+Test(chain, imds_settings_from_the_profile)
+{
+    start(IMDS_ROUTES("ASIAINSTANCE"));
+    char config[512];
+    snprintf(config, sizeof config,
+             "[default]\nec2_metadata_service_endpoint = %s\nmetadata_service_timeout = 5\n"
+             "metadata_service_num_attempts = 2\n",
+             fs.base);
+    fake_aws_files(&fs, config, NULL);
+    setenv("AWS_EC2_METADATA_DISABLED", "false", 1);
+    expect_resolved("ASIAINSTANCE", "iam-role");
+}
+
 Test(chain, order_env_then_profile_then_container_then_imds)
 {
     start(CONTAINER_ROUTE("/c", "ASIATASK") "," IMDS_ROUTES("ASIAINSTANCE"));
