@@ -573,6 +573,55 @@ Test(classify, identifiers_are_cut_like_postgresql)
     cr_assert_str_eq(err.message, want);
 }
 
+/* Splits and classifies text held in a buffer of exactly its length (no NUL after it). */
+static void split_and_classify_exact(const char *text, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    cr_assert_not_null(copy);
+    memcpy(copy, text, len);
+    size_t pos = 0, off, slen;
+    unsigned count = 0;
+    while (dsql_strict_split(copy, len, &pos, &off, &slen)) {
+        cr_assert_leq(off + slen, len);
+        cr_assert_leq(pos, len);
+        dsql_strict_stmt st;
+        dsql_strict_classify(copy + off, slen, &st);
+        cr_assert_lt(strlen(st.error.message), sizeof st.error.message);
+        cr_assert_lt(++count, 1000u);
+    }
+    free(copy);
+}
+
+/* Every prefix of every sample, so a statement cut anywhere (mid-quote, mid-comment) is safe. */
+Test(classify, every_prefix_is_safe)
+{
+    static const char *const extra[] = {
+        "SELECT E'\\", "SELECT $a$ x $a", "SELECT \"x", "/* /* */", "U&'x", "SELECT $",
+        "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (CACHE", "SET a.b.", "\xff\xfe;\x80",
+        "CREATE FUNCTION f() BEGIN ATOMIC CASE END; END; SELECT (((",
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+        for (size_t n = 0; n <= strlen(refusals[i].sql); n++)
+            split_and_classify_exact(refusals[i].sql, n);
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+        for (size_t n = 0; n <= strlen(passes[i].sql); n++)
+            split_and_classify_exact(passes[i].sql, n);
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        for (size_t n = 0; n <= strlen(extra[i]); n++)
+            split_and_classify_exact(extra[i], n);
+    /* a pseudo-random byte soup of SQL's special characters */
+    static const char alphabet[] = "'\"$-/*();\\eE&uU ab1.,";
+    char soup[64];
+    unsigned x = 12345;
+    for (int round = 0; round < 3000; round++) {
+        for (size_t k = 0; k < sizeof soup; k++) {
+            x = x * 1103515245u + 12345u;
+            soup[k] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
+        }
+        split_and_classify_exact(soup, sizeof soup);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Transaction rules                                                                           */
 /* ------------------------------------------------------------------------------------------ */
@@ -909,7 +958,40 @@ static void exec_answer(PGconn *conn, const char *sql, char *out, size_t size)
     PQclear(r);
 }
 
-Test(pg, raise_gives_exactly_the_error, .timeout = 120)
+/* The splitter finds as many statements as the server runs, for queries the server accepts. */
+static void expect_split_matches_server(PGconn *conn)
+{
+    static const char *const queries[] = {
+        "SELECT 'a;b', 'it''s;'; SELECT \"x;\"\"y\" FROM (SELECT 1 AS \"x;\"\"y\") s",
+        "SELECT E'\\';'; SELECT e'x\\\\'; SELECT 'x\\'; SELECT 2",
+        "SELECT $$a;b$$; SELECT $tag$ $$; $x$ ;$tag$; SELECT 3",
+        "SELECT 1 AS a$b; SELECT $q1$x;$q1$",
+        "-- a; comment\nSELECT 1 -- x;\n; /* a /* nested; */ still; */ SELECT 2",
+        "SELECT 1 - -2; SELECT 3 /**/ / 1",
+        "SELECT U&'d;' , B'1', X'1F', N'n;'; SELECT 3",
+        "SELECT ';' ;;; SELECT 2;",
+        "CREATE FUNCTION f_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC "
+        "SELECT CASE WHEN true THEN 1 END; SELECT 2; END; SELECT f_atomic(); "
+        "DROP FUNCTION f_atomic()",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char parts[MAX_PARTS][256];
+        size_t ours = split_all(queries[i], parts), theirs = 0;
+        cr_assert(PQsendQuery(conn, queries[i]), "%s", PQerrorMessage(conn));
+        PGresult *r;
+        while ((r = PQgetResult(conn)) != NULL) {
+            ExecStatusType st = PQresultStatus(r);
+            cr_expect(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", queries[i],
+                      PQresultErrorMessage(r));
+            theirs++;
+            PQclear(r);
+        }
+        cr_expect_eq(ours, theirs, "%s: we split %zu, the server ran %zu", queries[i], ours,
+                     theirs);
+    }
+}
+
+Test(pg, raise_and_splitting_match_the_server, .timeout = 120)
 {
     static const char *const messages[] = {
         "unsupported transaction statement: SAVEPOINT",
@@ -955,6 +1037,7 @@ Test(pg, raise_gives_exactly_the_error, .timeout = 120)
     exec_answer(conn, "ROLLBACK", got, sizeof got);
     exec_answer(conn, buf, got, sizeof got);
     cr_expect_eq(rfq_status(conn), 'I');
+    expect_split_matches_server(conn);
     PQfinish(conn);
     pg_stop(&pg);
 }
