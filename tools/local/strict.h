@@ -27,25 +27,30 @@
  *   The row cap is known only from a CommandComplete, after the statement ran: to make that
  *   statement fail (and not commit) the relay must still hold the transaction open, e.g. run
  *   autocommit DML inside a BEGIN it adds, and raise 54000 there before it commits.
+ *   relay_step() in tests/local/test_strict.c plays this part against a real PostgreSQL.
  *
- * WHAT IS REFUSED (SQLSTATE, message; R = recorded on a real cluster, see tests/local/
- * dsql-cases.tsv and its README; I = inferred, see the note)
+ * WHAT IS REFUSED (SQLSTATE, message). R = what a real cluster answered, as published with
+ * the cases in tests/local/dsql-cases.tsv (see its README for the source); I = inferred: from
+ * DSQL's message patterns, PostgreSQL's grammar, or other projects' public notes.
  *   R 0A000 unsupported transaction statement: SAVEPOINT | ROLLBACK TO
- *   I 0A000 unsupported transaction statement: RELEASE          (same pattern as the two above)
+ *   I 0A000 unsupported transaction statement: RELEASE          (the pattern of the two above)
  *   R 0A000 multiple ddl statements not supported in a transaction  (2nd DDL, explicit BEGIN or
  *           the implicit transaction of a multi-statement Query or of one extended-protocol Sync)
  *   R 0A000 ddl and dml are not supported in the same transaction   (DML after DDL)
- *   I       the same message for DDL after DML: DSQL's wording names no order, and no cluster
- *           was seen answering that order differently
+ *   I       the same message for DDL after DML: DSQL's wording names no order, AWS documents the
+ *           rule as symmetric, and no recording shows that order answered differently
  *   R 54000 transaction row limit exceeded (rows > 3000; exactly 3000 passes)
  *   R 0A000 setting configuration parameter "TRANSACTION" not supported   (SET TRANSACTION ...)
- *   R 0A000 Unsupported isolation level: SERIALIZABLE  (BEGIN/START/SET TRANSACTION ... SERIALIZABLE)
- *   R 0A000 setting configuration parameter "<name>" not supported  (SET [SESSION|LOCAL], and I
- *           for RESET, of a name outside DSQL's allowlist: application_name, client_encoding,
- *           DateStyle, extra_float_digits, IntervalStyle, TimeZone, search_path, role, enable_*,
- *           disable_sync_create_index; compared case-insensitively. The name is PostgreSQL's:
- *           the identifier downcased unless quoted, "SESSION CHARACTERISTICS",
- *           "TRANSACTION SNAPSHOT", "session_authorization", "xmloption", ...)
+ *   R 0A000 Unsupported isolation level: SERIALIZABLE  (BEGIN, SET TRANSACTION; I for START
+ *           TRANSACTION and SET SESSION CHARACTERISTICS)
+ *   R 0A000 setting configuration parameter "<name>" not supported  (SET [SESSION|LOCAL] name;
+ *           I for RESET name and for the names PostgreSQL's grammar gives other forms:
+ *           "SESSION CHARACTERISTICS", "TRANSACTION SNAPSHOT", "session_authorization",
+ *           "xmloption", "transaction_isolation"). Allowed, case-insensitively, as DESIGN.md
+ *           lists: application_name, client_encoding, DateStyle, extra_float_digits,
+ *           IntervalStyle, TimeZone, search_path, role, enable_*, disable_sync_create_index
+ *           (and SET TIME ZONE, NAMES, SCHEMA, ROLE, which set those). The name is shown as
+ *           PostgreSQL has it: downcased unless quoted, cut at 63 bytes.
  *   R 42704 unrecognized configuration parameter "lc_collate"   (SHOW; I for lc_ctype: both
  *           were removed in PostgreSQL 16, which DSQL runs)
  *   R 0A000 unsupported statement: Truncate | CreateExtension | Createdb | CreateTableAs
@@ -58,22 +63,24 @@
  *   R 0A000 CREATE TYPE not supported                      (AS ENUM; I for base and shell types)
  *   R 0A000 TEMPORARY or TEMP table not supported for CREATE TABLE
  *   R 0A000 UNLOGGED table not supported for CREATE TABLE
- *   R 42704 type "serial" does not exist   (the name as written: serial, serial4, bigserial,
+ *   R 42704 type "serial" does not exist   (the type as written: serial, serial4, bigserial,
  *           serial8, smallserial, serial2; CREATE TABLE and ALTER TABLE ADD COLUMN)
  *   R 0A000 identity column is not supported without an explicit cache size. please define
- *           CACHE greater than or equal to 65536 or equal to 1
+ *           CACHE greater than or equal to 65536 or equal to 1   (CREATE TABLE)
  *   R 0A000 datatype integer not supported, identity column type must be bigint  (or smallint)
  *   R 0A000 CREATE SEQUENCE is not supported without an explicit cache size. please define
- *           CACHE greater than or equal to 65536 or equal to 1
+ *           CACHE greater than or equal to 65536 or equal to 1   (I for a CACHE other than 1 or
+ *           >= 65536, given the same message)
  *   R 0A000 CREATE FUNCTION with language plpgsql not supported  (any LANGUAGE but sql; I for
  *           CREATE PROCEDURE, given the same message)
- *   R 0A000 unsupported mode. please use CREATE INDEX ASYNC.   (CREATE INDEX without ASYNC: a
- *           real cluster refuses it, on empty tables too; CREATE INDEX ASYNC passes)
- *   R 0A000 CONCURRENTLY not supported for CREATE INDEX
+ *   R 0A000 unsupported mode. please use CREATE INDEX ASYNC.   (CREATE [UNIQUE] INDEX without
+ *           ASYNC. Decided with care: recorded on a real cluster, and reported by others for
+ *           freshly created, empty tables too; CREATE INDEX ASYNC passes.)
+ *   I 0A000 CONCURRENTLY not supported for CREATE INDEX   (as other projects report it)
  *   R 0A000 ALTER TABLE ADD COLUMN with constraint not supported  (DEFAULT, NOT NULL, CHECK,
- *           UNIQUE, PRIMARY KEY, REFERENCES, GENERATED, CONSTRAINT on the new column)
+ *           UNIQUE, identity; I for PRIMARY KEY, REFERENCES, other GENERATED, CONSTRAINT)
  *   R 0A000 unsupported ALTER TABLE ADD CONSTRAINT statement  (CHECK or FOREIGN KEY without
- *           NOT VALID; PRIMARY KEY or UNIQUE without USING INDEX)
+ *           NOT VALID; PRIMARY KEY or UNIQUE without USING INDEX; I for EXCLUDE)
  *   R 0A000 unsupported ALTER TABLE ALTER COLUMN ... SET DATA TYPE statement
  *   R 0A000 unsupported ALTER TABLE VALIDATE CONSTRAINT statement  (without ALTER TABLE ASYNC)
  *
