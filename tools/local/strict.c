@@ -513,23 +513,23 @@ static void classify_with(struct cur *c, dsql_strict_stmt *out)
     accept(c, "recursive");
     for (;;) {
         if (!is_name(c))
-            return;
+            goto out;
         adv(c);
         if (is_char(c, '('))
             skip_parens(c);
         if (!accept(c, "as"))
-            return;
+            goto out;
         accept(c, "not");
         accept(c, "materialized");
         if (!is_char(c, '('))
-            return;
+            goto out;
         adv(c);
         if (is_kw_in(c, DML_WORDS))
             dml = 1;
         /* to the body's closing parenthesis */
         for (unsigned depth = 1; depth > 0;) {
             if (c->t.type == TK_END)
-                return;
+                goto out;
             if (is_char(c, '('))
                 depth++;
             else if (is_char(c, ')'))
@@ -552,6 +552,7 @@ static void classify_with(struct cur *c, dsql_strict_stmt *out)
         dml = 1;
     else if (is_kw(c, "select"))
         check_select_into(c, out);
+out:
     if (dml)
         out->kind = DSQL_STRICT_DML;
 }
