@@ -138,13 +138,15 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
     posix_spawnattr_t attr;
     int fa_ready = 0, attr_ready = 0;
 
-    rc = dsql_shlex_split(command, &w, err);
+    dsql_error split_err = {0};
+    rc = dsql_shlex_split(command, &w, &split_err);
     if (rc != DSQL_OK) {
         if (rc == DSQL_ERR_INVALID)
             rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                             SOURCE ": the command cannot be split into words "
-                             "(%s)",
-                             err != NULL ? err->message : "bad quoting");
+                             SOURCE ": the command cannot be split into words (%s)",
+                             split_err.message);
+        else
+            rc = dsql_seterr(err, rc, "%s", split_err.message);
         goto out;
     }
     if (w.argc == 0) {
