@@ -8,6 +8,7 @@
 #
 # Usage: botocore_xcheck.py CORPUS_DIR PROBE_EXECUTABLE
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,8 +87,35 @@ def probe_answer(probe, env, profile):
     return got.get("credentials", "missing"), got.get("region", "missing")
 
 
+# The kind of failure on each side: botocore's exception class, our message's wording.
+BOTOCORE_CLASSES = {
+    "ProfileNotFound": "profile-not-found",
+    "ConfigParseError": "malformed-file",
+    "PartialCredentialsError": "partial-credentials",
+    "CredentialRetrievalError": "process-failed",
+}
+OUR_CLASSES = [
+    (re.compile(r"^profile '.*' not found in "), "profile-not-found"),
+    (re.compile(r": line \d+: "), "malformed-file"),
+    (re.compile(r"(is set but .* is not|has aws_access_key_id but no)"), "partial-credentials"),
+    (re.compile(r"^credential_process: "), "process-failed"),
+]
+
+
 def kind(answer):
     return "error" if answer.startswith("error") else answer
+
+
+def error_class(answer, botocore_side):
+    if not answer.startswith("error: "):
+        return None
+    text = answer[len("error: "):]
+    if botocore_side:
+        return BOTOCORE_CLASSES.get(text.split(":", 1)[0], "other")
+    for pattern, name in OUR_CLASSES:
+        if pattern.search(text):
+            return name
+    return "other"
 
 
 def main():
@@ -110,6 +138,9 @@ def main():
             problems = []
             if kind(b_key) != kind(o_key):
                 problems.append("credentials: botocore %r, ours %r" % (b_key, o_key))
+            elif error_class(b_key, True) != error_class(o_key, False):
+                problems.append("credentials: botocore fails as %s, ours as %s (%r)" % (
+                    error_class(b_key, True), error_class(o_key, False), o_key))
             want_key = expect.get("access_key") or expect.get("credentials")
             if "error" in expect:
                 want_key = "error"
@@ -122,6 +153,9 @@ def main():
                     problems.append("region: botocore %r, case says %r" % (b_region, b_want))
             elif kind(b_region) != kind(o_region):
                 problems.append("region: botocore %r, ours %r" % (b_region, o_region))
+            elif error_class(b_region, True) != error_class(o_region, False):
+                problems.append("region: botocore fails as %s, ours as %s (%r)" % (
+                    error_class(b_region, True), error_class(o_region, False), o_region))
             want_region = expect.get("region")
             if "region_error" in expect:
                 want_region = "error"
@@ -133,7 +167,9 @@ def main():
                 for p in problems:
                     print("#   " + p)
             else:
-                print("ok %d - %s (key %s, region %s)" % (n, name, kind(o_key), kind(o_region)))
+                print("ok %d - %s (key %s, region %s)" % (
+                    n, name, error_class(o_key, False) or o_key,
+                    error_class(o_region, False) or o_region))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
