@@ -14,7 +14,11 @@ import subprocess
 import sys
 import tempfile
 
-import botocore.session
+try:
+    import botocore.session
+except ImportError:
+    print("Bail out! botocore is not installed (apt-get install python3-botocore)")
+    sys.exit(1)
 
 
 def prepare(case_dir, tmp):
