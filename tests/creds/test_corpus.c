@@ -37,7 +37,10 @@ ParameterizedTestParameters(corpus, cases)
     struct corpus_case *cases = cr_malloc(sizeof *cases * 256);
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < 256) {
-        if (de->d_name[0] == '.')
+        char path[1400];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", corpus_dir(), de->d_name);
+        if (de->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
         snprintf(cases[n++].name, sizeof cases[0].name, "%s", de->d_name);
     }
