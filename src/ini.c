@@ -745,12 +745,9 @@ int dsql_aws_profile_name(const char *arg, char *buf, size_t len, int *named, in
     return 0;
 }
 
-/* The name a config-file section header gives, when it is `<prefix> NAME` split by shlex. */
-static int prefixed_name_is(const char *section, const char *prefix, const char *name)
+/* True when a header `<word> NAME` splits (shlex) into exactly two words, the second name. */
+static int second_word_is(const char *section, const char *name)
 {
-    size_t pl = strlen(prefix);
-    if (strncmp(section, prefix, pl) != 0)
-        return 0;
     dsql_words w = {NULL, 0};
     if (dsql_shlex_split(section, &w, NULL) != DSQL_OK)
         return 0;
@@ -759,36 +756,40 @@ static int prefixed_name_is(const char *section, const char *prefix, const char 
     return match;
 }
 
-const dsql_ini_section *dsql_aws_config_profile(const dsql_ini *config, const char *profile)
-{
-    if (config == NULL || profile == NULL)
-        return NULL;
-    const dsql_ini_section *found = NULL;
-    /* build_profile_map walks sections in file order and assigns: the last match wins. A name
-     * starting with "profile" is only ever a `profile X` candidate, never "default". */
-    for (size_t i = 0; i < config->nsections; i++) {
-        const char *n = config->sections[i].name;
-        if (strncmp(n, "profile", 7) == 0) {
-            if (prefixed_name_is(n, "profile", profile))
-                found = &config->sections[i];
-        } else if (strcmp(n, "default") == 0 && strcmp(profile, "default") == 0) {
-            found = &config->sections[i];
-        }
-    }
-    return found;
-}
-
-const dsql_ini_section *dsql_aws_config_sso_session(const dsql_ini *config, const char *name)
+/*
+ * build_profile_map's if/elif chain: a header starting with "profile" can only be a profile,
+ * one starting with "sso-session" only an sso-session (the first word is not checked beyond
+ * that prefix, so "[profiles x]" is profile x, as in botocore), and "default" is the default
+ * profile. Sections are walked in file order and assigned, so the last match wins.
+ */
+static const dsql_ini_section *config_section(const dsql_ini *config, int sso, const char *name)
 {
     if (config == NULL || name == NULL)
         return NULL;
     const dsql_ini_section *found = NULL;
     for (size_t i = 0; i < config->nsections; i++) {
         const char *n = config->sections[i].name;
-        if (strncmp(n, "profile", 7) != 0 && prefixed_name_is(n, "sso-session", name))
+        int match;
+        if (strncmp(n, "profile", 7) == 0)
+            match = !sso && second_word_is(n, name);
+        else if (strncmp(n, "sso-session", 11) == 0)
+            match = sso && second_word_is(n, name);
+        else
+            match = !sso && strcmp(n, "default") == 0 && strcmp(name, "default") == 0;
+        if (match)
             found = &config->sections[i];
     }
     return found;
+}
+
+const dsql_ini_section *dsql_aws_config_profile(const dsql_ini *config, const char *profile)
+{
+    return config_section(config, 0, profile);
+}
+
+const dsql_ini_section *dsql_aws_config_sso_session(const dsql_ini *config, const char *name)
+{
+    return config_section(config, 1, name);
 }
 
 int dsql_aws_profile_exists(const dsql_aws_files *f, const char *profile)
