@@ -291,8 +291,8 @@ static int parse_nested(struct parser *ps, dsql_ini_entry *opt, const char *v, s
         char *key = dup_range(kb, ke);
         char *val = dup_range(vb, ve);
         if (key == NULL || val == NULL) {
-            free(key);
-            free(val);
+            dsql_free_secret(key);
+            dsql_free_secret(val);
             return nomem(ps);
         }
         dsql_ini_entry *dup = NULL;
