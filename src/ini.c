@@ -35,7 +35,7 @@ static size_t ws_at(const unsigned char *p, const unsigned char *end)
         if (c == 0xe1 && b == 0x9a && d == 0x80) /* U+1680 */
             return 3;
         if (c == 0xe2 && b == 0x80 && (d <= 0x8a || d == 0xa8 || d == 0xa9 || d == 0xaf))
-            return d >= 0x80 ? 3 : 0; /* U+2000..200A, 2028, 2029, 202F */
+            return d >= 0x80 ? 3 : 0;            /* U+2000..200A, 2028, 2029, 202F */
         if (c == 0xe2 && b == 0x81 && d == 0x9f) /* U+205F */
             return 3;
         if (c == 0xe3 && b == 0x80 && d == 0x80) /* U+3000 */
@@ -229,10 +229,10 @@ struct parser {
     dsql_ini *ini;
     const char *path;
     dsql_error *err;
-    dsql_ini_section *cur;   /* the current section, NULL before the first header */
-    dsql_ini_entry *opt;     /* the key whose value is being read, NULL after a header */
-    dsql_buf value;          /* its value so far, pieces joined by '\n' */
-    unsigned *piece_lines;   /* the line each piece of the value came from */
+    dsql_ini_section *cur; /* the current section, NULL before the first header */
+    dsql_ini_entry *opt;   /* the key whose value is being read, NULL after a header */
+    dsql_buf value;        /* its value so far, pieces joined by '\n' */
+    unsigned *piece_lines; /* the line each piece of the value came from */
     size_t npieces, pieces_cap;
 };
 
@@ -416,8 +416,10 @@ static int start_option(struct parser *ps, const char *b, const char *e, unsigne
     const dsql_ini_entry *dup = section_get(s, key);
     if (dup != NULL) {
         char msg[200];
-        snprintf(msg, sizeof msg, "key '%.64s' is defined twice in section [%.64s] (first on "
-                 "line %u)", key, section_label(ps), dup->line);
+        snprintf(msg, sizeof msg,
+                 "key '%.64s' is defined twice in section [%.64s] (first on "
+                 "line %u)",
+                 key, section_label(ps), dup->line);
         free(key);
         return perr(ps, line, msg);
     }
@@ -457,8 +459,7 @@ static int parse_line(struct parser *ps, const char *lb, const char *le, unsigne
     return start_option(ps, b, e, line);
 }
 
-int dsql_ini_parse(const char *text, size_t len, const char *path, dsql_ini **out,
-                   dsql_error *err)
+int dsql_ini_parse(const char *text, size_t len, const char *path, dsql_ini **out, dsql_error *err)
 {
     struct parser ps;
     memset(&ps, 0, sizeof ps);
@@ -734,8 +735,7 @@ int dsql_aws_profile_name(const char *arg, char *buf, size_t len, int *named, in
         name = arg;
         *named = 1;
         *from_arg = 1;
-    } else if ((v = getenv("AWS_DEFAULT_PROFILE")) != NULL ||
-               (v = getenv("AWS_PROFILE")) != NULL) {
+    } else if ((v = getenv("AWS_DEFAULT_PROFILE")) != NULL || (v = getenv("AWS_PROFILE")) != NULL) {
         name = v;
         *named = 1;
     }
@@ -815,7 +815,7 @@ const char *dsql_aws_profile_get(const dsql_aws_files *f, const char *profile, c
 int dsql_aws_profile_not_found(const dsql_aws_files *f, const char *profile, dsql_error *err)
 {
     return dsql_seterr(err, DSQL_ERR_CONFIG,
-                       "profile '%s' not found in %s or %s; check AWS_PROFILE / --profile",
-                       profile, f->config != NULL ? f->config->path : "~/.aws/config",
+                       "profile '%s' not found in %s or %s; check AWS_PROFILE / --profile", profile,
+                       f->config != NULL ? f->config->path : "~/.aws/config",
                        f->credentials != NULL ? f->credentials->path : "~/.aws/credentials");
 }

@@ -42,14 +42,15 @@ TestSuite(chain, .init = setup, .timeout = 60);
 static void counting_process(const char *profile_header)
 {
     char body[2048], cfg[1200];
-    snprintf(body, sizeof body,
-             "#!/bin/sh\nd='%s'\necho run >> \"$d/count\"\nn=$(wc -l < \"$d/count\")\n"
-             "[ -e \"$d/sleep\" ] && sleep \"$(cat \"$d/sleep\")\"\n"
-             "if [ -e \"$d/fail\" ]; then echo 'the identity provider is down' >&2; exit 5; fi\n"
-             "exp=''\n[ -e \"$d/exp\" ] && exp=\", \\\"Expiration\\\": \\\"$(cat \"$d/exp\")\\\"\"\n"
-             "printf '{\"Version\": 1, \"AccessKeyId\": \"AKID%%s\", \"SecretAccessKey\": "
-             "\"S\"%%s}' \"$n\" \"$exp\"\n",
-             dir);
+    snprintf(
+        body, sizeof body,
+        "#!/bin/sh\nd='%s'\necho run >> \"$d/count\"\nn=$(wc -l < \"$d/count\")\n"
+        "[ -e \"$d/sleep\" ] && sleep \"$(cat \"$d/sleep\")\"\n"
+        "if [ -e \"$d/fail\" ]; then echo 'the identity provider is down' >&2; exit 5; fi\n"
+        "exp=''\n[ -e \"$d/exp\" ] && exp=\", \\\"Expiration\\\": \\\"$(cat \"$d/exp\")\\\"\"\n"
+        "printf '{\"Version\": 1, \"AccessKeyId\": \"AKID%%s\", \"SecretAccessKey\": "
+        "\"S\"%%s}' \"$n\" \"$exp\"\n",
+        dir);
     const char *p = ct_write(dir, "count.sh", body, 0755);
     snprintf(cfg, sizeof cfg, "[%s]\ncredential_process = '%s'\n", profile_header, p);
     ct_write(dir, "config", cfg, 0644);
@@ -88,8 +89,10 @@ Test(chain, order_and_source_names)
     snprintf(both, sizeof both, "%saws_access_key_id = AKIDCONFIG\naws_secret_access_key = s\n",
              cfg);
     ct_write(dir, "config", both, 0644);
-    ct_write(dir, "credentials", "[default]\naws_access_key_id = AKIDSHARED\n"
-                                 "aws_secret_access_key = s\n", 0644);
+    ct_write(dir, "credentials",
+             "[default]\naws_access_key_id = AKIDSHARED\n"
+             "aws_secret_access_key = s\n",
+             0644);
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
     for (int step = 0; step < 4; step++) {
@@ -103,8 +106,9 @@ Test(chain, order_and_source_names)
         if (step == 1)
             unlink(getenv("AWS_SHARED_CREDENTIALS_FILE"));
         if (step == 2) {
-            snprintf(both, sizeof both, "[default]\naws_access_key_id = AKIDCONFIG\n"
-                                        "aws_secret_access_key = s\n");
+            snprintf(both, sizeof both,
+                     "[default]\naws_access_key_id = AKIDCONFIG\n"
+                     "aws_secret_access_key = s\n");
             ct_write(dir, "config", both, 0644);
         }
     }
@@ -138,8 +142,7 @@ Test(chain, no_credentials_and_missing_profiles)
     cr_assert(strstr(err.message, "no AWS credentials found for profile 'default'") != NULL);
     cr_assert_eq(dsql_credentials_resolve("dev", &c, &err), DSQL_ERR_CONFIG);
     char want[1400];
-    snprintf(want, sizeof want, "profile 'dev' not found in %s/config or %s/credentials", dir,
-             dir);
+    snprintf(want, sizeof want, "profile 'dev' not found in %s/config or %s/credentials", dir, dir);
     cr_assert(strstr(err.message, want) != NULL, "%s", err.message);
     setenv("AWS_PROFILE", "default", 1);
     cr_assert_eq(dsql_credentials_resolve(NULL, &c, &err), DSQL_ERR_CONFIG,
@@ -257,8 +260,10 @@ Test(chain, refresh_that_returns_expired_credentials_fails)
 Test(chain, static_credentials_never_refresh)
 {
     dsql_creds_chain_set_clock(fake_clock);
-    ct_write(dir, "credentials", "[default]\naws_access_key_id = AKIDSTATIC\n"
-                                 "aws_secret_access_key = s\n", 0644);
+    ct_write(dir, "credentials",
+             "[default]\naws_access_key_id = AKIDSTATIC\n"
+             "aws_secret_access_key = s\n",
+             0644);
     fake_now = T0;
     expect_key(NULL, "AKIDSTATIC");
     unlink(getenv("AWS_SHARED_CREDENTIALS_FILE"));

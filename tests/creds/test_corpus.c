@@ -59,8 +59,8 @@ static void copy_case(const char *src, const char *dst, const char *rel)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        if (*rel == '\0' && (strcmp(de->d_name, "README") == 0 ||
-                             strcmp(de->d_name, "env") == 0 || strcmp(de->d_name, "expect") == 0))
+        if (*rel == '\0' && (strcmp(de->d_name, "README") == 0 || strcmp(de->d_name, "env") == 0 ||
+                             strcmp(de->d_name, "expect") == 0))
             continue;
         char sub[1024];
         snprintf(sub, sizeof sub, "%s/%s", rel, de->d_name);
@@ -144,8 +144,8 @@ ParameterizedTest(struct corpus_case *c, corpus, cases, .timeout = 60)
         cr_assert_str_eq(dsql_credentials_access_key_id(cr), key, "%s", c->name);
     } else if (error != NULL) {
         cr_assert(rc != DSQL_OK && rc != DSQL_ERR_NO_CREDENTIALS, "%s: rc %d", c->name, rc);
-        cr_assert(strstr(err.message, error) != NULL, "%s: '%s' lacks '%s'", c->name,
-                  err.message, error);
+        cr_assert(strstr(err.message, error) != NULL, "%s: '%s' lacks '%s'", c->name, err.message,
+                  error);
     } else if (none != NULL) {
         cr_assert_eq(rc, DSQL_ERR_NO_CREDENTIALS, "%s: rc %d %s", c->name, rc, err.message);
     }

@@ -61,7 +61,8 @@ Test(ini, no_inline_comments)
 
 Test(ini, continuation_lines_and_blank_lines)
 {
-    dsql_ini *ini = parse_ok("[s]\nk = v1\n  v2\n\n   v3\n  # not part\n\nz = 1\n  b = 2\n c = 3\n");
+    dsql_ini *ini =
+        parse_ok("[s]\nk = v1\n  v2\n\n   v3\n  # not part\n\nz = 1\n  b = 2\n c = 3\n");
     cr_assert_str_eq(get(ini, "s", "k"), "v1\nv2\n\nv3");
     cr_assert_str_eq(get(ini, "s", "z"), "1\nb = 2\nc = 3",
                      "deeper indentation than the key's line continues the value");
@@ -77,8 +78,7 @@ Test(ini, nested_sub_sections)
 {
     dsql_ini *ini = parse_ok("[default]\ns3 =\n  max_concurrent_requests = 20\n\n  # c\n"
                              "  Addressing_Style=path\n  dup = 1\n  dup = 2\nregion = x\n");
-    const dsql_ini_entry *e =
-        dsql_ini_lookup(ini, dsql_ini_section_find(ini, "default"), "s3");
+    const dsql_ini_entry *e = dsql_ini_lookup(ini, dsql_ini_section_find(ini, "default"), "s3");
     cr_assert_not_null(e);
     cr_assert_null(e->value);
     cr_assert_eq(e->nsub, 3);
@@ -139,7 +139,8 @@ Test(ini, errors_name_the_line)
                 "f: line 5: expected 'key = value', a [section] header or a comment");
     parse_fails("[a]\n= v\n", "f: line 2: empty key before the '=' or ':'");
     parse_fails("[a]\n: v\n", "f: line 2: empty key before the '=' or ':'");
-    parse_fails("[a]\nk=1\n[b]\n[a]\n", "f: line 4: section [a] is defined twice (first on line 1)");
+    parse_fails("[a]\nk=1\n[b]\n[a]\n",
+                "f: line 4: section [a] is defined twice (first on line 1)");
     parse_fails("[a]\nKey=1\nkey=2\n",
                 "f: line 3: key 'key' is defined twice in section [a] (first on line 2)");
     parse_fails("[DEFAULT]\nk=1\n[DEFAULT]\nk=2\n",
@@ -269,10 +270,11 @@ Test(ini, path_expansion_as_python)
 
 Test(profiles, config_profile_map)
 {
-    dsql_ini *ini = parse_ok("[default]\nn = 1\n[profile default]\nn = 2\n[profile \"a b\"]\nn = 3\n"
-                             "[profile  c]\nn = 4\n[profile d e]\nn = 5\n[profilex]\nn = 6\n"
-                             "[profile 'open]\nn = 7\n[sso-session corp]\nn = 8\n[dev]\nn = 9\n"
-                             "[profiles q]\nn = 10\n");
+    dsql_ini *ini =
+        parse_ok("[default]\nn = 1\n[profile default]\nn = 2\n[profile \"a b\"]\nn = 3\n"
+                 "[profile  c]\nn = 4\n[profile d e]\nn = 5\n[profilex]\nn = 6\n"
+                 "[profile 'open]\nn = 7\n[sso-session corp]\nn = 8\n[dev]\nn = 9\n"
+                 "[profiles q]\nn = 10\n");
     const dsql_ini_section *s = dsql_aws_config_profile(ini, "default");
     cr_assert_str_eq(s->name, "profile default", "the later of the two wins");
     cr_assert_str_eq(dsql_aws_config_profile(ini, "a b")->name, "profile \"a b\"");
@@ -368,8 +370,7 @@ Test(shlex, matches_python)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         dsql_words w;
         dsql_error err = {0};
-        cr_assert_eq(dsql_shlex_split(t[i].in, &w, &err), DSQL_OK, "%s: %s", t[i].in,
-                     err.message);
+        cr_assert_eq(dsql_shlex_split(t[i].in, &w, &err), DSQL_OK, "%s: %s", t[i].in, err.message);
         size_t n = 0;
         while (n < 4 && t[i].out[n] != NULL)
             n++;
@@ -400,16 +401,11 @@ Test(iso8601, accepted_forms)
         const char *in;
         int64_t t;
     } t[] = {
-        {"2026-11-25T15:00:00Z", 1795618800},
-        {"2026-11-25T15:00:00.123456Z", 1795618800},
-        {"2026-11-25T15:00:00+00:00", 1795618800},
-        {"2026-11-25T16:30:00+01:30", 1795618800},
-        {"2026-11-25T10:00:00-0500", 1795618800},
-        {"2026-11-25T17:00:00+02", 1795618800},
-        {"2026-11-25 15:00:00z", 1795618800},
-        {"1970-01-01T00:00:00Z", 0},
-        {"2024-02-29T00:00:00Z", 1709164800},
-        {"2000-03-01T00:00:00Z", 951868800},
+        {"2026-11-25T15:00:00Z", 1795618800},      {"2026-11-25T15:00:00.123456Z", 1795618800},
+        {"2026-11-25T15:00:00+00:00", 1795618800}, {"2026-11-25T16:30:00+01:30", 1795618800},
+        {"2026-11-25T10:00:00-0500", 1795618800},  {"2026-11-25T17:00:00+02", 1795618800},
+        {"2026-11-25 15:00:00z", 1795618800},      {"1970-01-01T00:00:00Z", 0},
+        {"2024-02-29T00:00:00Z", 1709164800},      {"2000-03-01T00:00:00Z", 951868800},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         int64_t got = -1;
@@ -421,11 +417,20 @@ Test(iso8601, accepted_forms)
 Test(iso8601, rejected_forms)
 {
     const char *bad[] = {
-        "2026-11-25T15:00:00",  /* no offset: botocore cannot compare it either */
-        "2026-11-25",           "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
-        "2026-11-25T24:00:00Z", "2026-11-25T15:60:00Z", "2026-11-25T15:00:60Z",
-        "2026-11-25T15:00:00.Z", "2026-11-25T15:00:00Zjunk", "2026-11-25T15:00:00+25:00",
-        "2026-11-25T15:00:00+01:60", "", "1795618800", "26-11-25T15:00:00Z",
+        "2026-11-25T15:00:00", /* no offset: botocore cannot compare it either */
+        "2026-11-25",
+        "2026-13-01T00:00:00Z",
+        "2026-02-29T00:00:00Z",
+        "2026-11-25T24:00:00Z",
+        "2026-11-25T15:60:00Z",
+        "2026-11-25T15:00:60Z",
+        "2026-11-25T15:00:00.Z",
+        "2026-11-25T15:00:00Zjunk",
+        "2026-11-25T15:00:00+25:00",
+        "2026-11-25T15:00:00+01:60",
+        "",
+        "1795618800",
+        "26-11-25T15:00:00Z",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t got = 42;

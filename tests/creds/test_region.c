@@ -16,8 +16,9 @@ static void setup(void)
 {
     dir = ct_tmpdir();
     ct_clean_env(dir);
-    ct_write(dir, "config", "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
-                            "[profile bad]\nregion = US East 1\n[profile none]\noutput = json\n",
+    ct_write(dir, "config",
+             "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
+             "[profile bad]\nregion = US East 1\n[profile none]\noutput = json\n",
              0644);
 }
 
@@ -59,9 +60,9 @@ Test(region, order)
     setenv("AWS_PROFILE", "dev", 1);
     cr_assert_str_eq(resolve(NULL, HOST, NULL), "us-west-2");
     cr_assert_str_eq(resolve(NULL, HOST, "none"), "ap-northeast-1", "then the endpoint name");
-    cr_assert_str_eq(resolve(NULL, "ABCDEFGHIJKLMNOPQRSTUVWXYZ.DSQL-GAMMA.EU-SOUTH-2.ON.AWS.:5432",
-                             "none"),
-                     "eu-south-2");
+    cr_assert_str_eq(
+        resolve(NULL, "ABCDEFGHIJKLMNOPQRSTUVWXYZ.DSQL-GAMMA.EU-SOUTH-2.ON.AWS.:5432", "none"),
+        "eu-south-2");
 }
 
 Test(region, nothing_gives_one)
@@ -100,8 +101,7 @@ Test(region, small_buffer)
 {
     char r[4];
     dsql_error err = {0};
-    cr_assert_eq(dsql_region_resolve("us-east-1", NULL, NULL, r, sizeof r, &err),
-                 DSQL_ERR_INVALID);
+    cr_assert_eq(dsql_region_resolve("us-east-1", NULL, NULL, r, sizeof r, &err), DSQL_ERR_INVALID);
     cr_assert_eq(dsql_region_resolve("us-east-1", NULL, NULL, NULL, 0, &err), DSQL_ERR_INVALID);
 }
 
