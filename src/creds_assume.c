@@ -41,8 +41,8 @@ static int from_profile_sources(struct walk *w, const char *profile, dsql_creden
                                 dsql_error *err)
 {
     static const dsql_creds_source_fn sources[] = {
-        dsql_creds_source_webid,    dsql_creds_source_sso,   dsql_creds_from_shared_file,
-        dsql_creds_from_process,    dsql_creds_from_config_file,
+        dsql_creds_source_webid, dsql_creds_source_sso,       dsql_creds_from_shared_file,
+        dsql_creds_from_process, dsql_creds_from_config_file,
     };
     dsql_creds_ctx ctx = *w->o->ctx;
     snprintf(ctx.profile, sizeof ctx.profile, "%s", profile);
@@ -73,8 +73,10 @@ static int from_credential_source(struct walk *w, const char *name, const char *
                            "use Environment, Ec2InstanceMetadata or EcsContainer",
                            name, profile);
     if (rc == DSQL_ERR_NO_CREDENTIALS) {
-        dsql_err_prefix(err, "assume-role: credential_source %s referenced in profile '%s' "
-                             "gave no credentials", name, profile);
+        dsql_err_prefix(err,
+                        "assume-role: credential_source %s referenced in profile '%s' "
+                        "gave no credentials",
+                        name, profile);
         rc = DSQL_ERR_CREDENTIALS;
     }
     return rc;
@@ -99,8 +101,7 @@ static int from_source_profile(struct walk *w, const char *source, const char *p
                 strncat(path, " -> ", sizeof path - strlen(path) - 1);
             }
             strncat(path, source, sizeof path - strlen(path) - 1);
-            return dsql_seterr(err, DSQL_ERR_CONFIG, "assume-role: source_profile loop: %s",
-                               path);
+            return dsql_seterr(err, DSQL_ERR_CONFIG, "assume-role: source_profile loop: %s", path);
         }
     }
     if (w->n == MAX_CHAIN)
@@ -148,8 +149,10 @@ static int assume(struct walk *w, const char *profile, dsql_credentials **out, d
                                  : from_source_profile(w, source, profile, &src, err);
     if (rc != DSQL_OK)
         return rc;
-    dsql_log(DSQL_LOG_DEBUG, "assume-role: profile '%s': assuming its role with credentials "
-                             "from %s", profile, dsql_credentials_source(src));
+    dsql_log(DSQL_LOG_DEBUG,
+             "assume-role: profile '%s': assuming its role with credentials "
+             "from %s",
+             profile, dsql_credentials_source(src));
     rc = dsql_sts_assume_role(&w->o->sts, &role, src, "assume-role", out, err);
     if (rc != DSQL_OK)
         dsql_err_prefix(err, "assume-role: profile '%s'", profile);

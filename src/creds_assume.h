@@ -30,8 +30,8 @@ typedef struct dsql_assume_options {
  * DSQL_ERR_NO_CREDENTIALS when the profile has no role_arn (or has web_identity_token_file,
  * which belongs to the web identity source). On success *out is new, source "assume-role".
  */
-DSQL_LOCAL int dsql_creds_from_assume_role(const dsql_assume_options *opts,
-                                           dsql_credentials **out, dsql_error *err);
+DSQL_LOCAL int dsql_creds_from_assume_role(const dsql_assume_options *opts, dsql_credentials **out,
+                                           dsql_error *err);
 
 /* The chain's source: dsql_creds_from_assume_role with STS settings from dsql_sts_options_for. */
 DSQL_LOCAL int dsql_creds_source_assume_role(const dsql_creds_ctx *ctx, dsql_credentials **out,

@@ -8,13 +8,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #define ECS_BASE "http://169.254.170.2"
 #define TOKEN_FILE_MAX (16 * 1024)
@@ -40,37 +38,28 @@ static int allowed_http_host(const char *host)
     if (inet_pton(AF_INET, host, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
     if (inet_pton(AF_INET6, host, &a6) == 1) {
-        static const struct in6_addr ecs6 = {{{0xfd, 0, 0, 0xec, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                               0, 0x23}}};
+        static const struct in6_addr ecs6 = {
+            {{0xfd, 0, 0, 0xec, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x23}}};
         return IN6_IS_ADDR_LOOPBACK(&a6) || memcmp(&a6, &ecs6, sizeof a6) == 0;
     }
     return 0;
 }
 
-/* Reads the token file afresh into out (wiped by the caller). */
+/* Reads the token file afresh into out (wiped by the caller), trailing white space dropped. */
 static int read_token_file(const char *path, dsql_buf *out, dsql_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (dsql_read_file(path, TOKEN_FILE_MAX, out) != 0) {
+        if (errno == EFBIG)
+            return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                               "container: the authorization token file %s is larger than %d "
+                               "bytes",
+                               path, TOKEN_FILE_MAX);
+        if (errno == ENOMEM)
+            return dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
         return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                            "container: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
                            path, strerror(errno));
-    char chunk[1024];
-    ssize_t r;
-    while ((r = read(fd, chunk, sizeof chunk)) > 0 && out->len <= TOKEN_FILE_MAX)
-        dsql_buf_append(out, chunk, (size_t)r);
-    int saved = errno;
-    dsql_wipe(chunk, sizeof chunk);
-    close(fd);
-    if (r < 0)
-        return dsql_seterr(err, DSQL_ERR_CREDENTIALS, "container: cannot read %s: %s", path,
-                           strerror(saved));
-    if (out->len > TOKEN_FILE_MAX)
-        return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                           "container: the authorization token file %s is larger than %d bytes",
-                           path, TOKEN_FILE_MAX);
-    if (dsql_buf_failed(out))
-        return dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
+    }
     while (out->len > 0 && strchr(" \t\r\n", out->data[out->len - 1]) != NULL)
         out->data[--out->len] = '\0';
     return DSQL_OK;
@@ -167,7 +156,9 @@ int dsql_creds_from_container(const dsql_container_options *o, dsql_credentials 
     }
 
     const char *headers[] = {"Accept: application/json", auth.len > 0 ? auth.data : NULL, NULL};
-    dsql_http_request q = {.step = "credentials request", .url = url, .headers = headers,
+    dsql_http_request q = {.step = "credentials request",
+                           .url = url,
+                           .headers = headers,
                            .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 2000,
                            .no_proxy = 1};
     int attempts = o->attempts > 0 ? o->attempts : 3;
@@ -198,8 +189,7 @@ out:
     return rc;
 }
 
-int dsql_creds_source_container(const dsql_creds_ctx *ctx, dsql_credentials **out,
-                                dsql_error *err)
+int dsql_creds_source_container(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
 {
     (void)ctx;
     return dsql_creds_from_container(NULL, out, err);

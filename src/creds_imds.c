@@ -21,7 +21,7 @@
 #define ROLE_PATH "/latest/meta-data/iam/security-credentials/"
 #define REGION_PATH "/latest/meta-data/placement/region"
 #define DEFAULT_TTL 21600
-#define TOKEN_SLACK 60       /* a cached token is renewed this long before it ends */
+#define TOKEN_SLACK 60 /* a cached token is renewed this long before it ends */
 #define MAX_ATTEMPTS 10
 #define BASE_MAX 512
 /*
@@ -154,8 +154,8 @@ static int setup(const dsql_imds_options *o, struct imds *m, dsql_error *err)
         m->attempts = 1;
     if (m->attempts > MAX_ATTEMPTS)
         m->attempts = MAX_ATTEMPTS;
-    m->v1_disabled = o->v1_disabled > 0 ||
-                     (o->v1_disabled == 0 && env_true("AWS_EC2_METADATA_V1_DISABLED"));
+    m->v1_disabled =
+        o->v1_disabled > 0 || (o->v1_disabled == 0 && env_true("AWS_EC2_METADATA_V1_DISABLED"));
     m->ttl = o->token_ttl_seconds > 0 ? o->token_ttl_seconds : DEFAULT_TTL;
     m->now = o->now != 0 ? o->now : (int64_t)time(NULL);
     return DSQL_OK;
@@ -167,9 +167,12 @@ static int request(struct imds *m, const char *method, const char *path, const c
     char url[BASE_MAX + 256];
     snprintf(url, sizeof url, "%s%s", m->base, path);
     const char *headers[] = {header, NULL};
-    dsql_http_request q = {.step = step, .method = method, .url = url,
+    dsql_http_request q = {.step = step,
+                           .method = method,
+                           .url = url,
                            .headers = header != NULL ? headers : NULL,
-                           .timeout_ms = m->timeout_ms, .no_proxy = 1};
+                           .timeout_ms = m->timeout_ms,
+                           .no_proxy = 1};
     int rc = dsql_http_perform(&q, resp, err);
     if (rc != DSQL_OK)
         dsql_err_prefix(err, "IMDS");
@@ -288,8 +291,7 @@ static int get(struct imds *m, const char *path, const char *step, int not_found
         else if (resp->status == 404)
             rc = dsql_seterr(err, not_found_code, "IMDS: %s: HTTP 404%s", step, not_found_hint);
         else
-            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "IMDS: %s: HTTP %ld", step,
-                             resp->status);
+            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "IMDS: %s: HTTP %ld", step, resp->status);
     }
     dsql_buf_cleanup(&hdr);
     if (rc != DSQL_OK)
@@ -300,8 +302,8 @@ static int get(struct imds *m, const char *path, const char *step, int not_found
 /* A copy of c whose expiration is moved to now + 20..25 minutes. */
 static int extended(dsql_credentials *c, int64_t now, dsql_credentials **out, dsql_error *err)
 {
-    unsigned jitter = (unsigned)(((uint64_t)now * 2654435761u) ^ (uint64_t)getpid()) %
-                      (EXTEND_JITTER + 1u);
+    unsigned jitter =
+        (unsigned)(((uint64_t)now * 2654435761u) ^ (uint64_t)getpid()) % (EXTEND_JITTER + 1u);
     int64_t until = now + EXTEND_BY + jitter;
     dsql_log(DSQL_LOG_INFO,
              "IMDS: credentials expire at %lld; using them until %lld while the metadata "
@@ -413,12 +415,12 @@ int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credentials **out, ds
 {
     /* botocore reads each setting from its variable, else from the profile. */
     dsql_imds_options o = {.now = ctx->now};
-    o.endpoint = profile_setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                                 "ec2_metadata_service_endpoint");
+    o.endpoint =
+        profile_setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint");
     o.endpoint_mode = profile_setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
                                       "ec2_metadata_service_endpoint_mode");
-    const char *v = profile_setting(ctx, "AWS_METADATA_SERVICE_TIMEOUT",
-                                    "metadata_service_timeout");
+    const char *v =
+        profile_setting(ctx, "AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout");
     if (v != NULL && strtod(v, NULL) > 0 && strtod(v, NULL) < 3600)
         o.timeout_ms = (long)(strtod(v, NULL) * 1000);
     v = profile_setting(ctx, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts");

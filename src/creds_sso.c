@@ -9,13 +9,11 @@
 #include "token.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define CACHE_FILE_MAX (64 * 1024)
 
@@ -35,28 +33,10 @@ static const char *env_nonempty(const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
-static int read_file(const char *path, dsql_buf *out, int *missing)
-{
-    *missing = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *missing = errno == ENOENT;
-        return -1;
-    }
-    char chunk[4096];
-    ssize_t r;
-    while ((r = read(fd, chunk, sizeof chunk)) > 0 && out->len <= CACHE_FILE_MAX)
-        dsql_buf_append(out, chunk, (size_t)r);
-    dsql_wipe(chunk, sizeof chunk);
-    close(fd);
-    return r < 0 || out->len > CACHE_FILE_MAX || dsql_buf_failed(out) ? -1 : 0;
-}
-
 /* Loads the cached access token into *token (new, secret). */
-static int load_token(const dsql_sso_options *o, const char *login, char **token,
-                      dsql_error *err)
+static int load_token(const dsql_sso_options *o, const char *login, char **token, dsql_error *err)
 {
-    int rc, missing;
+    int rc;
     const char *key = o->session_name != NULL ? o->session_name : o->start_url;
     const char *what = o->session_name != NULL ? "SSO session" : "SSO start URL";
     char name[46], *dir = NULL, *path = NULL;
@@ -69,10 +49,10 @@ static int load_token(const dsql_sso_options *o, const char *login, char **token
         goto out;
     }
     sprintf(path, "%s/%s", dir, name);
-    if (read_file(path, &text, &missing) != 0) {
+    if (dsql_read_file(path, CACHE_FILE_MAX, &text) != 0) {
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "SSO: %s for %s '%s' (%s); %s",
-                         missing ? "no cached token" : "cannot read the cached token", what, key,
-                         path, login);
+                         errno == ENOENT ? "no cached token" : "cannot read the cached token", what,
+                         key, path, login);
         goto out;
     }
     static const char *const keys[] = {"accessToken", "expiresAt"};
@@ -81,8 +61,7 @@ static int load_token(const dsql_sso_options *o, const char *login, char **token
     if (rc != DSQL_OK)
         goto out;
     int64_t expires = 0;
-    if (v[0] == NULL || *v[0] == '\0' || v[1] == NULL ||
-        dsql_iso8601_parse(v[1], &expires) != 0)
+    if (v[0] == NULL || *v[0] == '\0' || v[1] == NULL || dsql_iso8601_parse(v[1], &expires) != 0)
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                          "SSO: the cached token %s lacks accessToken or a valid expiresAt; %s",
                          path, login);
@@ -158,7 +137,9 @@ int dsql_creds_from_sso(const dsql_sso_options *o, dsql_credentials **out, dsql_
         goto out;
     }
     const char *headers[] = {hdr.data, "Accept: application/json", NULL};
-    dsql_http_request q = {.step = "GetRoleCredentials", .url = url.data, .headers = headers,
+    dsql_http_request q = {.step = "GetRoleCredentials",
+                           .url = url.data,
+                           .headers = headers,
                            .connect_timeout_ms = 3000,
                            .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000};
     if ((rc = dsql_http_perform(&q, &resp, err)) != DSQL_OK) {
@@ -229,8 +210,12 @@ int dsql_creds_source_sso(const dsql_creds_ctx *ctx, dsql_credentials **out, dsq
     if (missing[0] != '\0')
         return dsql_seterr(err, DSQL_ERR_CONFIG,
                            "SSO: profile '%s' is configured for SSO but lacks %s", p, missing);
-    dsql_sso_options o = {.profile = p, .start_url = v[0], .sso_region = v[1],
-                          .account_id = account, .role_name = role, .session_name = session,
+    dsql_sso_options o = {.profile = p,
+                          .start_url = v[0],
+                          .sso_region = v[1],
+                          .account_id = account,
+                          .role_name = role,
+                          .session_name = session,
                           .now = ctx->now};
     return dsql_creds_from_sso(&o, out, err);
 }

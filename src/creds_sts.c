@@ -117,11 +117,9 @@ static int sts_endpoint(const dsql_sts_options *o, char *url, size_t url_len, ch
     if (r == NULL)
         r = env_nonempty("AWS_DEFAULT_REGION");
     if (r != NULL && !dsql_valid_region(r))
-        return dsql_seterr(err, DSQL_ERR_REGION, "STS %s: the region '%s' is malformed", what,
-                           r);
+        return dsql_seterr(err, DSQL_ERR_REGION, "STS %s: the region '%s' is malformed", what, r);
     snprintf(region, region_len, "%s", r != NULL ? r : "us-east-1");
-    const char *ep = o != NULL && o->endpoint != NULL && *o->endpoint != '\0' ? o->endpoint
-                                                                              : NULL;
+    const char *ep = o != NULL && o->endpoint != NULL && *o->endpoint != '\0' ? o->endpoint : NULL;
     if (ep == NULL)
         ep = env_nonempty("AWS_ENDPOINT_URL_STS");
     if (ep == NULL)
@@ -140,8 +138,7 @@ static int sts_endpoint(const dsql_sts_options *o, char *url, size_t url_len, ch
     const char *auth = strstr(url, "://");
     if (auth != NULL && strchr(auth + 3, '/') == NULL) {
         if ((size_t)n + 1 >= url_len)
-            return dsql_seterr(err, DSQL_ERR_INVALID, "STS %s: the endpoint URL is too long",
-                               what);
+            return dsql_seterr(err, DSQL_ERR_INVALID, "STS %s: the endpoint URL is too long", what);
         url[n++] = '/';
         url[n] = '\0';
     }
@@ -179,8 +176,8 @@ static void put_param(dsql_buf *b, const char *name, const char *value)
 }
 
 /* Parses the AssumeRole*Result, or the Error document, into credentials or an error. */
-static int parse_response(const char *what, const dsql_http_response *resp,
-                          const char *source_name, dsql_credentials **out, dsql_error *err)
+static int parse_response(const char *what, const dsql_http_response *resp, const char *source_name,
+                          dsql_credentials **out, dsql_error *err)
 {
     int rc;
     dsql_buf akid, secret, token, expiration, code, message;
@@ -193,9 +190,9 @@ static int parse_response(const char *what, const dsql_http_response *resp,
     if (resp->status != 200) {
         if (dsql_xml_text(resp->body, resp->body_len, "Code", &code) == 1) {
             dsql_xml_text(resp->body, resp->body_len, "Message", &message);
-            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: %s: %s (HTTP %ld)", what,
-                             code.data, message.len > 0 ? message.data : "no message",
-                             resp->status);
+            rc =
+                dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: %s: %s (HTTP %ld)", what, code.data,
+                            message.len > 0 ? message.data : "no message", resp->status);
         } else {
             rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: HTTP %ld", what, resp->status);
         }
@@ -228,8 +225,8 @@ out:
 }
 
 /* Builds the shared part of the form body: Action, Version, RoleArn, RoleSessionName, ... */
-static int role_params(dsql_buf *body, const char *action, const dsql_sts_role *role,
-                       int64_t now, dsql_error *err)
+static int role_params(dsql_buf *body, const char *action, const dsql_sts_role *role, int64_t now,
+                       dsql_error *err)
 {
     if (role == NULL || role->role_arn == NULL || *role->role_arn == '\0')
         return dsql_seterr(err, DSQL_ERR_INVALID, "STS %s: no role ARN", action);
@@ -262,8 +259,8 @@ static void http_limits(const dsql_sts_options *o, dsql_http_request *q)
 }
 
 int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
-                         dsql_credentials *source, const char *source_name,
-                         dsql_credentials **out, dsql_error *err)
+                         dsql_credentials *source, const char *source_name, dsql_credentials **out,
+                         dsql_error *err)
 {
     static const char what[] = "AssumeRole";
     int rc;
@@ -310,8 +307,8 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
         {"x-amz-date", at.datetime},
         {"x-amz-security-token", session_token},
     };
-    if (dsql_sigv4_authorization(&auth, dsql_credentials_access_key_id(source), key,
-                                 at.datetime, region, "sts", "POST", path, "", signed_headers,
+    if (dsql_sigv4_authorization(&auth, dsql_credentials_access_key_id(source), key, at.datetime,
+                                 region, "sts", "POST", path, "", signed_headers,
                                  session_token != NULL ? 4 : 3, payload_hex) != 0) {
         rc = dsql_seterr(err, DSQL_ERR_CRYPTO, "STS %s: signing failed", what);
         goto out;
@@ -328,8 +325,12 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
                              date_header.data, auth_header.data,
                              session_token != NULL ? token_header.data : NULL, NULL};
-    dsql_http_request q = {.step = "request", .method = "POST", .url = url,
-                           .headers = headers, .body = body.data, .body_len = body.len};
+    dsql_http_request q = {.step = "request",
+                           .method = "POST",
+                           .url = url,
+                           .headers = headers,
+                           .body = body.data,
+                           .body_len = body.len};
     http_limits(o, &q);
     if ((rc = dsql_http_perform(&q, &resp, err)) != DSQL_OK) {
         dsql_err_prefix(err, "STS %s", what);
@@ -348,9 +349,8 @@ out:
 }
 
 int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *o, const dsql_sts_role *role,
-                                           const char *web_identity_token,
-                                           const char *source_name, dsql_credentials **out,
-                                           dsql_error *err)
+                                           const char *web_identity_token, const char *source_name,
+                                           dsql_credentials **out, dsql_error *err)
 {
     static const char what[] = "AssumeRoleWithWebIdentity";
     int rc;
@@ -359,8 +359,8 @@ int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *o, const dsql
     dsql_http_response resp = {0};
     dsql_buf_init(&body);
     if (web_identity_token == NULL || *web_identity_token == '\0') {
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: the web identity token is empty",
-                         what);
+        rc =
+            dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: the web identity token is empty", what);
         goto out;
     }
     if ((rc = sts_endpoint(o, url, sizeof url, region, sizeof region, err, what)) != DSQL_OK)
@@ -374,8 +374,12 @@ int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *o, const dsql
     }
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
                              NULL};
-    dsql_http_request q = {.step = "request", .method = "POST", .url = url,
-                           .headers = headers, .body = body.data, .body_len = body.len};
+    dsql_http_request q = {.step = "request",
+                           .method = "POST",
+                           .url = url,
+                           .headers = headers,
+                           .body = body.data,
+                           .body_len = body.len};
     http_limits(o, &q);
     if ((rc = dsql_http_perform(&q, &resp, err)) != DSQL_OK) {
         dsql_err_prefix(err, "STS %s", what);

@@ -3,37 +3,24 @@
 #include "creds_webid.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TOKEN_MAX (64 * 1024)
 
 static int read_token(const char *path, dsql_buf *out, dsql_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (dsql_read_file(path, TOKEN_MAX, out) != 0) {
+        if (errno == EFBIG)
+            return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                               "web identity: the token file %s is larger than %d bytes", path,
+                               TOKEN_MAX);
+        if (errno == ENOMEM)
+            return dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
         return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                            "web identity: cannot read the token file %s: %s", path,
                            strerror(errno));
-    char chunk[4096];
-    ssize_t r;
-    while ((r = read(fd, chunk, sizeof chunk)) > 0 && out->len <= TOKEN_MAX)
-        dsql_buf_append(out, chunk, (size_t)r);
-    int saved = errno;
-    dsql_wipe(chunk, sizeof chunk);
-    close(fd);
-    if (r < 0)
-        return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                           "web identity: cannot read the token file %s: %s", path,
-                           strerror(saved));
-    if (out->len > TOKEN_MAX)
-        return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                           "web identity: the token file %s is larger than %d bytes", path,
-                           TOKEN_MAX);
-    if (dsql_buf_failed(out))
-        return dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
+    }
     while (out->len > 0 && strchr(" \t\r\n", out->data[out->len - 1]) != NULL)
         out->data[--out->len] = '\0';
     size_t lead = strspn(out->data, " \t\r\n");
@@ -59,8 +46,7 @@ int dsql_creds_from_webid(const dsql_webid_options *o, dsql_credentials **out, d
     dsql_buf_init(&token);
     int rc = read_token(o->token_file, &token, err);
     if (rc == DSQL_OK) {
-        dsql_sts_role role = {.role_arn = o->role_arn,
-                              .role_session_name = o->role_session_name};
+        dsql_sts_role role = {.role_arn = o->role_arn, .role_session_name = o->role_session_name};
         rc = dsql_sts_assume_role_with_web_identity(&o->sts, &role, token.data,
                                                     "assume-role-with-web-identity", out, err);
     }

@@ -82,12 +82,18 @@ static void free_headers(struct curl_slist *list)
 static const char *connect_reason(long os_errno)
 {
     switch (os_errno) {
-    case ECONNREFUSED: return "connection refused";
-    case ENETUNREACH: return "network unreachable";
-    case EHOSTUNREACH: return "host unreachable";
-    case ETIMEDOUT: return "connect timed out";
-    case EADDRNOTAVAIL: return "address not available";
-    default: return "could not connect";
+    case ECONNREFUSED:
+        return "connection refused";
+    case ENETUNREACH:
+        return "network unreachable";
+    case EHOSTUNREACH:
+        return "host unreachable";
+    case ETIMEDOUT:
+        return "connect timed out";
+    case EADDRNOTAVAIL:
+        return "address not available";
+    default:
+        return "could not connect";
     }
 }
 
@@ -219,8 +225,8 @@ int dsql_http_perform(const dsql_http_request *req, dsql_http_response *resp, ds
             break;
         }
         if (timeout > 0 && resp->failure == DSQL_HTTP_FAIL_TIMEOUT)
-            rc = dsql_seterr(err, DSQL_ERR_HTTP, "%s: %s after %ld ms (%s)", step, reason,
-                             timeout, host);
+            rc = dsql_seterr(err, DSQL_ERR_HTTP, "%s: %s after %ld ms (%s)", step, reason, timeout,
+                             host);
         else
             rc = dsql_seterr(err, DSQL_ERR_HTTP, "%s: %s (%s)", step, reason, host);
         goto out;

@@ -19,8 +19,8 @@ typedef struct dsql_http_request {
     /* "Name: value" lines, NULL-terminated, or NULL for none. May hold secrets (tokens): the
      * copies libcurl makes are wiped before they are freed. */
     const char *const *headers;
-    const char *body;       /* request body, or NULL for none (a PUT/POST then sends none) */
-    size_t body_len;        /* bytes of body */
+    const char *body;        /* request body, or NULL for none (a PUT/POST then sends none) */
+    size_t body_len;         /* bytes of body */
     long connect_timeout_ms; /* 0: same as timeout_ms */
     long timeout_ms;         /* whole-request limit; 0: 5000 */
     size_t max_body;         /* response cap in bytes; 0: DSQL_HTTP_MAX_BODY. Larger = error */
@@ -29,20 +29,20 @@ typedef struct dsql_http_request {
 
 /* What went wrong below HTTP, so callers can tell "not there" from "there but slow". */
 enum dsql_http_failure {
-    DSQL_HTTP_FAIL_NONE = 0,     /* a complete response arrived (any status) */
-    DSQL_HTTP_FAIL_CONNECT,      /* refused, unreachable, DNS, or connect timed out */
-    DSQL_HTTP_FAIL_TIMEOUT,      /* connected, but the response did not finish in time */
-    DSQL_HTTP_FAIL_TOO_LARGE,    /* the body passed max_body */
-    DSQL_HTTP_FAIL_TRUNCATED,    /* the connection closed before the announced body ended */
-    DSQL_HTTP_FAIL_OTHER,        /* TLS, protocol, out of memory... */
+    DSQL_HTTP_FAIL_NONE = 0,  /* a complete response arrived (any status) */
+    DSQL_HTTP_FAIL_CONNECT,   /* refused, unreachable, DNS, or connect timed out */
+    DSQL_HTTP_FAIL_TIMEOUT,   /* connected, but the response did not finish in time */
+    DSQL_HTTP_FAIL_TOO_LARGE, /* the body passed max_body */
+    DSQL_HTTP_FAIL_TRUNCATED, /* the connection closed before the announced body ended */
+    DSQL_HTTP_FAIL_OTHER,     /* TLS, protocol, out of memory... */
 };
 
 /* The response. body is owned by the response, NUL-terminated, and wiped on cleanup. */
 typedef struct dsql_http_response {
-    long status;      /* HTTP status, 0 when no response arrived */
-    char *body;       /* never NULL after a successful call ("" for an empty body) */
+    long status; /* HTTP status, 0 when no response arrived */
+    char *body;  /* never NULL after a successful call ("" for an empty body) */
     size_t body_len;
-    int failure;      /* enum dsql_http_failure */
+    int failure; /* enum dsql_http_failure */
 } dsql_http_response;
 
 /*

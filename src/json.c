@@ -5,6 +5,7 @@
 #include "iso8601.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 const dsql_json_cred_fields dsql_json_fields_process = {
@@ -217,8 +218,7 @@ int dsql_json_parse_credentials_in(const char *text, size_t len, const dsql_json
     if (rc != DSQL_OK && err != NULL && strncmp(err->message, source, n) == 0 &&
         err->message[n] == ':') {
         char tail[DSQL_ERROR_MAX];
-        memcpy(tail, err->message + n, sizeof tail - n);
-        tail[sizeof tail - n - 1] = '\0';
+        snprintf(tail, sizeof tail, "%s", err->message + n);
         dsql_seterr(err, rc, "%s%s", context, tail);
     }
     return rc;

@@ -2,10 +2,13 @@
 /* util.c: error filling, secret wiping and the growable buffer used across the library. */
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int dsql_seterr(dsql_error *err, int code, const char *fmt, ...)
 {
@@ -169,4 +172,43 @@ char *dsql_buf_steal(dsql_buf *b)
     }
     dsql_buf_init(b);
     return s;
+}
+
+int dsql_read_file(const char *path, size_t max, dsql_buf *out)
+{
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return -1;
+    size_t start = out->len;
+    int rc = 0, saved = 0;
+    for (;;) {
+        if (dsql_buf_reserve(out, 4096) != 0) {
+            saved = ENOMEM;
+            rc = -1;
+            break;
+        }
+        ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            saved = errno;
+            rc = -1;
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+        out->data[out->len] = '\0';
+        if (out->len - start > max) {
+            saved = EFBIG;
+            rc = -1;
+            break;
+        }
+    }
+    close(fd);
+    errno = saved;
+    return rc;
 }

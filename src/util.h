@@ -62,4 +62,11 @@ static inline int dsql_buf_failed(const dsql_buf *b)
 /* Hands the contents over as a new malloc'd string (the buffer is left empty); NULL on failure. */
 DSQL_LOCAL char *dsql_buf_steal(dsql_buf *b);
 
+/*
+ * Appends the whole file at path to out (which wipes what it held on cleanup, so secrets such
+ * as tokens may be read this way). Returns 0, or -1 with errno set: the open/read error, EFBIG
+ * when the file is larger than max bytes, ENOMEM.
+ */
+DSQL_LOCAL int dsql_read_file(const char *path, size_t max, dsql_buf *out);
+
 #endif /* DSQL_UTIL_H */

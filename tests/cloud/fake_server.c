@@ -2,8 +2,8 @@
 /* fake_server.c: process control for the scripted loopback server used by the cloud tests. */
 #include "fake_server.h"
 
-#include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -74,8 +74,7 @@ static void start(fake_server *fs, const char *scenario, int ipv6)
     close(out[0]);
     fs->port = atoi(line);
     cr_assert_gt(fs->port, 0, "fake_aws.py did not start");
-    snprintf(fs->base, sizeof fs->base, ipv6 ? "http://[::1]:%d" : "http://127.0.0.1:%d",
-             fs->port);
+    snprintf(fs->base, sizeof fs->base, ipv6 ? "http://[::1]:%d" : "http://127.0.0.1:%d", fs->port);
 }
 
 void fake_server_start(fake_server *fs, const char *scenario_json)

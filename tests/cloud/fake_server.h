@@ -8,11 +8,11 @@
 
 typedef struct fake_server {
     pid_t pid;
-    int stdin_fd;     /* closing it stops the server */
+    int stdin_fd; /* closing it stops the server */
     int port;
-    char dir[128];    /* private temporary directory (scenario, log, files for the test) */
+    char dir[128]; /* private temporary directory (scenario, log, files for the test) */
     char log[192];
-    char base[96];    /* "http://127.0.0.1:<port>" (or "http://[::1]:<port>") */
+    char base[96]; /* "http://127.0.0.1:<port>" (or "http://[::1]:<port>") */
 } fake_server;
 
 /* Starts a server with the scenario (JSON text); asserts (criterion) on failure. */

@@ -81,7 +81,8 @@ Test(assume, source_profile_with_static_keys)
 Test(assume, role_chain_signs_each_hop_with_the_previous_credentials)
 {
     start("{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{\"body\":\"" STS_XML_KEY(
-              "AssumeRole", "ASIAMID") "\"},{\"body\":\"" STS_XML_KEY("AssumeRole", "ASIATOP") "\"}]}",
+              "AssumeRole", "ASIAMID") "\"},{\"body\":\"" STS_XML_KEY("AssumeRole",
+                                                                      "ASIATOP") "\"}]}",
           "[profile top]\nrole_arn = arn:aws:iam::1:role/top\nsource_profile = mid\n"
           "[profile mid]\nrole_arn = arn:aws:iam::1:role/mid\nsource_profile = base\n",
           BASE_KEYS);
@@ -171,24 +172,29 @@ Test(assume, credential_source_without_credentials)
 
 Test(assume, configuration_errors)
 {
-    start(STS_ROUTE("AssumeRole", "X"),
-          "[profile both]\nrole_arn = r\nsource_profile = base\ncredential_source = Environment\n"
-          "[profile none]\nrole_arn = r\n"
-          "[profile bad]\nrole_arn = r\ncredential_source = Laptop\n"
-          "[profile ghost]\nrole_arn = r\nsource_profile = nowhere\n"
-          "[profile empty]\nrole_arn = r\nsource_profile = hollow\n"
-          "[profile hollow]\nregion = us-east-1\n"
-          "[profile mfa]\nrole_arn = r\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n",
-          BASE_KEYS);
-    expect_error("both", DSQL_ERR_CONFIG, "assume-role: profile 'both' has both source_profile "
-                                          "and credential_source; keep one");
-    expect_error("none", DSQL_ERR_CONFIG, "assume-role: profile 'none' has role_arn but neither "
-                                          "source_profile nor credential_source");
-    expect_error("bad", DSQL_ERR_CONFIG, "assume-role: credential_source 'Laptop' in profile "
-                                         "'bad' is not valid; use Environment, "
-                                         "Ec2InstanceMetadata or EcsContainer");
-    expect_error("ghost", DSQL_ERR_CONFIG, "assume-role: the source_profile 'nowhere' referenced "
-                                           "in profile 'ghost' does not exist");
+    start(
+        STS_ROUTE("AssumeRole", "X"),
+        "[profile both]\nrole_arn = r\nsource_profile = base\ncredential_source = Environment\n"
+        "[profile none]\nrole_arn = r\n"
+        "[profile bad]\nrole_arn = r\ncredential_source = Laptop\n"
+        "[profile ghost]\nrole_arn = r\nsource_profile = nowhere\n"
+        "[profile empty]\nrole_arn = r\nsource_profile = hollow\n"
+        "[profile hollow]\nregion = us-east-1\n"
+        "[profile mfa]\nrole_arn = r\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+        BASE_KEYS);
+    expect_error("both", DSQL_ERR_CONFIG,
+                 "assume-role: profile 'both' has both source_profile "
+                 "and credential_source; keep one");
+    expect_error("none", DSQL_ERR_CONFIG,
+                 "assume-role: profile 'none' has role_arn but neither "
+                 "source_profile nor credential_source");
+    expect_error("bad", DSQL_ERR_CONFIG,
+                 "assume-role: credential_source 'Laptop' in profile "
+                 "'bad' is not valid; use Environment, "
+                 "Ec2InstanceMetadata or EcsContainer");
+    expect_error("ghost", DSQL_ERR_CONFIG,
+                 "assume-role: the source_profile 'nowhere' referenced "
+                 "in profile 'ghost' does not exist");
     expect_error("empty", DSQL_ERR_CONFIG,
                  "assume-role: the source profile 'hollow' has no credentials");
     expect_error("mfa", DSQL_ERR_CONFIG,
@@ -203,8 +209,7 @@ Test(assume, sts_error)
           "\"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
           "arn:aws:iam::1:user/base is not authorized to perform: sts:AssumeRole</Message>"
           "</Error></ErrorResponse>\"}]}",
-          "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = base\n",
-          BASE_KEYS);
+          "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = base\n", BASE_KEYS);
     expect_error("dev", DSQL_ERR_CREDENTIALS,
                  "assume-role: profile 'dev': STS AssumeRole: AccessDenied: User: "
                  "arn:aws:iam::1:user/base is not authorized to perform: sts:AssumeRole "
@@ -232,8 +237,9 @@ Test(assume, source_profile_from_web_identity)
 {
     char token[256];
     start("{\"method\":\"POST\",\"path\":\"/\",\"body_contains\":\"Action=AssumeRoleWithWebIdentity"
-          "&\",\"responses\":[{\"body\":\"" STS_XML_KEY("AssumeRoleWithWebIdentity", "ASIAWEBSRC")
-          "\"}]}," STS_ROUTE("AssumeRole", "ASIAFINAL"),
+          "&\",\"responses\":[{\"body\":\"" STS_XML_KEY(
+              "AssumeRoleWithWebIdentity", "ASIAWEBSRC") "\"}]}," STS_ROUTE("AssumeRole",
+                                                                            "ASIAFINAL"),
           NULL, NULL);
     fake_server_write_file(&fs, "t", "jwt", token, sizeof token);
     char config[512];

@@ -37,66 +37,113 @@ struct row {
 #define CRED_DEFAULT "[default]\naws_access_key_id = AKIACREDFILE\naws_secret_access_key = s\n"
 #define CRED_DEV "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n"
 #define BASE_KEYS "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n"
-#define PROCESS                                                                                  \
-    "credential_process = /bin/echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "           \
+#define PROCESS                                                                                    \
+    "credential_process = /bin/echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "             \
     "\"SecretAccessKey\": \"s\"}'\n"
 #define WEBID "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/jwt", "AWS_ROLE_ARN=arn:aws:iam::1:role/web"
 #define ASSUME "role_arn = arn:aws:iam::1:role/dev\nsource_profile = base\n"
-#define SSO                                                                                      \
-    "sso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"                               \
-    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"                      \
+#define SSO                                                                                        \
+    "sso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"                                  \
+    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"                         \
     "sso_region = us-east-1\n"
 #define CONTAINER "AWS_CONTAINER_CREDENTIALS_FULL_URI=@BASE@/c"
 #define IMDS "AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT=@BASE@"
 
 static const struct row rows[] = {
     {"environment only", NULL, NULL, NULL, {ENV_KEYS}, "env:AKIAENV"},
-    {"environment beats the credentials file", NULL, NULL, CRED_DEFAULT, {ENV_KEYS},
+    {"environment beats the credentials file", NULL, NULL, CRED_DEFAULT, {ENV_KEYS}, "env:AKIAENV"},
+    {"AWS_PROFILE does not switch the environment off",
+     NULL,
+     NULL,
+     CRED_DEV,
+     {ENV_KEYS, "AWS_PROFILE=dev"},
      "env:AKIAENV"},
-    {"AWS_PROFILE does not switch the environment off", NULL, NULL, CRED_DEV,
-     {ENV_KEYS, "AWS_PROFILE=dev"}, "env:AKIAENV"},
-    {"a profile named by the caller does", "dev", NULL, CRED_DEV, {ENV_KEYS},
+    {"a profile named by the caller does",
+     "dev",
+     NULL,
+     CRED_DEV,
+     {ENV_KEYS},
      "shared-credentials-file:AKIADEV"},
-    {"credentials file beats config file", NULL,
-     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n", CRED_DEFAULT, {0},
+    {"credentials file beats config file",
+     NULL,
+     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n",
+     CRED_DEFAULT,
+     {0},
      "shared-credentials-file:AKIACREDFILE"},
-    {"config file alone", NULL,
-     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n", NULL, {0},
+    {"config file alone",
+     NULL,
+     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n",
+     NULL,
+     {0},
      "config-file:AKIACONFIG"},
-    {"credential_process beats config file keys", NULL,
-     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n" PROCESS, NULL, {0},
+    {"credential_process beats config file keys",
+     NULL,
+     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n" PROCESS,
+     NULL,
+     {0},
      "custom-process:AKIAPROC"},
-    {"credentials file beats credential_process", NULL, "[default]\n" PROCESS, CRED_DEFAULT, {0},
+    {"credentials file beats credential_process",
+     NULL,
+     "[default]\n" PROCESS,
+     CRED_DEFAULT,
+     {0},
      "shared-credentials-file:AKIACREDFILE"},
-    {"assume-role beats static keys of the same profile", NULL, "[default]\n" ASSUME,
-     CRED_DEFAULT BASE_KEYS, {0}, "assume-role:ASIAROLE"},
-    {"assume-role with credential_source Environment", "ci",
-     "[profile ci]\nrole_arn = arn:aws:iam::1:role/ci\ncredential_source = Environment\n", NULL,
-     {ENV_KEYS}, "assume-role:ASIAROLE"},
-    {"web identity beats the credentials file", NULL, NULL, CRED_DEFAULT, {WEBID},
+    {"assume-role beats static keys of the same profile",
+     NULL,
+     "[default]\n" ASSUME,
+     CRED_DEFAULT BASE_KEYS,
+     {0},
+     "assume-role:ASIAROLE"},
+    {"assume-role with credential_source Environment",
+     "ci",
+     "[profile ci]\nrole_arn = arn:aws:iam::1:role/ci\ncredential_source = Environment\n",
+     NULL,
+     {ENV_KEYS},
+     "assume-role:ASIAROLE"},
+    {"web identity beats the credentials file",
+     NULL,
+     NULL,
+     CRED_DEFAULT,
+     {WEBID},
      "assume-role-with-web-identity:ASIAWEB"},
     {"environment beats web identity", NULL, NULL, NULL, {ENV_KEYS, WEBID}, "env:AKIAENV"},
-    {"assume-role beats web identity", NULL, "[default]\n" ASSUME, BASE_KEYS, {WEBID},
+    {"assume-role beats web identity",
+     NULL,
+     "[default]\n" ASSUME,
+     BASE_KEYS,
+     {WEBID},
      "assume-role:ASIAROLE"},
-    {"web identity from the profile", NULL,
-     "[default]\nweb_identity_token_file = @DIR@/jwt\nrole_arn = arn:aws:iam::1:role/w\n", NULL,
-     {0}, "assume-role-with-web-identity:ASIAWEB"},
-    {"a named profile ignores web identity variables", "dev", NULL, CRED_DEV, {WEBID},
+    {"web identity from the profile",
+     NULL,
+     "[default]\nweb_identity_token_file = @DIR@/jwt\nrole_arn = arn:aws:iam::1:role/w\n",
+     NULL,
+     {0},
+     "assume-role-with-web-identity:ASIAWEB"},
+    {"a named profile ignores web identity variables",
+     "dev",
+     NULL,
+     CRED_DEV,
+     {WEBID},
      "shared-credentials-file:AKIADEV"},
-    {"SSO beats the credentials file", NULL, "[default]\n" SSO, CRED_DEFAULT, {0},
-     "sso:ASIASSO"},
+    {"SSO beats the credentials file", NULL, "[default]\n" SSO, CRED_DEFAULT, {0}, "sso:ASIASSO"},
     {"container when nothing else", NULL, NULL, NULL, {CONTAINER}, "container-role:ASIATASK"},
-    {"config file beats container", NULL,
-     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n", NULL, {CONTAINER},
+    {"config file beats container",
+     NULL,
+     "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s\n",
+     NULL,
+     {CONTAINER},
      "config-file:AKIACONFIG"},
     {"container beats IMDS", NULL, NULL, NULL, {CONTAINER, IMDS}, "container-role:ASIATASK"},
     {"IMDS last", NULL, NULL, NULL, {IMDS}, "iam-role:ASIAINSTANCE"},
     {"nothing at all", NULL, NULL, NULL, {"AWS_EC2_METADATA_DISABLED=true"}, "none"},
-    {"a key id without a secret", NULL, NULL, CRED_DEFAULT, {"AWS_ACCESS_KEY_ID=AKIAENV"},
-     "error"},
+    {"a key id without a secret", NULL, NULL, CRED_DEFAULT, {"AWS_ACCESS_KEY_ID=AKIAENV"}, "error"},
     {"a named profile that does not exist", "ghost", NULL, CRED_DEFAULT, {0}, "error"},
-    {"role_arn without a source", NULL, "[default]\nrole_arn = arn:aws:iam::1:role/x\n", NULL,
-     {0}, "error"},
+    {"role_arn without a source",
+     NULL,
+     "[default]\nrole_arn = arn:aws:iam::1:role/x\n",
+     NULL,
+     {0},
+     "error"},
 };
 
 /* Replaces @BASE@ and @DIR@. */
@@ -189,10 +236,12 @@ static void botocores(const struct row *r, char *out, size_t len, char *why, siz
 
 Test(botocore, precedence_table)
 {
-    fake_server_start(&fs, "{\"routes\":[" STS_ROUTE("AssumeRole", "ASIAROLE") ","
-                           STS_ROUTE("AssumeRoleWithWebIdentity", "ASIAWEB") ","
-                           CONTAINER_ROUTE("/c", "ASIATASK") "," IMDS_ROUTES("ASIAINSTANCE") ","
-                           SSO_ROUTE("ASIASSO") "]}");
+    fake_server_start(
+        &fs,
+        "{\"routes\":[" STS_ROUTE("AssumeRole", "ASIAROLE") "," STS_ROUTE(
+            "AssumeRoleWithWebIdentity",
+            "ASIAWEB") "," CONTAINER_ROUTE("/c",
+                                           "ASIATASK") "," IMDS_ROUTES("ASIAINSTANCE") "," SSO_ROUTE("ASIASSO") "]}");
     char path[256];
     fake_server_write_file(&fs, "jwt", "header.payload.signature", path, sizeof path);
     char dir[256];

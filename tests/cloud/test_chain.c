@@ -55,7 +55,8 @@ static void storm(const char *akid, const char *source)
         cr_assert_str_eq(dsql_credentials_access_key_id(c), akid);
         cr_assert_str_eq(dsql_credentials_source(c), source);
         dsql_token_params p = {.hostname = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws",
-                               .region = "us-east-1", .admin = 1};
+                               .region = "us-east-1",
+                               .admin = 1};
         char *token = NULL;
         cr_assert_eq(dsql_token_generate(c, &p, &token, &e), DSQL_OK, "%s", e.message);
         dsql_token_free(token);
@@ -144,8 +145,9 @@ Test(chain, order_env_then_profile_then_container_then_imds)
     use_container("/c");
     expect_resolved("ASIATASK", "container-role");
     dsql_credentials_cache_clear();
-    fake_aws_files(&fs, NULL, "[default]\naws_access_key_id = AKIAFILE\n"
-                              "aws_secret_access_key = s\n");
+    fake_aws_files(&fs, NULL,
+                   "[default]\naws_access_key_id = AKIAFILE\n"
+                   "aws_secret_access_key = s\n");
     expect_resolved("AKIAFILE", "shared-credentials-file");
     dsql_credentials_cache_clear();
     setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
@@ -230,8 +232,9 @@ Test(chain, debug_log_names_the_source_and_no_secret)
 Test(chain, debug_log_for_a_failed_fetch_has_no_secret)
 {
     char token[256];
-    start("{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{\"status\":400,\"body\":\"" EXPIRED_XML
-          "\"}]}");
+    start(
+        "{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{\"status\":400,\"body\":\"" EXPIRED_XML
+        "\"}]}");
     fake_server_write_file(&fs, "jwt", "WEB-IDENTITY-TOKEN-SECRET", token, sizeof token);
     setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
@@ -265,13 +268,13 @@ Test(chain, region_from_imds_when_nothing_else_names_one)
     use_imds();
     char region[DSQL_REGION_MAX];
     dsql_error e = {0};
-    cr_assert_eq(dsql_region_resolve(NULL, "abcdefghijklmnopqrstuvwxyz", NULL, region,
-                                     sizeof region, &e),
-                 DSQL_OK, "%s", e.message);
+    cr_assert_eq(
+        dsql_region_resolve(NULL, "abcdefghijklmnopqrstuvwxyz", NULL, region, sizeof region, &e),
+        DSQL_OK, "%s", e.message);
     cr_assert_str_eq(region, "ap-southeast-2");
     /* The endpoint name wins over IMDS. */
-    cr_assert_eq(dsql_region_resolve(NULL, "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-3.on.aws",
-                                     NULL, region, sizeof region, &e),
+    cr_assert_eq(dsql_region_resolve(NULL, "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-3.on.aws", NULL,
+                                     region, sizeof region, &e),
                  DSQL_OK, "%s", e.message);
     cr_assert_str_eq(region, "eu-west-3");
     cr_assert_eq(fake_server_count(&fs, "GET", "/latest/meta-data/placement/region"), 1);

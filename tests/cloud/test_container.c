@@ -18,9 +18,9 @@ static void stop(void)
 
 TestSuite(container, .fini = stop);
 
-#define DOC                                                                                      \
-    "{\"body\":\"{\\\"AccessKeyId\\\":\\\"ASIACONT0001\\\",\\\"SecretAccessKey\\\":"             \
-    "\\\"cont/secret\\\",\\\"Token\\\":\\\"cont-token\\\",\\\"AccountId\\\":\\\"123\\\","        \
+#define DOC                                                                                        \
+    "{\"body\":\"{\\\"AccessKeyId\\\":\\\"ASIACONT0001\\\",\\\"SecretAccessKey\\\":"               \
+    "\\\"cont/secret\\\",\\\"Token\\\":\\\"cont-token\\\",\\\"AccountId\\\":\\\"123\\\","          \
     "\\\"Expiration\\\":\\\"{{EXPIRATION}}\\\"}\",\"expires_in\":3600}"
 #define ROUTE(path) "{\"routes\":[{\"path\":\"" path "\",\"responses\":[" DOC "]}]}"
 
@@ -116,8 +116,8 @@ Test(container, token_file_is_read_on_every_fetch)
     char uri[128], path[256];
     snprintf(uri, sizeof uri, "%s/c", fs.base);
     fake_server_write_file(&fs, "token", "first-token\n", path, sizeof path);
-    dsql_container_options o = {.full_uri = uri, .authorization_token = "env-token",
-                                .authorization_token_file = path};
+    dsql_container_options o = {
+        .full_uri = uri, .authorization_token = "env-token", .authorization_token_file = path};
     expect_ok(&o);
     cr_assert(log_has("\"authorization\": \"first-token\""));
     fake_server_write_file(&fs, "token", "second-token", path, sizeof path);
@@ -170,8 +170,9 @@ Test(container, malformed_and_oversized)
     dsql_container_options o = {.full_uri = uri, .attempts = 1};
     expect_err(&o, DSQL_ERR_CREDENTIALS,
                "container: credentials: the response is not valid JSON (line 1, column 3)");
-    expect_err(&o, DSQL_ERR_HTTP, "container: credentials request: response larger than 65536 "
-                                  "bytes (127.0.0.1)");
+    expect_err(&o, DSQL_ERR_HTTP,
+               "container: credentials request: response larger than 65536 "
+               "bytes (127.0.0.1)");
     expect_err(&o, DSQL_ERR_CREDENTIALS, "container: credentials: SecretAccessKey is missing");
 }
 
@@ -181,8 +182,7 @@ Test(container, refused_connection)
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/c", fake_unused_port());
     dsql_container_options o = {.full_uri = uri, .attempts = 2, .retry_delay_ms = 50};
     long long t0 = fake_now_ms();
-    expect_err(&o, DSQL_ERR_HTTP,
-               "container: credentials request: connection refused (127.0.0.1)");
+    expect_err(&o, DSQL_ERR_HTTP, "container: credentials request: connection refused (127.0.0.1)");
     cr_assert_lt(fake_now_ms() - t0, 50 + TIMING_MARGIN_MS);
 }
 
@@ -193,7 +193,8 @@ Test(container, slow_response_times_out)
     snprintf(uri, sizeof uri, "%s/c", fs.base);
     dsql_container_options o = {.full_uri = uri, .attempts = 1, .timeout_ms = 300};
     long long t0 = fake_now_ms();
-    expect_err(&o, DSQL_ERR_HTTP, "container: credentials request: timed out waiting for the "
-                                  "response after 300 ms (127.0.0.1)");
+    expect_err(&o, DSQL_ERR_HTTP,
+               "container: credentials request: timed out waiting for the "
+               "response after 300 ms (127.0.0.1)");
     cr_assert_lt(fake_now_ms() - t0, 300 + TIMING_MARGIN_MS);
 }

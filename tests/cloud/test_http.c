@@ -16,14 +16,17 @@ static void stop(void)
 
 TestSuite(http, .fini = stop);
 
-static int get(const char *path, long timeout_ms, size_t max, dsql_http_response *r,
-               dsql_error *e)
+static int get(const char *path, long timeout_ms, size_t max, dsql_http_response *r, dsql_error *e)
 {
     char url[256];
     snprintf(url, sizeof url, "%s%s", fs.base, path);
     const char *hdrs[] = {"X-Test: yes", NULL};
-    dsql_http_request q = {.step = "probe", .url = url, .headers = hdrs, .timeout_ms = timeout_ms,
-                           .max_body = max, .no_proxy = 1};
+    dsql_http_request q = {.step = "probe",
+                           .url = url,
+                           .headers = hdrs,
+                           .timeout_ms = timeout_ms,
+                           .max_body = max,
+                           .no_proxy = 1};
     return dsql_http_perform(&q, r, e);
 }
 
@@ -166,8 +169,8 @@ Test(http, url_parts)
     cr_assert_eq(dsql_http_url_parts("HTTP://[fd00:ec2::23]:80/x", s, sizeof s, h, sizeof h), 0);
     cr_assert_str_eq(s, "http");
     cr_assert_str_eq(h, "fd00:ec2::23");
-    cr_assert_eq(dsql_http_url_parts("https://user@Example.com:8443/p?q", s, sizeof s, h,
-                                     sizeof h), 0);
+    cr_assert_eq(dsql_http_url_parts("https://user@Example.com:8443/p?q", s, sizeof s, h, sizeof h),
+                 0);
     cr_assert_str_eq(h, "Example.com");
     cr_assert_eq(dsql_http_url_parts("not a url", s, sizeof s, h, sizeof h), -1);
 }

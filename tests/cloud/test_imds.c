@@ -19,11 +19,13 @@ static void stop(void)
 TestSuite(imds, .fini = stop);
 
 #define ROLE "/latest/meta-data/iam/security-credentials/"
-#define DOC(exp_in)                                                                              \
+#define DOC(exp_in)                                                                                \
     "{\"body\":\"{\\\"Code\\\":\\\"Success\\\",\\\"Type\\\":\\\"AWS-HMAC\\\",\\\"AccessKeyId\\\":" \
-    "\\\"ASIAIMDS0001\\\",\\\"SecretAccessKey\\\":\\\"imds/secret+key\\\",\\\"Token\\\":"       \
-    "\\\"imds-session-token\\\",\\\"Expiration\\\":\\\"{{EXPIRATION}}\\\"}\",\"expires_in\":" #exp_in "}"
-#define TOKEN_OK "{\"method\":\"PUT\",\"path\":\"/latest/api/token\",\"responses\":[{\"body\":\"TOKEN-1\"}]}"
+    "\\\"ASIAIMDS0001\\\",\\\"SecretAccessKey\\\":\\\"imds/secret+key\\\",\\\"Token\\\":"          \
+    "\\\"imds-session-token\\\",\\\"Expiration\\\":\\\"{{EXPIRATION}}\\\"}\",\"expires_"           \
+    "in\":" #exp_in "}"
+#define TOKEN_OK                                                                                   \
+    "{\"method\":\"PUT\",\"path\":\"/latest/api/token\",\"responses\":[{\"body\":\"TOKEN-1\"}]}"
 #define ROLE_OK "{\"path\":\"" ROLE "\",\"responses\":[{\"body\":\"my-role\\n\"}]}"
 #define CREDS_OK "{\"path\":\"" ROLE "my-role\",\"responses\":[" DOC(21600) "]}"
 
@@ -196,9 +198,10 @@ Test(imds, error_document)
 
 Test(imds, missing_field)
 {
-    fake_server_start(&fs, "{\"routes\":[" TOKEN_OK "," ROLE_OK ",{\"path\":\"" ROLE "my-role\","
-                           "\"responses\":[{\"json\":{\"Code\":\"Success\",\"AccessKeyId\":\"A\","
-                           "\"SecretAccessKey\":\"S\",\"Expiration\":\"2030-01-01T00:00:00Z\"}}]}]}");
+    fake_server_start(&fs,
+                      "{\"routes\":[" TOKEN_OK "," ROLE_OK ",{\"path\":\"" ROLE "my-role\","
+                      "\"responses\":[{\"json\":{\"Code\":\"Success\",\"AccessKeyId\":\"A\","
+                      "\"SecretAccessKey\":\"S\",\"Expiration\":\"2030-01-01T00:00:00Z\"}}]}]}");
     dsql_imds_options o = opts();
     expect_err(&o, DSQL_ERR_CREDENTIALS, "IMDS: role credentials: Token is missing");
 }
@@ -208,8 +211,9 @@ Test(imds, truncated_body)
     fake_server_start(&fs, "{\"routes\":[" TOKEN_OK "," ROLE_OK ",{\"path\":\"" ROLE "my-role\","
                            "\"responses\":[{\"body\":\"{\\\"Code\\\":\",\"truncate\":true}]}]}");
     dsql_imds_options o = opts();
-    expect_err(&o, DSQL_ERR_HTTP, "IMDS: role credentials: response truncated (connection "
-                                  "closed early) (127.0.0.1)");
+    expect_err(&o, DSQL_ERR_HTTP,
+               "IMDS: role credentials: response truncated (connection "
+               "closed early) (127.0.0.1)");
 }
 
 Test(imds, oversized_body)
@@ -233,8 +237,9 @@ Test(imds, refused_connection_is_no_credentials_and_fast)
 
 Test(imds, retries_when_asked)
 {
-    fake_server_start(&fs, "{\"routes\":[" TOKEN_OK "," ROLE_OK ",{\"path\":\"" ROLE "my-role\","
-                           "\"responses\":[{\"status\":500},{\"status\":200,\"body\":\"\"}," DOC(21600) "]}]}");
+    fake_server_start(
+        &fs, "{\"routes\":[" TOKEN_OK "," ROLE_OK ",{\"path\":\"" ROLE "my-role\","
+             "\"responses\":[{\"status\":500},{\"status\":200,\"body\":\"\"}," DOC(21600) "]}]}");
     dsql_imds_options o = opts();
     o.attempts = 3;
     expect_ok(&o);
@@ -255,10 +260,10 @@ Test(imds, attempts_from_environment)
 
 Test(imds, revoked_token_is_renewed)
 {
-    fake_server_start(&fs, "{\"routes\":[{\"method\":\"PUT\",\"path\":\"/latest/api/token\","
-                           "\"responses\":[{\"body\":\"T1\"},{\"body\":\"T2\"}]},{\"path\":\""
-                           ROLE "\",\"responses\":[{\"status\":401},{\"body\":\"my-role\"}]},"
-                           CREDS_OK "]}");
+    fake_server_start(&fs,
+                      "{\"routes\":[{\"method\":\"PUT\",\"path\":\"/latest/api/token\","
+                      "\"responses\":[{\"body\":\"T1\"},{\"body\":\"T2\"}]},{\"path\":\"" ROLE
+                      "\",\"responses\":[{\"status\":401},{\"body\":\"my-role\"}]}," CREDS_OK "]}");
     dsql_imds_options o = opts();
     expect_ok(&o);
     cr_assert_eq(fake_server_count(&fs, "PUT", "/latest/api/token"), 2);

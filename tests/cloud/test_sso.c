@@ -20,13 +20,13 @@ static void stop(void)
 
 TestSuite(sso, .fini = stop);
 
-#define SESSION_CONFIG                                                                           \
-    "[profile s]\nsso_session = corp\nsso_account_id = 123456789012\n"                          \
-    "sso_role_name = ReadOnly\n"                                                                 \
-    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = "          \
+#define SESSION_CONFIG                                                                             \
+    "[profile s]\nsso_session = corp\nsso_account_id = 123456789012\n"                             \
+    "sso_role_name = ReadOnly\n"                                                                   \
+    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = "            \
     "eu-west-1\nsso_registration_scopes = sso:account:access\n"
-#define LEGACY_CONFIG                                                                            \
-    "[profile old]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-2\n"   \
+#define LEGACY_CONFIG                                                                              \
+    "[profile old]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-2\n"      \
     "sso_account_id = 123456789012\nsso_role_name = Admin\n"
 /* sha1("corp") and sha1("https://corp.awsapps.com/start"), as botocore names the files. */
 #define CORP_FILE "ee0bfd2552fbd840c02cc48b6e823320543c450f.json"
@@ -114,8 +114,9 @@ Test(sso, legacy_profile)
     cr_assert_eq(dsql_credentials_resolve("old", &c, &e), DSQL_OK, "%s", e.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIASSO2");
     dsql_credentials_free(c);
-    cr_assert_eq(fake_server_count(&fs, "GET", "/federation/credentials?role_name=Admin&"
-                                               "account_id=123456789012"),
+    cr_assert_eq(fake_server_count(&fs, "GET",
+                                   "/federation/credentials?role_name=Admin&"
+                                   "account_id=123456789012"),
                  1);
 }
 
@@ -123,8 +124,9 @@ Test(sso, expired_token)
 {
     start(SSO_ROUTE("X"), SESSION_CONFIG);
     cache_token(CORP_FILE, "2020-01-01T00:00:00Z");
-    expect_error("s", DSQL_ERR_CREDENTIALS, "SSO: the cached token for SSO session 'corp' has "
-                                            "expired; run aws sso login --profile s");
+    expect_error("s", DSQL_ERR_CREDENTIALS,
+                 "SSO: the cached token for SSO session 'corp' has "
+                 "expired; run aws sso login --profile s");
     cr_assert_eq(fake_server_count(&fs, "GET", "/federation/credentials"), 0);
 }
 
@@ -158,13 +160,15 @@ Test(sso, malformed_answer)
 
 Test(sso, configuration_errors)
 {
-    start(SSO_ROUTE("X"), "[profile partial]\nsso_account_id = 1\n"
-                          "[profile nosession]\nsso_session = gone\nsso_role_name = R\n"
-                          "[profile clash]\nsso_session = corp\nsso_account_id = 1\n"
-                          "sso_role_name = R\nsso_region = us-west-2\n"
-                          "[sso-session corp]\nsso_start_url = https://x\nsso_region = eu-west-1\n");
-    expect_error("partial", DSQL_ERR_CONFIG, "SSO: profile 'partial' is configured for SSO but "
-                                             "lacks sso_role_name, sso_start_url, sso_region");
+    start(SSO_ROUTE("X"),
+          "[profile partial]\nsso_account_id = 1\n"
+          "[profile nosession]\nsso_session = gone\nsso_role_name = R\n"
+          "[profile clash]\nsso_session = corp\nsso_account_id = 1\n"
+          "sso_role_name = R\nsso_region = us-west-2\n"
+          "[sso-session corp]\nsso_start_url = https://x\nsso_region = eu-west-1\n");
+    expect_error("partial", DSQL_ERR_CONFIG,
+                 "SSO: profile 'partial' is configured for SSO but "
+                 "lacks sso_role_name, sso_start_url, sso_region");
     expect_error("nosession", DSQL_ERR_CONFIG,
                  "SSO: profile 'nosession' names sso_session 'gone', but %s/config has no "
                  "[sso-session gone] section");

@@ -33,17 +33,19 @@ static const char *first_body(void)
 
 Test(sts, web_identity_ok)
 {
-    fake_server_start(&fs, "{\"routes\":[{\"method\":\"POST\",\"path\":\"/\",\"body_contains\":"
-                           "\"Action=AssumeRoleWithWebIdentity\",\"responses\":[{\"body\":\"" OK_XML(
-                               "AssumeRoleWithWebIdentity") "\"}]}]}");
+    fake_server_start(&fs,
+                      "{\"routes\":[{\"method\":\"POST\",\"path\":\"/\",\"body_contains\":"
+                      "\"Action=AssumeRoleWithWebIdentity\",\"responses\":[{\"body\":\"" OK_XML(
+                          "AssumeRoleWithWebIdentity") "\"}]}]}");
     dsql_sts_options o = {.endpoint = fs.base, .region = "eu-west-1", .now = 1700000000};
     dsql_sts_role role = {.role_arn = "arn:aws:iam::123456789012:role/web",
-                          .role_session_name = "my session", .duration_seconds = 900};
+                          .role_session_name = "my session",
+                          .duration_seconds = 900};
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_sts_assume_role_with_web_identity(&o, &role, "eyJ.tok+en/x", "web-identity",
-                                                        &c, &e),
-                 DSQL_OK, "%s", e.message);
+    cr_assert_eq(
+        dsql_sts_assume_role_with_web_identity(&o, &role, "eyJ.tok+en/x", "web-identity", &c, &e),
+        DSQL_OK, "%s", e.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIAROLE0001");
     cr_assert_str_eq(dsql_credentials_secret(c), "wJalr/XUtnFEMI+K7MDENG");
     cr_assert_str_eq(dsql_credentials_session_token(c), "FQoGZXIvYXdzE+/token=");
@@ -143,10 +145,11 @@ static void botocore_authorization(const char *url, const char *body, const char
                                    const char *token, char *out, size_t out_len)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 '%s/tests/cloud/botocore_sign.py' '%s' '%s' '%s' '%s' '%s' '%s' '%s'",
-             getenv("DSQLAUTH_SOURCE_ROOT"), url, body, region, amzdate, akid, secret,
-             token != NULL ? token : "");
+    snprintf(
+        cmd, sizeof cmd,
+        "/usr/bin/python3 '%s/tests/cloud/botocore_sign.py' '%s' '%s' '%s' '%s' '%s' '%s' '%s'",
+        getenv("DSQLAUTH_SOURCE_ROOT"), url, body, region, amzdate, akid, secret,
+        token != NULL ? token : "");
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     cr_assert_not_null(fgets(out, (int)out_len, p));
@@ -156,16 +159,17 @@ static void botocore_authorization(const char *url, const char *body, const char
 
 static void check_signed_like_botocore(const char *token)
 {
-    fake_server_start(&fs, "{\"routes\":[{\"method\":\"POST\",\"path\":\"/\",\"body_contains\":"
-                           "\"Action=AssumeRole&\",\"responses\":[{\"body\":\"" OK_XML(
-                               "AssumeRole") "\"}]}]}");
+    fake_server_start(
+        &fs, "{\"routes\":[{\"method\":\"POST\",\"path\":\"/\",\"body_contains\":"
+             "\"Action=AssumeRole&\",\"responses\":[{\"body\":\"" OK_XML("AssumeRole") "\"}]}]}");
     dsql_credentials *src = NULL, *c = NULL;
     cr_assert_eq(dsql_credentials_new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                       token, 0, "test", &src, NULL),
                  DSQL_OK);
     dsql_sts_options o = {.endpoint = fs.base, .region = "us-west-2", .now = 1700000000};
     dsql_sts_role role = {.role_arn = "arn:aws:iam::123456789012:role/admin",
-                          .role_session_name = "s1", .external_id = "ext id/1",
+                          .role_session_name = "s1",
+                          .external_id = "ext id/1",
                           .duration_seconds = 3600};
     dsql_error e = {0};
     cr_assert_eq(dsql_sts_assume_role(&o, &role, src, "assume-role", &c, &e), DSQL_OK, "%s",

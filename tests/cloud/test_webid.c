@@ -28,8 +28,7 @@ static void start(const char *routes)
     fake_server_start(&fs, scenario);
     fake_isolate_env(&fs);
     setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
-    fake_server_write_file(&fs, "oidc-token", "eyJhbGciOi.first\n", token_path,
-                           sizeof token_path);
+    fake_server_write_file(&fs, "oidc-token", "eyJhbGciOi.first\n", token_path, sizeof token_path);
 }
 
 static void expect_resolved(const char *profile, const char *akid, const char *source)
@@ -45,8 +44,9 @@ static void expect_resolved(const char *profile, const char *akid, const char *s
 Test(webid, from_environment)
 {
     start(STS_ROUTE("AssumeRoleWithWebIdentity", "ASIAWEB1"));
-    fake_aws_files(&fs, NULL, "[default]\naws_access_key_id = AKIAFILE\n"
-                              "aws_secret_access_key = s\n");
+    fake_aws_files(&fs, NULL,
+                   "[default]\naws_access_key_id = AKIAFILE\n"
+                   "aws_secret_access_key = s\n");
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_path, 1);
     setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa", 1);
     setenv("AWS_ROLE_SESSION_NAME", "pod-1", 1);
@@ -102,10 +102,12 @@ Test(webid, a_profile_named_by_the_caller_ignores_the_environment)
 
 Test(webid, expired_token_stops_the_chain)
 {
-    start("{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{\"status\":400,\"body\":\"" EXPIRED_XML
-          "\"}]}");
-    fake_aws_files(&fs, NULL, "[default]\naws_access_key_id = AKIAFILE\n"
-                              "aws_secret_access_key = s\n");
+    start(
+        "{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{\"status\":400,\"body\":\"" EXPIRED_XML
+        "\"}]}");
+    fake_aws_files(&fs, NULL,
+                   "[default]\naws_access_key_id = AKIAFILE\n"
+                   "aws_secret_access_key = s\n");
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_path, 1);
     setenv("AWS_ROLE_ARN", "arn:aws:iam::1:role/r", 1);
     dsql_credentials *c = NULL;
@@ -142,13 +144,13 @@ Test(webid, missing_token_file)
 Test(webid, token_is_read_again_on_every_fetch)
 {
     start(STS_ROUTE("AssumeRoleWithWebIdentity", "ASIAWEB5"));
-    dsql_webid_options o = {.token_file = token_path, .role_arn = "arn:aws:iam::1:role/r",
+    dsql_webid_options o = {.token_file = token_path,
+                            .role_arn = "arn:aws:iam::1:role/r",
                             .sts = {.endpoint = fs.base}};
     dsql_credentials *c = NULL;
     cr_assert_eq(dsql_creds_from_webid(&o, &c, NULL), DSQL_OK);
     dsql_credentials_free(c);
-    fake_server_write_file(&fs, "oidc-token", "eyJhbGciOi.rotated", token_path,
-                           sizeof token_path);
+    fake_server_write_file(&fs, "oidc-token", "eyJhbGciOi.rotated", token_path, sizeof token_path);
     cr_assert_eq(dsql_creds_from_webid(&o, &c, NULL), DSQL_OK);
     dsql_credentials_free(c);
     char *b0 = fake_server_field(&fs, 0, "body"), *b1 = fake_server_field(&fs, 1, "body");

@@ -102,6 +102,8 @@ void ct_clean_env(const char *dir)
             break;
     }
     unsetenv("DSQLAUTH_LOG");
+    /* The chain ends with IMDS: never let a test reach the real metadata address. */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     char buf[1024];
     setenv("HOME", dir, 1);
     snprintf(buf, sizeof buf, "%s/config", dir);
