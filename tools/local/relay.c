@@ -218,9 +218,9 @@ static void put_error(queue *q, const char *severity, const char *sqlstate, cons
 /* Copies an ErrorResponse without its CONTEXT ('W') field, which names our DO block. */
 static void push_error_without_context(queue *q, const char *msg, size_t n)
 {
-    size_t start = q->w;
     if (q_reserve(q, n) != 0)
         return;
+    size_t start = q->w; /* after q_reserve: it may have moved the contents */
     q_push(q, msg, 5);
     for (size_t i = 5; i < n && msg[i] != '\0';) {
         size_t flen = strnlen(msg + i + 1, n - i - 1) + 2;
@@ -483,9 +483,10 @@ static void backend_message(relay *r, const char *msg, size_t n)
     case 'C': {
         char tag[64];
         snprintf(tag, sizeof tag, "%.*s", (int)(n > 6 ? n - 6 : 0), msg + 5);
-        r->rows += tag_rows(tag, r->copy_in);
+        int64_t changed = tag_rows(tag, r->copy_in);
+        r->rows += changed;
         r->copy_in = 0;
-        if (r->rows > FRONT_ROW_CAP && (r->wrap || r->txn != 'I')) {
+        if (changed > 0 && r->rows > FRONT_ROW_CAP && (r->wrap || r->txn != 'I')) {
             r->cap_hit = 1;
             return;
         }
@@ -550,9 +551,14 @@ static int progress_client_read(relay *r)
         q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
         return 0;
     ERR_clear_error();
-    int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)(dst->cap - dst->w));
+    size_t room = dst->cap - dst->w;
+    int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)room);
     if (n > 0) {
         dst->w += (size_t)n;
+        /* A short read most likely drained the socket: wait for poll instead of a read that
+         * would only say EAGAIN (poll is level-triggered, so nothing is missed). */
+        if ((size_t)n < room && SSL_pending(r->p->ssl) == 0)
+            r->c_can_read = 0;
         client_input(r);
         return 1;
     }
@@ -602,9 +608,12 @@ static int progress_backend_read(relay *r)
     if (r->b_eof || !r->b_can_read || q_len(&r->to_client) >= HIGH_WATER ||
         q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
         return 0;
-    ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, dst->cap - dst->w, 0);
+    size_t room = dst->cap - dst->w;
+    ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, room, 0);
     if (n > 0) {
         dst->w += (size_t)n;
+        if ((size_t)n < room)
+            r->b_can_read = 0; /* as above */
         backend_input(r);
         return 1;
     }
