@@ -219,5 +219,16 @@ SSL_CTX *h_client_ctx(void)
 
 int h_alive(long pid)
 {
-    return pid > 0 && kill((pid_t)pid, 0) == 0;
+    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+        return 0;
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return !(paren != NULL && paren[1] == ' ' && paren[2] == 'Z'); /* zombies are gone */
 }

@@ -147,6 +147,23 @@ static int state_save(const settings *s)
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;
 }
 
+/* Whether pid runs (a zombie waiting for init to reap it does not count). */
+static int alive(pid_t pid)
+{
+    if (pid <= 0 || kill(pid, 0) != 0)
+        return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return !(paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 static pid_t front_pid(const settings *s)
 {
     char path[600];
@@ -158,7 +175,7 @@ static pid_t front_pid(const settings *s)
     if (fscanf(f, "%ld", &pid) != 1)
         pid = 0;
     fclose(f);
-    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+    if (!alive((pid_t)pid))
         return 0;
     /* A stale pid file could name an unrelated process: check it is one of ours. */
     char comm[64], cpath[64];
@@ -282,7 +299,7 @@ static int cmd_start(settings *s, int foreground, int explicit_port)
     }
     if (fp > 0) { /* a front without its PostgreSQL: restart both */
         kill(fp, SIGTERM);
-        for (int i = 0; i < 50 && kill(fp, 0) == 0; i++)
+        for (int i = 0; i < 50 && alive(fp); i++)
             usleep(100000);
     }
     if (pgctl_ensure_cluster(&pg, msg, sizeof msg) != 0 || pgctl_start(&pg, msg, sizeof msg) != 0)
@@ -370,9 +387,9 @@ static int cmd_stop(const settings *s)
     pid_t fp = front_pid(s);
     if (fp > 0) {
         kill(fp, SIGTERM);
-        for (int i = 0; i < 100 && kill(fp, 0) == 0; i++)
-            usleep(50000);
-        if (kill(fp, 0) == 0)
+        for (int i = 0; i < 200 && alive(fp); i++)
+            usleep(10000);
+        if (alive(fp))
             kill(fp, SIGKILL);
     }
     char path[600];
