@@ -221,6 +221,60 @@ Test(lifecycle, max_lifetime_closes_like_dsql)
     PQfinish(c);
 }
 
+/* "ok <tag>" or "error <SQLSTATE> <message>", as dsql-cases.tsv writes what DSQL answered. */
+static void answer(PGconn *c, const char *sql, char *got, size_t size)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        snprintf(got, size, "ok %s", PQcmdStatus(r));
+    else
+        snprintf(got, size, "error %s %s", PQresultErrorField(r, PG_DIAG_SQLSTATE),
+                 PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+    PQclear(r);
+}
+
+/* Every case a real DSQL cluster answered, replayed through the front in strict mode. */
+Test(lifecycle, strict_replays_every_recorded_dsql_case)
+{
+    char path[1024], line[2048], got[1024], prev[128] = "";
+    snprintf(path, sizeof path, "%s/tests/local/dsql-cases.tsv",
+             getenv("DSQLAUTH_SOURCE_ROOT") ? getenv("DSQLAUTH_SOURCE_ROOT") : ".");
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    PGconn *c = admin();
+    answer(c, "CREATE TABLE baseline_parent (id uuid PRIMARY KEY, name text)", got, sizeof got);
+    cr_assert_str_eq(got, "ok CREATE TABLE");
+    answer(c, "CREATE TABLE baseline_bulk (id int)", got, sizeof got);
+    answer(c, "CREATE TABLE baseline_implicit_bulk (id int)", got, sizeof got);
+    PQfinish(c);
+    c = NULL;
+    int steps = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *name = strtok(line, "\t"), *step = strtok(NULL, "\t");
+        char *sql = strtok(NULL, "\t"), *expected = strtok(NULL, "\t");
+        if (name == NULL || expected == NULL || strcmp(name, "case") == 0 || name[0] == '#')
+            continue;
+        if (strcmp(name, prev) != 0) { /* each case on a fresh session */
+            if (c)
+                PQfinish(c);
+            c = admin();
+            snprintf(prev, sizeof prev, "%s", name);
+        }
+        answer(c, sql, got, sizeof got);
+        cr_expect_str_eq(got, expected, "%s step %s: %s", name, step, sql);
+        steps++;
+    }
+    fclose(f);
+    if (c)
+        PQfinish(c);
+    cr_assert_gt(steps, 40);
+    c = admin();
+    cr_expect_eq(count(c, "baseline_implicit_bulk"), 0, "the refused autocommit INSERT left rows");
+    PQfinish(c);
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();
