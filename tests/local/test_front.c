@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,12 +521,46 @@ Test(front, two_hundred_clients_while_one_stalls, .timeout = 60)
     free(t);
 }
 
+/* Silent and trickling clients are cut off at the handshake deadline (2 s here). */
+Test(front, handshake_deadline_cuts_off_slow_clients)
+{
+    signal(SIGPIPE, SIG_IGN);
+    time_t t0 = time(NULL);
+    int silent = h_tcp();
+    char b;
+    cr_assert_leq(recv(silent, &b, 1, 0), 0); /* closed by the front, within the 5 s timeout */
+    close(silent);
+
+    SSL_CTX *ctx = h_client_ctx();
+    int fd = h_tcp();
+    SSL *ssl = tls_session(fd, ctx, 1, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    unsigned char pkt[128];
+    size_t n = startup_packet(pkt, "admin", "", 0);
+    int cut = 0;
+    for (size_t i = 0; i < n && !cut; i++) { /* one byte every 300 ms */
+        if (SSL_write(ssl, pkt + i, 1) != 1)
+            cut = 1;
+        usleep(300 * 1000);
+        if (time(NULL) - t0 > 8)
+            break;
+    }
+    char type, body[256];
+    size_t len;
+    cr_assert_neq(h_read_msg(fd, ssl, &type, body, sizeof body, &len) == 0 && type == 'R', 1,
+                  "a trickling client got through the startup");
+    cr_assert_lt(time(NULL) - t0, 9);
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
 int main(int argc, char *argv[])
 {
     struct criterion_test_set *tests = criterion_initialize();
     int result = 0;
     if (criterion_handle_args(argc, argv, true)) {
-        if (h_start("") != 0) {
+        if (h_start("--handshake-timeout 2") != 0) {
             criterion_finalize(tests);
             return 1;
         }
