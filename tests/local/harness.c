@@ -282,3 +282,19 @@ SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int a
     return ssl;
 }
 
+
+int h_main(int argc, char *argv[], const char *start_args)
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    int result = 0;
+    if (criterion_handle_args(argc, argv, true)) {
+        if (h_start(start_args) != 0) {
+            criterion_finalize(tests);
+            return 1;
+        }
+        result = !criterion_run_all_tests(tests);
+        h_stop();
+    }
+    criterion_finalize(tests);
+    return result;
+}

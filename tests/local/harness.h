@@ -22,6 +22,9 @@ const char *h_bin(void); /* the dsqlauth-local executable */
 int h_start(const char *extra_args);
 void h_stop(void);
 
+/* A test program's main: starts the instance (start_args), runs the tests, stops it. */
+int h_main(int argc, char *argv[], const char *start_args);
+
 /* Runs a shell command line, returns its exit status; output (stdout+stderr) into out. */
 int h_sh(const char *cmd, char *out, size_t outlen);
 

@@ -483,16 +483,5 @@ Test(front, two_hundred_clients_while_one_stalls, .timeout = 60)
 
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true)) {
-        if (h_start("") != 0) {
-            criterion_finalize(tests);
-            return 1;
-        }
-        result = !criterion_run_all_tests(tests);
-        h_stop();
-    }
-    criterion_finalize(tests);
-    return result;
+    return h_main(argc, argv, "");
 }

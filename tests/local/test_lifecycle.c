@@ -376,16 +376,5 @@ Test(front, handshake_deadline_cuts_off_slow_clients)
 
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true)) {
-        if (h_start("--strict --max-lifetime 3 --handshake-timeout 3") != 0) {
-            criterion_finalize(tests);
-            return 1;
-        }
-        result = !criterion_run_all_tests(tests);
-        h_stop();
-    }
-    criterion_finalize(tests);
-    return result;
+    return h_main(argc, argv, "--strict --max-lifetime 3 --handshake-timeout 3");
 }
