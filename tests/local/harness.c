@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <openssl/err.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -105,7 +106,9 @@ void h_stop(void)
     char cmd[1024];
     if (h_dir()[0] == '\0')
         return;
-    snprintf(cmd, sizeof cmd, "%s stop --dir %s && rm -rf %s", h_bin(), h_dir(), h_dir());
+    /* DSQLAUTH_TEST_KEEP=1 keeps the directory (logs) for a look after a failure. */
+    snprintf(cmd, sizeof cmd, "%s stop --dir %s && %s %s", h_bin(), h_dir(),
+             getenv("DSQLAUTH_TEST_KEEP") ? "echo kept" : "rm -rf", h_dir());
     h_sh(cmd, NULL, 0);
 }
 
@@ -231,4 +234,67 @@ int h_alive(long pid)
     buf[n] = '\0';
     const char *paren = strrchr(buf, ')');
     return !(paren != NULL && paren[1] == ' ' && paren[2] == 'Z'); /* zombies are gone */
+}
+
+void h_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* A StartupMessage for user with pairs appended ("k\0v\0" ...). */
+size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs,
+                             size_t pairs_len)
+{
+    size_t n = 8;
+    h_put32(buf + 4, 196608);
+    memcpy(buf + n, "user", 5), n += 5;
+    memcpy(buf + n, user, strlen(user) + 1), n += strlen(user) + 1;
+    memcpy(buf + n, pairs, pairs_len), n += pairs_len;
+    buf[n++] = '\0';
+    h_put32(buf, (uint32_t)n);
+    return n;
+}
+
+/* Connects, sends SSLRequest, and completes TLS with the given SNI/ALPN. */
+SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int alpn)
+{
+    if (ssl_request) {
+        unsigned char req[8];
+        h_put32(req, 8);
+        h_put32(req + 4, 80877103);
+        cr_assert_eq(send(fd, req, 8, 0), 8);
+        char s;
+        cr_assert_eq(recv(fd, &s, 1, 0), 1);
+        cr_assert_eq(s, 'S');
+    }
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (sni != NULL)
+        SSL_set_tlsext_host_name(ssl, sni);
+    if (alpn)
+        SSL_set_alpn_protos(ssl, (const unsigned char *)"\x0apostgresql", 11);
+    if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ssl;
+}
+
+
+int h_main(int argc, char *argv[], const char *start_args)
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    int result = 0;
+    if (criterion_handle_args(argc, argv, true)) {
+        if (h_start(start_args) != 0) {
+            criterion_finalize(tests);
+            return 1;
+        }
+        result = !criterion_run_all_tests(tests);
+        h_stop();
+    }
+    criterion_finalize(tests);
+    return result;
 }

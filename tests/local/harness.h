@@ -22,6 +22,9 @@ const char *h_bin(void); /* the dsqlauth-local executable */
 int h_start(const char *extra_args);
 void h_stop(void);
 
+/* A test program's main: starts the instance (start_args), runs the tests, stops it. */
+int h_main(int argc, char *argv[], const char *start_args);
+
 /* Runs a shell command line, returns its exit status; output (stdout+stderr) into out. */
 int h_sh(const char *cmd, char *out, size_t outlen);
 
@@ -48,6 +51,17 @@ const char *h_error_field(const char *body, size_t len, char code, char *out, si
 
 /* A client TLS context trusting the instance's CA. */
 SSL_CTX *h_client_ctx(void);
+
+/* Big-endian 32-bit store. */
+void h_put32(unsigned char *p, uint32_t v);
+
+/* A StartupMessage (protocol 3.0) for user with pairs ("k\0v\0"...) appended; its length. */
+size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs,
+                        size_t pairs_len);
+
+/* TLS on fd (after an SSLRequest when ssl_request), with SNI and ALPN as given; NULL if the
+ * handshake fails. */
+SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int alpn);
 
 /* Whether process pid exists. */
 int h_alive(long pid);

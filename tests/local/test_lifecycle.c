@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_lifecycle.c: start/stop/status/env as a user meets them, the maximum connection lifetime
- * and strict mode's row cap, against an instance started with --strict --max-lifetime 3.
+ * test_lifecycle.c: start/stop/status/env as a user meets them, the connection lifetime, the
+ * handshake deadline and strict mode, on an instance with --strict --max-lifetime 3
+ * --handshake-timeout 3.
  */
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,18 +336,45 @@ Test(lifecycle, strict_replays_every_recorded_dsql_case)
     PQfinish(c);
 }
 
+/* Silent and trickling clients are cut off at the handshake deadline (3 s here). */
+Test(front, handshake_deadline_cuts_off_slow_clients)
+{
+    signal(SIGPIPE, SIG_IGN);
+    time_t t0 = time(NULL);
+    int silent = h_tcp();
+    struct timeval tv = {.tv_sec = 8};
+    setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char b;
+    cr_assert_eq(recv(silent, &b, 1, 0), 0, "a silent client was not closed by the front");
+    cr_assert_lt(time(NULL) - t0, 7);
+    close(silent);
+
+    SSL_CTX *ctx = h_client_ctx();
+    int fd = h_tcp();
+    SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    unsigned char pkt[128];
+    size_t n = h_startup_packet(pkt, "admin", "application_name\0trickle-trickle-trickle\0", 41);
+    t0 = time(NULL);
+    int cut = 0;
+    for (size_t i = 0; i < n && !cut; i++) { /* one byte every 200 ms: 12 s for the packet */
+        if (SSL_write(ssl, pkt + i, 1) != 1)
+            cut = 1;
+        usleep(200 * 1000);
+        if (time(NULL) - t0 > 8)
+            break;
+    }
+    char type, body[256];
+    size_t len;
+    cr_assert_neq(h_read_msg(fd, ssl, &type, body, sizeof body, &len) == 0 && type == 'R', 1,
+                  "a trickling client got through the startup");
+    cr_assert_lt(time(NULL) - t0, 9, "not cut off at the deadline");
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true)) {
-        if (h_start("--strict --max-lifetime 3") != 0) {
-            criterion_finalize(tests);
-            return 1;
-        }
-        result = !criterion_run_all_tests(tests);
-        h_stop();
-    }
-    criterion_finalize(tests);
-    return result;
+    return h_main(argc, argv, "--strict --max-lifetime 3 --handshake-timeout 3");
 }

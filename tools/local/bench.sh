@@ -18,7 +18,7 @@ ROUNDS=${BENCH_ROUNDS:-2}
 SCALE=${BENCH_SCALE:-10}
 
 command -v pgbench >/dev/null || { echo "bench: pgbench not found (postgresql-client)" >&2; exit 1; }
-dir=$(mktemp -d /tmp/dsqlauth-bench-XXXXXX)
+dir=$(mktemp -d) # short: the Unix socket path must stay under 108 bytes
 cleanup() { "$BIN" stop --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT INT TERM
 

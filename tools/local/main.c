@@ -4,6 +4,7 @@
 #include "keys.h"
 #include "pgctl.h"
 #include "tls.h"
+#include "token.h"
 
 #include "dsqlauth.h"
 #include "util.h"
@@ -555,6 +556,8 @@ int main(int argc, char **argv)
             cluster_id = optarg;
             break;
         case 'r':
+            if (!dsql_valid_region(optarg))
+                return die("--region: expected a region name such as us-east-1, got %s", optarg);
             region = optarg;
             break;
         case 'u':

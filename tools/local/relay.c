@@ -130,8 +130,9 @@ typedef struct relay {
     enum hidden hidden;
     int cap_hit;          /* the batch went over the row cap: drop its results until Z */
     int strip_context;    /* the next ErrorResponse comes from our DO: drop its CONTEXT */
-    stmt_flag stmts[MAX_STMTS];
+    stmt_flag stmts[MAX_STMTS]; /* named prepared statements: do they change rows? */
     unsigned next_stmt;
+    int unnamed_changes_rows;   /* the same for the unnamed statement */
 } relay;
 
 /* ---- SQL helpers ------------------------------------------------------------------------ */
@@ -177,6 +178,8 @@ static void push_error_without_context(queue *q, const char *msg, size_t n)
 
 static void remember_stmt(relay *r, const char *name, int rows)
 {
+    if (*name == '\0')
+        r->unnamed_changes_rows = rows;
     if (*name == '\0' || strlen(name) >= sizeof r->stmts[0].name)
         return;
     stmt_flag *slot = &r->stmts[r->next_stmt++ % MAX_STMTS];
@@ -192,7 +195,7 @@ static int stmt_changes_rows(const relay *r, const char *name)
     for (size_t i = 0; i < MAX_STMTS; i++)
         if (r->stmts[i].name[0] != '\0' && strcmp(r->stmts[i].name, name) == 0)
             return r->stmts[i].changes_rows;
-    return *name == '\0'; /* the unnamed statement: assume it may */
+    return *name == '\0' ? r->unnamed_changes_rows : 1; /* forgotten: assume it may */
 }
 
 /* Starts a hidden transaction block before a batch that may change rows outside one. */
@@ -377,7 +380,7 @@ static void client_input(relay *r)
                 in->r += 1 + (size_t)len;
                 continue;
             }
-            if (t == 'S')
+            if (t == 'S' || t == 'Q') /* a Query too long to inspect still ends a batch */
                 r->outstanding = 1;
             if (!is_copy_msg(t) && t != 'X')
                 r->in_batch = 1;
