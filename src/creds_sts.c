@@ -258,6 +258,33 @@ static void http_limits(const dsql_sts_options *o, dsql_http_request *q)
     q->max_body = STS_MAX_BODY;
 }
 
+#define FORM_TYPE "application/x-www-form-urlencoded; charset=utf-8"
+
+/* POSTs the form body with Content-Type plus extra headers (up to 3), then reads the answer. */
+static int call_sts(const dsql_sts_options *o, const char *what, const char *url,
+                    const char *const *extra, const dsql_buf *body, const char *source_name,
+                    dsql_credentials **out, dsql_error *err)
+{
+    const char *headers[5] = {"Content-Type: " FORM_TYPE};
+    for (int i = 0; extra != NULL && extra[i] != NULL && i < 3; i++)
+        headers[i + 1] = extra[i];
+    dsql_http_request q = {.step = "request",
+                           .method = "POST",
+                           .url = url,
+                           .headers = headers,
+                           .body = body->data,
+                           .body_len = body->len};
+    http_limits(o, &q);
+    dsql_http_response resp = {0};
+    int rc = dsql_http_perform(&q, &resp, err);
+    if (rc != DSQL_OK)
+        dsql_err_prefix(err, "STS %s", what);
+    else
+        rc = parse_response(what, &resp, source_name, out, err);
+    dsql_http_response_cleanup(&resp);
+    return rc;
+}
+
 int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
                          dsql_credentials *source, const char *source_name, dsql_credentials **out,
                          dsql_error *err)
@@ -269,10 +296,8 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
     unsigned char key[DSQL_SHA256_LEN];
     const char *path;
     dsql_amz_time at;
-    dsql_buf body, auth, auth_header, token_header, date_header;
-    dsql_http_response resp = {0};
+    dsql_buf body, auth_header, token_header, date_header;
     dsql_buf_init(&body);
-    dsql_buf_init(&auth);
     dsql_buf_init(&auth_header);
     dsql_buf_init(&token_header);
     dsql_buf_init(&date_header);
@@ -292,7 +317,6 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
         goto out;
     }
 
-    static const char content_type[] = "application/x-www-form-urlencoded; charset=utf-8";
     url_host_path(url, host, sizeof host, &path);
     if (dsql_amz_time_from_unix(now, &at) != 0 ||
         dsql_sha256_hex(body.data, body.len, payload_hex) != 0 ||
@@ -302,18 +326,19 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
     }
     const char *session_token = dsql_credentials_session_token(source);
     dsql_sigv4_header signed_headers[] = {
-        {"content-type", content_type},
+        {"content-type", FORM_TYPE},
         {"host", host},
         {"x-amz-date", at.datetime},
         {"x-amz-security-token", session_token},
     };
-    if (dsql_sigv4_authorization(&auth, dsql_credentials_access_key_id(source), key, at.datetime,
-                                 region, "sts", "POST", path, "", signed_headers,
+    /* dsql_sigv4_authorization appends the value after the header name. */
+    dsql_buf_puts(&auth_header, "Authorization: ");
+    if (dsql_sigv4_authorization(&auth_header, dsql_credentials_access_key_id(source), key,
+                                 at.datetime, region, "sts", "POST", path, "", signed_headers,
                                  session_token != NULL ? 4 : 3, payload_hex) != 0) {
         rc = dsql_seterr(err, DSQL_ERR_CRYPTO, "STS %s: signing failed", what);
         goto out;
     }
-    dsql_buf_printf(&auth_header, "Authorization: %s", auth.data);
     dsql_buf_printf(&date_header, "X-Amz-Date: %s", at.datetime);
     if (session_token != NULL)
         dsql_buf_printf(&token_header, "X-Amz-Security-Token: %s", session_token);
@@ -322,29 +347,15 @@ int dsql_sts_assume_role(const dsql_sts_options *o, const dsql_sts_role *role,
         rc = dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
         goto out;
     }
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
-                             date_header.data, auth_header.data,
-                             session_token != NULL ? token_header.data : NULL, NULL};
-    dsql_http_request q = {.step = "request",
-                           .method = "POST",
-                           .url = url,
-                           .headers = headers,
-                           .body = body.data,
-                           .body_len = body.len};
-    http_limits(o, &q);
-    if ((rc = dsql_http_perform(&q, &resp, err)) != DSQL_OK) {
-        dsql_err_prefix(err, "STS %s", what);
-        goto out;
-    }
-    rc = parse_response(what, &resp, source_name, out, err);
+    const char *extra[] = {date_header.data, auth_header.data,
+                           session_token != NULL ? token_header.data : NULL, NULL};
+    rc = call_sts(o, what, url, extra, &body, source_name, out, err);
 out:
     dsql_wipe(key, sizeof key);
     dsql_buf_cleanup(&body);
-    dsql_buf_cleanup(&auth);
     dsql_buf_cleanup(&auth_header);
     dsql_buf_cleanup(&token_header);
     dsql_buf_cleanup(&date_header);
-    dsql_http_response_cleanup(&resp);
     return rc;
 }
 
@@ -356,7 +367,6 @@ int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *o, const dsql
     int rc;
     char url[1024], region[DSQL_REGION_MAX];
     dsql_buf body;
-    dsql_http_response resp = {0};
     dsql_buf_init(&body);
     if (web_identity_token == NULL || *web_identity_token == '\0') {
         rc =
@@ -372,22 +382,8 @@ int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *o, const dsql
         rc = dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
         goto out;
     }
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
-                             NULL};
-    dsql_http_request q = {.step = "request",
-                           .method = "POST",
-                           .url = url,
-                           .headers = headers,
-                           .body = body.data,
-                           .body_len = body.len};
-    http_limits(o, &q);
-    if ((rc = dsql_http_perform(&q, &resp, err)) != DSQL_OK) {
-        dsql_err_prefix(err, "STS %s", what);
-        goto out;
-    }
-    rc = parse_response(what, &resp, source_name, out, err);
+    rc = call_sts(o, what, url, NULL, &body, source_name, out, err);
 out:
     dsql_buf_cleanup(&body);
-    dsql_http_response_cleanup(&resp);
     return rc;
 }
