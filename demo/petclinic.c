@@ -273,7 +273,7 @@ int main(int argc, char **argv)
     if (pgbench_dir)
         return pc_workload_write_pgbench(&w, pgbench_dir, stdout);
 
-    if (!w.conn.endpoint && !getenv("PGHOST")) {
+    if (!w.conn.endpoint && !env_or("PGHOST", NULL)) {
         fprintf(stderr, "petclinic: no endpoint: set CLUSTER_ENDPOINT (or PGHOST) or pass "
                         "--endpoint; see --help\n");
         return EXIT_USAGE;

@@ -15,7 +15,7 @@ static const struct {
               "id UUID PRIMARY KEY DEFAULT gen_random_uuid(), "
               "name VARCHAR(30) NOT NULL, "
               "city VARCHAR(80) NOT NULL, "
-              "telephone VARCHAR(20) DEFAULT NULL)"},
+              "telephone VARCHAR(20))"},
     {"pet", "CREATE TABLE IF NOT EXISTS pet ("
             "id UUID PRIMARY KEY DEFAULT gen_random_uuid(), "
             "name VARCHAR(30) NOT NULL, "
