@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: TAP helpers and a private endpoint for the demo's tests (sourced, POSIX sh).
 #
-# endpoint_start starts a throwaway PostgreSQL laid out like Aurora DSQL: role admin owning
-# public, role app owning myschema and unable to create in public, snapshot isolation
-# (REPEATABLE READ, so concurrent writers get SQLSTATE 40001 as on DSQL). It listens on a Unix
-# socket in a temporary directory and is stopped on exit. Then:
-#   as admin|app CMD...   runs CMD connected as that role (CLUSTER_ENDPOINT/CLUSTER_USER)
-#   backend_sql SQL       runs SQL on the backend as its superuser, prints rows unaligned
-# For app the schema comes from PGOPTIONS here, standing in for dsqlauth's search_path.
+# endpoint_start starts a private dsqlauth-local --strict in a temporary directory (stopped on
+# exit) and exports its environment (PGHOST=endpoint, PGHOSTADDR, PGPORT, PGSSLROOTCERT,
+# AWS_*, CLUSTER_ENDPOINT, REGION). Then:
+#   as admin|app CMD...   runs CMD as that role through the whole chain: IAM token, verified
+#                         TLS, and for app the search_path of myschema
+#   backend_sql SQL       runs SQL on the PostgreSQL behind the front, as its superuser, to
+#                         look at what the server saw
+# The backend runs transactions under REPEATABLE READ, the snapshot isolation DSQL gives, so
+# that concurrent writers get SQLSTATE 40001 as they do on DSQL.
 
 : "${DSQLAUTH_BUILD_ROOT:?run through meson test}"
 PETCLINIC=${PETCLINIC:-$DSQLAUTH_BUILD_ROOT/demo/petclinic}
@@ -20,9 +22,9 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 # check NAME CMD...: one test point from a command's exit status; its output goes to diag
 # when it fails.
 check() {
-    name=$1
+    _name=$1
     shift
-    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; diag "$out"; fi
+    if _out=$("$@" 2>&1); then ok "$_name"; else not_ok "$_name"; diag "$_out"; fi
 }
 # expect NAME GOT WANT
 expect() {
@@ -30,61 +32,44 @@ expect() {
 }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
-pg_bindir() {
-    d=$(pg_config --bindir 2>/dev/null)
-    if [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then echo "$d"; return; fi
-    for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && echo "$d" && return; done
-    return 1
-}
-
-# PostgreSQL refuses to run as root: use the postgres account then.
-as_server_user() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+LOCAL=$DSQLAUTH_BUILD_ROOT/tools/local/dsqlauth-local
 
 endpoint_stop() {
     if [ -n "${ENDPOINT_DIR:-}" ] && [ -d "$ENDPOINT_DIR" ]; then
-        as_server_user "$PGBIN/pg_ctl" -D "$ENDPOINT_DIR/data" -m immediate -w stop >/dev/null 2>&1
+        "$LOCAL" stop --dir "$ENDPOINT_DIR" >/dev/null 2>&1
         rm -rf "$ENDPOINT_DIR"
     fi
 }
 
 endpoint_start() {
-    PGBIN=$(pg_bindir) || { echo "Bail out! no PostgreSQL server installed (tools/bootstrap)"; exit 1; }
+    [ -x "$LOCAL" ] || { echo "Bail out! $LOCAL is not built"; exit 1; }
     ENDPOINT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/petclinic-test.XXXXXX")
     trap endpoint_stop EXIT
     trap 'exit 130' INT TERM
-    [ "$(id -u)" -eq 0 ] && chown postgres "$ENDPOINT_DIR"
-    if ! as_server_user "$PGBIN/initdb" -D "$ENDPOINT_DIR/data" -U postgres -A trust \
-            --no-sync >"$ENDPOINT_DIR/initdb.log" 2>&1 ||
-       ! as_server_user "$PGBIN/pg_ctl" -D "$ENDPOINT_DIR/data" -l "$ENDPOINT_DIR/server.log" \
-            -o "-k $ENDPOINT_DIR -c listen_addresses= -c fsync=off -c max_connections=200" \
-            -w start >/dev/null 2>&1; then
-        echo "Bail out! PostgreSQL did not start"
-        cat "$ENDPOINT_DIR"/*.log | sed 's/^/# /'
+    if ! "$LOCAL" start --dir "$ENDPOINT_DIR" --strict >"$ENDPOINT_DIR/start.log" 2>&1; then
+        echo "Bail out! dsqlauth-local did not start"
+        sed 's/^/# /' "$ENDPOINT_DIR/start.log"
         exit 1
     fi
-    backend_sql "
-        CREATE ROLE admin LOGIN;
-        ALTER SCHEMA public OWNER TO admin;
-        REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-        CREATE ROLE app LOGIN;
-        CREATE SCHEMA myschema AUTHORIZATION app;
-        ALTER DATABASE postgres SET default_transaction_isolation = 'repeatable read';" >/dev/null
+    eval "$("$LOCAL" env --dir "$ENDPOINT_DIR")"
+    backend_sql "ALTER DATABASE postgres SET default_transaction_isolation = 'repeatable read'"
 }
 
 backend_sql() {
-    psql -h "$ENDPOINT_DIR" -U postgres -d postgres -X -q -tA -v ON_ERROR_STOP=1 -c "$1"
+    env -u PGHOSTADDR -u PGSSLMODE -u PGPASSWORD -u PGOPTIONS \
+        psql -h "$ENDPOINT_DIR/run" -p 5432 -U admin -d postgres -X -q -tA -v ON_ERROR_STOP=1 -c "$1"
 }
 
+# Until the shim is in the tree the token comes from dsqlauth-local itself and the schema from
+# PGOPTIONS, which is what the shim adds.
 as() {
-    role=$1
+    _role=$1
     shift
-    if [ "$role" = admin ]; then
-        CLUSTER_ENDPOINT=$ENDPOINT_DIR CLUSTER_USER=admin PGHOST=$ENDPOINT_DIR PGUSER=admin "$@"
+    _token=$("$LOCAL" token --dir "$ENDPOINT_DIR" --token-user "$_role") || return 1
+    if [ "$_role" = admin ]; then
+        CLUSTER_USER=admin PGUSER=admin PGPASSWORD=$_token "$@"
     else
-        CLUSTER_ENDPOINT=$ENDPOINT_DIR CLUSTER_USER=$role PGHOST=$ENDPOINT_DIR PGUSER=$role \
-            PGOPTIONS="-c search_path=myschema" "$@"
+        CLUSTER_USER=$_role PGUSER=$_role PGPASSWORD=$_token PGOPTIONS="-c search_path=myschema" "$@"
     fi
 }
 

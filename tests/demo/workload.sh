@@ -36,7 +36,7 @@ else
     not_ok "progress off a terminal: plain lines, no carriage returns"; diag "$(cat "$out.err")"
 fi
 if command -v script >/dev/null 2>&1; then
-    CLUSTER_ENDPOINT=$ENDPOINT_DIR PGHOST=$ENDPOINT_DIR PETCLINIC=$PETCLINIC \
+    PETCLINIC=$PETCLINIC as admin \
         script -qec '"$PETCLINIC" --workload -c 1 -T 1 -P 0.2 >/dev/null' /dev/null >"$out.tty" 2>&1
     if grep -q "$(printf '\r')" "$out.tty"; then
         ok "progress on a terminal: one line rewritten with carriage returns"
