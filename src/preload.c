@@ -183,9 +183,9 @@ static void library_load(void)
     if (lib == NULL) {
         const char *why = dlerror();
         snprintf(library_error, sizeof library_error,
-                 "cannot load %s (%s); install libdsqlauth next to libdsqlauth_preload.so or "
-                 "set DSQLAUTH_LIBRARY to its path",
-                 want, why != NULL ? why : "unknown error");
+                 "cannot load libdsqlauth (%.300s); install it next to libdsqlauth_preload.so "
+                 "or set DSQLAUTH_LIBRARY to its path",
+                 why != NULL ? why : want);
         return;
     }
     *(void **)&library_signer.endpoint = dlsym(lib, "dsql_auth_endpoint");
@@ -194,7 +194,7 @@ static void library_load(void)
     if (library_signer.endpoint == NULL || library_signer.token == NULL ||
         library_signer.token_free == NULL) {
         snprintf(library_error, sizeof library_error,
-                 "%s lacks dsql_auth_token_for_host; install the libdsqlauth of the same "
+                 "%.300s lacks dsql_auth_token_for_host; install the libdsqlauth of the same "
                  "release as libdsqlauth_preload.so",
                  want);
         library_signer.token = NULL;
