@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* front.c: accept loop, TLS negotiation, startup checks and token authentication per client. */
+#include "front.h"
+
+#include "keys.h"
+#include "log.h"
+#include "proto.h"
+#include "tls.h"
+#include "token_verify.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PASSWORD_MSG (DSQL_TOKEN_MAX + 64)
+#define MAX_NEGOTIATIONS 2 /* GSSENCRequest then SSLRequest, as libpq may send */
+
+typedef struct front {
+    const front_config *cfg;
+    SSL_CTX *ctx;
+    keys keys;
+    atomic_int active;
+} front;
+
+typedef struct conn {
+    front *f;
+    int fd;
+    SSL *ssl;
+    char peer[64];
+} conn;
+
+int64_t front_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- blocking I/O for the handshake phase (socket timeouts bound every call) ---------------- */
+
+static int read_plain(int fd, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = recv(fd, (char *)buf + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_plain(int fd, const void *buf, size_t n)
+{
+    for (size_t put = 0; put < n;) {
+        ssize_t w = send(fd, (const char *)buf + put, n - put, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        put += (size_t)w;
+    }
+    return 0;
+}
+
+static int read_conn(conn *c, void *buf, size_t n)
+{
+    if (c->ssl == NULL)
+        return read_plain(c->fd, buf, n);
+    for (size_t got = 0; got < n;) {
+        int r = SSL_read(c->ssl, (char *)buf + got, (int)(n - got));
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_conn(conn *c, const void *buf, size_t n)
+{
+    if (c->ssl == NULL)
+        return write_plain(c->fd, buf, n);
+    for (size_t put = 0; put < n;) {
+        int w = SSL_write(c->ssl, (const char *)buf + put, (int)(n - put));
+        if (w <= 0)
+            return -1;
+        put += (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends ErrorResponse FATAL (over TLS when established) and logs why. Always returns -1. */
+static int fatal(conn *c, const char *sqlstate, const char *message)
+{
+    dsql_buf b;
+    dsql_buf_init(&b);
+    proto_put_error(&b, "FATAL", sqlstate, message);
+    if (!dsql_buf_failed(&b))
+        (void)write_conn(c, b.data, b.len);
+    dsql_buf_cleanup(&b);
+    dsql_log(DSQL_LOG_INFO, "local: %s: refused: %s %s", c->peer, sqlstate, message);
+    return -1;
+}
+
+/* ---- backend ------------------------------------------------------------------------------ */
+
+static int backend_connect(const front_config *cfg)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", cfg->backend_socket);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A CancelRequest (16 bytes, already read) goes to the backend as it is; PostgreSQL checks the key. */
+static void relay_cancel(conn *c, const unsigned char pkt[16])
+{
+    int fd = backend_connect(c->f->cfg);
+    if (fd < 0)
+        return;
+    (void)write_plain(fd, pkt, 16);
+    /* PostgreSQL closes after reading it; wait briefly so the request is not cut short. */
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    (void)poll(&pfd, 1, 1000);
+    close(fd);
+    dsql_log(DSQL_LOG_DEBUG, "local: %s: cancel request relayed", c->peer);
+}
+
+/* ---- the handshake ------------------------------------------------------------------------ */
+
+static int tls_accept(conn *c, int direct)
+{
+    c->ssl = SSL_new(c->f->ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+        return -1;
+    if (SSL_accept(c->ssl) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        dsql_log(DSQL_LOG_INFO, "local: %s: TLS handshake failed: %s", c->peer,
+                 e ? ERR_reason_error_string(e) : "connection closed or timed out");
+        ERR_clear_error();
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        return -1;
+    }
+    if (direct && !tls_alpn_is_postgresql(c->ssl))
+        return fatal(c, "08P01", "received direct SSL connection request without ALPN protocol "
+                                 "negotiation extension");
+    return 0;
+}
+
+/*
+ * Reads the first packet of the session: negotiates TLS (SSLRequest or a direct TLS
+ * ClientHello), answers GSSENCRequest with 'N', relays a CancelRequest, and leaves the
+ * StartupMessage body (protocol code onwards) in pkt. Returns its length, 0 when the
+ * connection was a cancel request, or -1 when it is over.
+ */
+static long read_startup(conn *c, unsigned char *pkt)
+{
+    for (int round = 0;; round++) {
+        unsigned char hdr[8];
+        if (c->ssl == NULL) {
+            unsigned char first;
+            ssize_t r = recv(c->fd, &first, 1, MSG_PEEK);
+            if (r <= 0)
+                return -1;
+            if (first == 0x16) { /* a TLS record: direct TLS (PostgreSQL 17 sslnegotiation) */
+                if (tls_accept(c, 1) != 0)
+                    return -1;
+                continue;
+            }
+        }
+        if (read_conn(c, hdr, 8) != 0)
+            return -1;
+        uint32_t len = proto_get32(hdr), code = proto_get32(hdr + 4);
+        if (len < 8 || len > PROTO_MAX_STARTUP)
+            return fatal(c, "08P01", "invalid length of startup packet");
+        if (code == PROTO_CANCEL_REQUEST) {
+            if (len != 16 || read_conn(c, pkt + 8, 8) != 0)
+                return fatal(c, "08P01", "invalid length of cancel request packet");
+            memcpy(pkt, hdr, 8);
+            relay_cancel(c, pkt);
+            return 0;
+        }
+        if (code == PROTO_SSL_REQUEST || code == PROTO_GSSENC_REQUEST) {
+            if (len != 8)
+                return fatal(c, "08P01", "invalid length of encryption request packet");
+            if (c->ssl != NULL)
+                return fatal(c, "08P01", "encryption request received over an encrypted "
+                                         "connection");
+            if (round >= MAX_NEGOTIATIONS)
+                return fatal(c, "08P01", "too many encryption requests");
+            if (code == PROTO_GSSENC_REQUEST) {
+                if (write_plain(c->fd, "N", 1) != 0)
+                    return -1;
+                continue;
+            }
+            if (write_plain(c->fd, "S", 1) != 0 || tls_accept(c, 0) != 0)
+                return -1;
+            continue;
+        }
+        if (c->ssl == NULL) {
+            if (code >> 16 == 3)
+                return fatal(c, "28000", "TLS is required: this endpoint, like Aurora DSQL, "
+                                         "refuses unencrypted connections; connect with "
+                                         "sslmode=verify-full");
+            return fatal(c, "08P01", "invalid startup packet: unknown protocol code");
+        }
+        memcpy(pkt, hdr + 4, 4);
+        if (read_conn(c, pkt + 4, len - 8) != 0)
+            return -1;
+        return (long)len - 4;
+    }
+}
+
+/* Asks for the password in clear text and reads the PasswordMessage into a new string. */
+static char *read_password(conn *c)
+{
+    static const unsigned char ask[9] = {'R', 0, 0, 0, 8, 0, 0, 0, 3};
+    unsigned char hdr[5];
+    if (write_conn(c, ask, sizeof ask) != 0 || read_conn(c, hdr, 5) != 0)
+        return NULL;
+    uint32_t len = proto_get32(hdr + 1);
+    if (hdr[0] != 'p') {
+        fatal(c, "08P01", "expected password response");
+        return NULL;
+    }
+    if (len < 5 || len > MAX_PASSWORD_MSG) {
+        fatal(c, "08P01", "invalid password packet size");
+        return NULL;
+    }
+    char *pw = malloc(len - 4);
+    if (pw == NULL)
+        return NULL;
+    if (read_conn(c, pw, len - 4) != 0) {
+        free(pw);
+        return NULL;
+    }
+    if (pw[len - 5] != '\0' || strlen(pw) != len - 5) {
+        fatal(c, "08P01", "invalid password packet: not one terminated string");
+        dsql_wipe(pw, len - 4);
+        free(pw);
+        return NULL;
+    }
+    return pw;
+}
+
+static void session(conn *c)
+{
+    front *f = c->f;
+    const front_config *cfg = f->cfg;
+    unsigned char *pkt = malloc(PROTO_MAX_STARTUP + 16);
+    proto_startup *st = malloc(sizeof *st);
+    char *password = NULL;
+    int bfd = -1;
+    dsql_buf out;
+    dsql_buf_init(&out);
+    if (pkt == NULL || st == NULL)
+        goto out;
+
+    struct timeval tv = {.tv_sec = cfg->handshake_timeout};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    long len = read_startup(c, pkt);
+    if (len <= 0)
+        goto out;
+    proto_refusal why;
+    if (proto_parse_startup((const char *)pkt, (size_t)len, st, &why) != 0) {
+        fatal(c, why.sqlstate, why.message);
+        goto out;
+    }
+    if (st->version != PROTO_V3 || st->nunsupported_pq > 0) {
+        proto_put_negotiate(&out, st);
+        if (dsql_buf_failed(&out) || write_conn(c, out.data, out.len) != 0)
+            goto out;
+        out.len = 0;
+    }
+
+    password = read_password(c);
+    if (password == NULL)
+        goto out;
+    dsql_token_verify_params vp = {
+        .hostname = cfg->endpoint,
+        .region = cfg->region,
+        .user = st->user,
+        .lookup = keys_lookup,
+        .lookup_ctx = &f->keys,
+    };
+    dsql_error err;
+    int rc = dsql_token_verify(password, &vp, &err);
+    if (rc != DSQL_OK) {
+        char m[DSQL_ERROR_MAX + 128];
+        if (rc == DSQL_ERR_AUTH)
+            snprintf(m, sizeof m, "password authentication failed for user \"%s\": %s", st->user,
+                     err.message);
+        else
+            snprintf(m, sizeof m, "could not verify the token: %s", err.message);
+        fatal(c, "28P01", m);
+        goto out;
+    }
+
+    bfd = backend_connect(cfg);
+    if (bfd < 0) {
+        fatal(c, "08006", "the local PostgreSQL is not reachable; run `dsqlauth-local status`");
+        goto out;
+    }
+    proto_put_startup(&out, st);
+    if (dsql_buf_failed(&out) || write_plain(bfd, out.data, out.len) != 0) {
+        fatal(c, "08006", "could not start the backend session");
+        goto out;
+    }
+    dsql_log(DSQL_LOG_INFO, "local: %s: authenticated as %s", c->peer, st->user);
+
+    struct timeval zero = {0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+    relay_params rp = {
+        .ssl = c->ssl,
+        .client_fd = c->fd,
+        .backend_fd = bfd,
+        .strict = cfg->strict,
+        .deadline_ms = cfg->max_lifetime > 0 ? front_now_ms() + cfg->max_lifetime * 1000 : 0,
+        .max_lifetime = cfg->max_lifetime,
+    };
+    free(pkt);
+    pkt = NULL;
+    free(st);
+    st = NULL;
+    dsql_free_secret(password);
+    password = NULL;
+    relay_run(&rp);
+out:
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (bfd >= 0)
+        close(bfd);
+    dsql_free_secret(password);
+    dsql_buf_cleanup(&out);
+    free(st);
+    if (pkt != NULL) {
+        dsql_wipe(pkt, PROTO_MAX_STARTUP + 16);
+        free(pkt);
+    }
+}
+
+static void *conn_thread(void *arg)
+{
+    conn *c = arg;
+    session(c);
+    close(c->fd);
+    atomic_fetch_sub(&c->f->active, 1);
+    ERR_clear_error();
+    OPENSSL_thread_stop();
+    free(c);
+    return NULL;
+}
+
+int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen)
+{
+    front f = {.cfg = cfg};
+    atomic_init(&f.active, 0);
+    f.ctx = tls_server_ctx(cfg->state_dir, cfg->endpoint, msg, msglen);
+    if (f.ctx == NULL)
+        return -1;
+    if (keys_load(cfg->keys_path, &f.keys, msg, msglen) != 0) {
+        SSL_CTX_free(f.ctx);
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask; signalfd gets them */
+    int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (cfg->ready_fd >= 0) {
+        (void)!write(cfg->ready_fd, "1", 1);
+        close(cfg->ready_fd);
+    }
+
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = listen_fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents)
+            break;
+        if (!(pfd[0].revents & POLLIN))
+            continue;
+        struct sockaddr_in6 sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                usleep(10000);
+            continue;
+        }
+        conn *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        c->f = &f;
+        c->fd = fd;
+        snprintf(c->peer, sizeof c->peer, "client fd %d", fd);
+        atomic_fetch_add(&f.active, 1);
+        pthread_t t;
+        if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+            atomic_fetch_sub(&f.active, 1);
+            close(fd);
+            free(c);
+        }
+    }
+    pthread_attr_destroy(&attr);
+    close(sfd);
+    dsql_log(DSQL_LOG_INFO, "local: stopping with %d open connections", atomic_load(&f.active));
+    /* Connection threads still hold f: leave the process without tearing it down. */
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* pgctl.h: the private PostgreSQL behind the front: find, initdb, start, stop, roles. */
+#ifndef DSQL_LOCAL_PGCTL_H
+#define DSQL_LOCAL_PGCTL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PG_BACKEND_PORT 5432 /* only names the socket file; nothing listens on TCP */
+
+typedef struct pgctl {
+    char bindir[1024];
+    char datadir[1024];
+    char sockdir[1024];
+    char logfile[1024];
+    uid_t uid; /* the user PostgreSQL runs as (ourselves, or `postgres` when we are root) */
+    gid_t gid;
+} pgctl;
+
+/* Fills pg for the state directory dir: finds the server binaries and the user to run as. */
+int pgctl_init(pgctl *pg, const char *dir, char *msg, size_t msglen);
+
+/* Runs initdb unless datadir holds a cluster; writes the settings file. */
+int pgctl_ensure_cluster(const pgctl *pg, char *msg, size_t msglen);
+
+/* The postmaster's pid when it runs, else 0. */
+pid_t pgctl_running(const pgctl *pg);
+
+/* Starts PostgreSQL (waits until it accepts connections) unless it runs. */
+int pgctl_start(const pgctl *pg, char *msg, size_t msglen);
+
+/* Stops it (fast shutdown, waits). 0 also when it was not running. */
+int pgctl_stop(const pgctl *pg, char *msg, size_t msglen);
+
+/*
+ * Creates the non-admin roles (idempotent): each can log in and use and create in schema
+ * myschema (owned by the first), none can create in public, which admin owns.
+ */
+int pgctl_setup_roles(const pgctl *pg, const char *const *users, size_t n, char *msg,
+                      size_t msglen);
+
+/* 1 if the user PostgreSQL runs as can reach path (every parent searchable). */
+int pgctl_can_traverse(const pgctl *pg, const char *path);
+
+#endif /* DSQL_LOCAL_PGCTL_H */

@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * relay.c: the data phase of a session: bytes both ways between the client (TLS) and PostgreSQL
+ * (Unix socket) in one thread with non-blocking I/O, the maximum connection lifetime, and in
+ * strict mode the DSQL rules applied per message.
+ *
+ * Strict mode, and why it works at message boundaries:
+ *  - Each Query ('Q') and Parse ('P') is shown to the strict classifier. A rejected statement is
+ *    replaced by a DO block that makes PostgreSQL raise the same SQLSTATE and message, so the
+ *    effect on the transaction is PostgreSQL's own (aborted inside BEGIN, nothing outside). For
+ *    Parse the error therefore surfaces at Execute rather than at Parse.
+ *  - The row cap (FRONT_ROW_CAP rows changed per transaction) is counted from CommandComplete
+ *    tags. A statement outside a transaction block that may change rows is wrapped in a hidden
+ *    BEGIN/COMMIT so that going over the cap can still roll it back, exactly as DSQL does.
+ *  - To keep hidden statements in order, strict mode forwards one batch (up to a Query or Sync)
+ *    at a time and holds the client's next messages until its ReadyForQuery (COPY data passes).
+ */
+#include "front.h"
+
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef DSQL_LOCAL_HAVE_STRICT
+#include "strict.h"
+#endif
+
+#define IO_CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)     /* stop reading a side while its output queue is this full */
+#define MAX_WHOLE_MSG (64u << 20)   /* largest message strict mode inspects whole */
+#define MAX_STMTS 128               /* named prepared statements remembered per session */
+
+typedef struct queue {
+    char *data;
+    size_t r, w, cap;
+    int failed;
+} queue;
+
+static size_t q_len(const queue *q)
+{
+    return q->w - q->r;
+}
+
+/* Makes room for n more bytes at the tail. */
+static int q_reserve(queue *q, size_t n)
+{
+    if (q->failed)
+        return -1;
+    if (q->r == q->w)
+        q->r = q->w = 0;
+    if (q->cap - q->w >= n)
+        return 0;
+    if (q->r > 0) {
+        memmove(q->data, q->data + q->r, q->w - q->r);
+        q->w -= q->r;
+        q->r = 0;
+        if (q->cap - q->w >= n)
+            return 0;
+    }
+    size_t cap = q->cap ? q->cap : IO_CHUNK;
+    while (cap - q->w < n)
+        cap *= 2;
+    char *d = realloc(q->data, cap);
+    if (d == NULL) {
+        q->failed = 1;
+        return -1;
+    }
+    q->data = d;
+    q->cap = cap;
+    return 0;
+}
+
+static void q_push(queue *q, const void *p, size_t n)
+{
+    if (n == 0 || q_reserve(q, n) != 0)
+        return;
+    memcpy(q->data + q->w, p, n);
+    q->w += n;
+}
+
+static void q_free(queue *q)
+{
+    free(q->data);
+}
+
+enum hidden {
+    H_NONE,  /* nothing of ours in flight */
+    H_BEGIN, /* our BEGIN before the client's batch: swallow its CommandComplete and Z */
+    H_END,   /* our COMMIT or ROLLBACK after it: swallow CommandComplete, pass E and Z */
+    H_RAISE, /* our DO raising 54000 inside the client's block: pass E (cleaned) and Z */
+};
+
+typedef struct stmt_flag {
+    char name[64];
+    int changes_rows;
+} stmt_flag;
+
+typedef struct relay {
+    const relay_params *p;
+    queue cin, bin, to_client, to_backend;
+    int c_eof, b_eof, failed;
+    int c_can_read, b_can_read;
+    short c_events;       /* what SSL wants from the client socket before it can go on */
+    size_t b_msg_left;    /* bytes of the backend's current message still to move */
+    int b_swallow;        /* ... and whether they are dropped */
+    size_t c_msg_left;    /* bytes of the client's current message still to move (strict) */
+    int closing;          /* lifetime reached: end at the next backend message boundary */
+    int finished;         /* FATAL queued: flush it and end */
+
+    /* strict mode */
+    char txn;             /* the client's transaction status, from the last ReadyForQuery */
+    int outstanding;      /* a Query or Sync of the client awaits its ReadyForQuery */
+    int in_batch;         /* the client has sent messages since the last ReadyForQuery */
+    int wrap;             /* the batch runs inside our hidden BEGIN */
+    enum hidden hidden;
+    int cap_hit;          /* the batch went over the row cap: drop its results until Z */
+    int copy_in;          /* the running COPY reads from the client (its rows count) */
+    int strip_context;    /* the next ErrorResponse comes from our DO: drop its CONTEXT */
+    int64_t rows;         /* rows changed in the current transaction */
+    stmt_flag stmts[MAX_STMTS];
+    unsigned next_stmt;
+#ifdef DSQL_LOCAL_HAVE_STRICT
+    strict_session *strict;
+#endif
+} relay;
+
+/* ---- SQL helpers ------------------------------------------------------------------------ */
+
+/* 1 if the statement's first keyword says it may change rows (INSERT, UPDATE, ...). */
+static int changes_rows(const char *sql)
+{
+    const char *p = sql;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '(')
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+        } else {
+            break;
+        }
+    }
+    static const char *const kw[] = {"insert", "update", "delete", "merge", "copy", "with"};
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++) {
+        size_t n = strlen(kw[i]);
+        if (strncasecmp(p, kw[i], n) == 0 &&
+            !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' ||
+              (p[n] >= '0' && p[n] <= '9')))
+            return 1;
+    }
+    return 0;
+}
+
+/* Rows a CommandComplete tag reports as changed. */
+static int64_t tag_rows(const char *tag, int copy_in)
+{
+    static const char *const verbs[] = {"INSERT ", "UPDATE ", "DELETE ", "MERGE ", "COPY "};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strncmp(tag, verbs[i], strlen(verbs[i])) != 0)
+            continue;
+        if (i == 4 && !copy_in)
+            return 0;
+        const char *sp = strrchr(tag, ' ');
+        return sp ? strtoll(sp + 1, NULL, 10) : 0;
+    }
+    return 0;
+}
+
+/* The DO block that makes PostgreSQL raise sqlstate with message. */
+static void put_raise_sql(dsql_buf *b, const char *sqlstate, const char *message)
+{
+    dsql_buf_printf(b, "DO $dsqlauth$BEGIN RAISE EXCEPTION USING ERRCODE = '%.5s', MESSAGE = E'",
+                    sqlstate);
+    for (const unsigned char *m = (const unsigned char *)message; *m != '\0'; m++) {
+        if (*m == '\'' || *m == '\\')
+            dsql_buf_putc(b, '\\');
+        if (*m == '$')
+            dsql_buf_putc(b, '\\'); /* E'\$' is '$': the dollar tag can never close early */
+        dsql_buf_putc(b, *m < 0x20 ? ' ' : (char)*m);
+    }
+    dsql_buf_puts(b, "'; END$dsqlauth$");
+}
+
+static void put_query(queue *q, const char *sql)
+{
+    unsigned char hdr[5] = {'Q'};
+    proto_set32(hdr + 1, (uint32_t)(4 + strlen(sql) + 1));
+    q_push(q, hdr, 5);
+    q_push(q, sql, strlen(sql) + 1);
+}
+
+static void put_error(queue *q, const char *severity, const char *sqlstate, const char *message)
+{
+    dsql_buf b;
+    dsql_buf_init(&b);
+    proto_put_error(&b, severity, sqlstate, message);
+    if (dsql_buf_failed(&b))
+        q->failed = 1;
+    else
+        q_push(q, b.data, b.len);
+    dsql_buf_cleanup(&b);
+}
+
+/* Copies an ErrorResponse without its CONTEXT ('W') field, which names our DO block. */
+static void push_error_without_context(queue *q, const char *msg, size_t n)
+{
+    size_t start = q->w;
+    if (q_reserve(q, n) != 0)
+        return;
+    q_push(q, msg, 5);
+    for (size_t i = 5; i < n && msg[i] != '\0';) {
+        size_t flen = strnlen(msg + i + 1, n - i - 1) + 2;
+        if (msg[i] != 'W')
+            q_push(q, msg + i, flen);
+        i += flen;
+    }
+    q_push(q, "", 1);
+    proto_set32(q->data + start + 1, (uint32_t)(q->w - start - 1));
+}
+
+/* ---- strict mode: the client's side ------------------------------------------------------ */
+
+static int screen(relay *r, const char *sql, char sqlstate[6], char *message, size_t len)
+{
+#ifdef DSQL_LOCAL_HAVE_STRICT
+    return strict_screen(r->strict, sql, r->txn, sqlstate, message, len);
+#else
+    (void)r;
+    (void)sql;
+    (void)sqlstate;
+    (void)message;
+    (void)len;
+    return 0; /* the classifier is built in when tools/local/strict.c is present */
+#endif
+}
+
+static void remember_stmt(relay *r, const char *name, int rows)
+{
+    if (*name == '\0' || strlen(name) >= sizeof r->stmts[0].name)
+        return;
+    stmt_flag *slot = &r->stmts[r->next_stmt++ % MAX_STMTS];
+    for (size_t i = 0; i < MAX_STMTS; i++)
+        if (strcmp(r->stmts[i].name, name) == 0)
+            slot = &r->stmts[i];
+    snprintf(slot->name, sizeof slot->name, "%s", name);
+    slot->changes_rows = rows;
+}
+
+static int stmt_changes_rows(const relay *r, const char *name)
+{
+    for (size_t i = 0; i < MAX_STMTS; i++)
+        if (r->stmts[i].name[0] != '\0' && strcmp(r->stmts[i].name, name) == 0)
+            return r->stmts[i].changes_rows;
+    return *name == '\0'; /* the unnamed statement: assume it may */
+}
+
+/* Starts a hidden transaction block before a batch that may change rows outside one. */
+static void maybe_wrap(relay *r, int rows)
+{
+    if (r->in_batch || r->txn != 'I' || !rows)
+        return;
+    put_query(&r->to_backend, "BEGIN");
+    r->hidden = H_BEGIN;
+    r->wrap = 1;
+}
+
+/* Handles a whole Query or Parse message; returns 0, or -1 when it is malformed. */
+static int client_statement(relay *r, const char *msg, size_t n)
+{
+    const char *body = msg + 5, *end = msg + n;
+    const char *name = "", *sql;
+    if (msg[0] == 'P') {
+        name = body;
+        const char *nul = memchr(name, '\0', (size_t)(end - name));
+        if (nul == NULL)
+            return -1;
+        sql = nul + 1;
+    } else {
+        sql = body;
+    }
+    const char *sql_end = memchr(sql, '\0', (size_t)(end - sql));
+    if (sql_end == NULL)
+        return -1;
+
+    char sqlstate[6] = "", message[512] = "";
+    int rejected = screen(r, sql, sqlstate, message, sizeof message);
+    int rows = !rejected && changes_rows(sql);
+    if (msg[0] == 'P')
+        remember_stmt(r, name, rows);
+    maybe_wrap(r, rows);
+    r->in_batch = 1;
+    if (msg[0] == 'Q')
+        r->outstanding = 1;
+    if (!rejected) {
+        q_push(&r->to_backend, msg, n);
+        return 0;
+    }
+    dsql_log(DSQL_LOG_DEBUG, "local: strict: rejected with %s: %s", sqlstate, message);
+    dsql_buf b;
+    dsql_buf_init(&b);
+    dsql_buf_append(&b, msg, 5);
+    if (msg[0] == 'P')
+        dsql_buf_append(&b, name, strlen(name) + 1);
+    put_raise_sql(&b, sqlstate, message);
+    dsql_buf_putc(&b, '\0');
+    if (msg[0] == 'P')
+        dsql_buf_append(&b, sql_end + 1, (size_t)(end - sql_end - 1)); /* parameter types */
+    if (dsql_buf_failed(&b)) {
+        dsql_buf_cleanup(&b);
+        return -1;
+    }
+    proto_set32(b.data + 1, (uint32_t)(b.len - 1));
+    q_push(&r->to_backend, b.data, b.len);
+    dsql_buf_cleanup(&b);
+    r->strip_context = 1;
+    return 0;
+}
+
+static int is_copy_msg(char t)
+{
+    return t == 'd' || t == 'c' || t == 'f';
+}
+
+/* Moves the client's bytes to the backend; in strict mode message by message. */
+static void client_input(relay *r)
+{
+    queue *in = &r->cin;
+    if (!r->p->strict) {
+        q_push(&r->to_backend, in->data + in->r, q_len(in));
+        in->r = in->w;
+        return;
+    }
+    while (q_len(in) > 0 && !r->failed) {
+        if (r->c_msg_left == 0) {
+            if (q_len(in) < 5)
+                return;
+            const char *m = in->data + in->r;
+            char t = m[0];
+            uint32_t len = proto_get32(m + 1);
+            if (len < 4) {
+                r->failed = 1;
+                return;
+            }
+            if ((r->outstanding || r->hidden != H_NONE) && !is_copy_msg(t))
+                return; /* one batch at a time: wait for its ReadyForQuery */
+            int whole = (t == 'Q' || t == 'P' || t == 'B') && len <= MAX_WHOLE_MSG;
+            if (whole) {
+                if (q_len(in) < 1 + (size_t)len)
+                    return;
+                if (t == 'B') {
+                    const char *portal = m + 5;
+                    const char *pnul = memchr(portal, '\0', len - 4);
+                    const char *stmt = pnul ? pnul + 1 : NULL;
+                    if (stmt == NULL || memchr(stmt, '\0', (size_t)(m + 1 + len - stmt)) == NULL) {
+                        r->failed = 1;
+                        return;
+                    }
+                    maybe_wrap(r, stmt_changes_rows(r, stmt));
+                    r->in_batch = 1;
+                    q_push(&r->to_backend, m, 1 + (size_t)len);
+                } else if (client_statement(r, m, 1 + (size_t)len) != 0) {
+                    r->failed = 1;
+                    return;
+                }
+                in->r += 1 + (size_t)len;
+                continue;
+            }
+            if (t == 'S')
+                r->outstanding = 1;
+            if (!is_copy_msg(t) && t != 'X')
+                r->in_batch = 1;
+            r->c_msg_left = 1 + (size_t)len;
+        }
+        size_t n = q_len(in) < r->c_msg_left ? q_len(in) : r->c_msg_left;
+        q_push(&r->to_backend, in->data + in->r, n);
+        in->r += n;
+        r->c_msg_left -= n;
+    }
+}
+
+/* ---- strict mode: the backend's side ----------------------------------------------------- */
+
+static void batch_done(relay *r, char status)
+{
+    r->txn = status;
+    r->outstanding = 0;
+    r->in_batch = 0;
+    r->wrap = 0;
+    r->cap_hit = 0;
+    r->hidden = H_NONE;
+    if (status == 'I')
+        r->rows = 0;
+}
+
+static const char cap_message[] = "transaction row limit exceeded";
+
+/* The client's batch has ended with this ReadyForQuery. */
+static void client_ready(relay *r, const char *msg, size_t n)
+{
+    char status = msg[5];
+    if (r->wrap) {
+        if (r->cap_hit || status == 'T' || status == 'E') {
+            if (r->cap_hit)
+                put_error(&r->to_client, "ERROR", "54000", cap_message);
+            put_query(&r->to_backend, r->cap_hit || status == 'E' ? "ROLLBACK" : "COMMIT");
+            r->hidden = H_END; /* its ReadyForQuery ('I') ends the batch for the client */
+            return;
+        }
+    } else if (r->cap_hit) {
+        if (status == 'T') {
+            dsql_buf b;
+            dsql_buf_init(&b);
+            put_raise_sql(&b, "54000", cap_message);
+            if (!dsql_buf_failed(&b))
+                put_query(&r->to_backend, b.data);
+            dsql_buf_cleanup(&b);
+            r->hidden = H_RAISE;
+            r->strip_context = 1;
+            return;
+        }
+        put_error(&r->to_client, "ERROR", "54000", cap_message);
+        if (status == 'I')
+            dsql_log(DSQL_LOG_WARN, "local: strict: rows over the cap were already committed");
+    }
+    q_push(&r->to_client, msg, n);
+    batch_done(r, status);
+}
+
+static void backend_message(relay *r, const char *msg, size_t n)
+{
+    char t = msg[0];
+    switch (r->hidden) {
+    case H_BEGIN:
+        if (t == 'Z')
+            r->hidden = H_NONE;
+        if (t == 'E' || t == 'N')
+            q_push(&r->to_client, msg, n);
+        return;
+    case H_END:
+    case H_RAISE:
+        if (t == 'C')
+            return;
+        if (t == 'E' && r->strip_context) {
+            r->strip_context = 0;
+            push_error_without_context(&r->to_client, msg, n);
+            return;
+        }
+        q_push(&r->to_client, msg, n);
+        if (t == 'Z')
+            batch_done(r, msg[5]);
+        return;
+    case H_NONE:
+        break;
+    }
+    if (t == 'Z') {
+        r->copy_in = 0;
+        client_ready(r, msg, n);
+        return;
+    }
+    if (r->cap_hit)
+        return; /* the statement failed: nothing after it in the batch is shown */
+    switch (t) {
+    case 'G':
+        r->copy_in = 1;
+        break;
+    case 'H':
+        r->copy_in = 0;
+        break;
+    case 'C': {
+        char tag[64];
+        snprintf(tag, sizeof tag, "%.*s", (int)(n > 6 ? n - 6 : 0), msg + 5);
+        r->rows += tag_rows(tag, r->copy_in);
+        r->copy_in = 0;
+        if (r->rows > FRONT_ROW_CAP && (r->wrap || r->txn != 'I')) {
+            r->cap_hit = 1;
+            return;
+        }
+        break;
+    }
+    case 'E':
+        if (r->strip_context) {
+            r->strip_context = 0;
+            push_error_without_context(&r->to_client, msg, n);
+            return;
+        }
+        break;
+    }
+    q_push(&r->to_client, msg, n);
+}
+
+static int backend_whole(char t)
+{
+    return t == 'C' || t == 'Z' || t == 'E' || t == 'G' || t == 'H' || t == 'N';
+}
+
+/* Moves the backend's bytes to the client, keeping track of message boundaries. */
+static void backend_input(relay *r)
+{
+    queue *in = &r->bin;
+    while (q_len(in) > 0 && !r->finished && !r->failed) {
+        if (r->b_msg_left == 0) {
+            if (r->closing)
+                return;
+            if (q_len(in) < 5)
+                return;
+            const char *m = in->data + in->r;
+            uint32_t len = proto_get32(m + 1);
+            if (len < 4) {
+                r->failed = 1;
+                return;
+            }
+            if (r->p->strict && backend_whole(m[0]) && len <= MAX_WHOLE_MSG) {
+                if (q_len(in) < 1 + (size_t)len)
+                    return;
+                backend_message(r, m, 1 + (size_t)len);
+                in->r += 1 + (size_t)len;
+                continue;
+            }
+            r->b_msg_left = 1 + (size_t)len;
+            r->b_swallow = r->p->strict && (r->cap_hit || r->hidden == H_BEGIN);
+        }
+        size_t n = q_len(in) < r->b_msg_left ? q_len(in) : r->b_msg_left;
+        if (!r->b_swallow)
+            q_push(&r->to_client, in->data + in->r, n);
+        in->r += n;
+        r->b_msg_left -= n;
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static int progress_client_read(relay *r)
+{
+    queue *dst = &r->cin;
+    if (r->c_eof || !r->c_can_read || q_len(&r->to_backend) >= HIGH_WATER ||
+        q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
+        return 0;
+    ERR_clear_error();
+    int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)(dst->cap - dst->w));
+    if (n > 0) {
+        dst->w += (size_t)n;
+        client_input(r);
+        return 1;
+    }
+    switch (SSL_get_error(r->p->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+        r->c_can_read = 0;
+        r->c_events |= POLLIN;
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        r->c_can_read = 0;
+        r->c_events |= POLLOUT;
+        return 0;
+    default:
+        r->c_eof = 1;
+        return 1;
+    }
+}
+
+static int progress_client_write(relay *r)
+{
+    queue *q = &r->to_client;
+    if (q_len(q) == 0)
+        return 0;
+    ERR_clear_error();
+    size_t len = q_len(q) > (1u << 30) ? (1u << 30) : q_len(q);
+    int n = SSL_write(r->p->ssl, q->data + q->r, (int)len);
+    if (n > 0) {
+        q->r += (size_t)n;
+        return 1;
+    }
+    switch (SSL_get_error(r->p->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+        r->c_events |= POLLIN;
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        r->c_events |= POLLOUT;
+        return 0;
+    default:
+        r->failed = 1;
+        return 0;
+    }
+}
+
+static int progress_backend_read(relay *r)
+{
+    queue *dst = &r->bin;
+    if (r->b_eof || !r->b_can_read || q_len(&r->to_client) >= HIGH_WATER ||
+        q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
+        return 0;
+    ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, dst->cap - dst->w, 0);
+    if (n > 0) {
+        dst->w += (size_t)n;
+        backend_input(r);
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        r->b_can_read = 0;
+        return 0;
+    }
+    r->b_eof = 1;
+    return 1;
+}
+
+static int progress_backend_write(relay *r)
+{
+    queue *q = &r->to_backend;
+    if (q_len(q) == 0)
+        return 0;
+    ssize_t n = send(r->p->backend_fd, q->data + q->r, q_len(q), MSG_NOSIGNAL);
+    if (n > 0) {
+        q->r += (size_t)n;
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    r->failed = 1;
+    return 0;
+}
+
+static void lifetime_over(relay *r)
+{
+    char m[256];
+    snprintf(m, sizeof m,
+             "terminating connection: it reached the maximum connection lifetime of %lld s "
+             "(Aurora DSQL closes connections after 60 minutes; reconnect)",
+             (long long)r->p->max_lifetime);
+    put_error(&r->to_client, "FATAL", "57P01", m);
+    r->finished = 1;
+    dsql_log(DSQL_LOG_INFO, "local: session closed at its maximum lifetime");
+}
+
+void relay_run(const relay_params *p)
+{
+    relay *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return;
+    r->p = p;
+    r->c_can_read = r->b_can_read = 1;
+    r->txn = 'I';
+#ifdef DSQL_LOCAL_HAVE_STRICT
+    if (p->strict)
+        r->strict = strict_session_new();
+#endif
+    fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
+    fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
+    struct pollfd pfd[2];
+    for (;;) {
+        if (p->deadline_ms > 0 && !r->closing && front_now_ms() >= p->deadline_ms)
+            r->closing = 1;
+        if (r->closing && !r->finished && r->b_msg_left == 0)
+            lifetime_over(r);
+        if (r->cin.failed || r->bin.failed || r->to_client.failed || r->to_backend.failed)
+            r->failed = 1;
+        if (r->failed)
+            break;
+
+        int progress = 0;
+        r->c_events = 0;
+        if (!r->finished) {
+            progress |= progress_client_read(r);
+            progress |= progress_backend_write(r);
+            progress |= progress_backend_read(r);
+            if (r->p->strict && q_len(&r->cin) > 0)
+                client_input(r); /* messages held for a ReadyForQuery may go now */
+        }
+        progress |= progress_client_write(r);
+
+        if (r->finished && q_len(&r->to_client) == 0)
+            break;
+        if (r->b_eof && q_len(&r->to_client) == 0)
+            break;
+        if (r->c_eof && q_len(&r->to_backend) == 0)
+            break;
+        if (progress)
+            continue;
+
+        int timeout = -1;
+        if (p->deadline_ms > 0 && !r->closing) {
+            int64_t left = p->deadline_ms - front_now_ms();
+            timeout = left < 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
+        }
+        short cev = r->c_events;
+        if (!r->c_can_read && !r->c_eof)
+            cev |= POLLIN;
+        pfd[0] = (struct pollfd){.fd = p->client_fd, .events = cev};
+        pfd[1] = (struct pollfd){.fd = p->backend_fd,
+                                 .events = (short)((r->b_eof || r->b_can_read ? 0 : POLLIN) |
+                                                   (q_len(&r->to_backend) ? POLLOUT : 0))};
+        if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+            r->c_can_read = 1;
+        if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+            r->b_can_read = 1;
+        if (pfd[0].revents & POLLOUT)
+            r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
+    }
+#ifdef DSQL_LOCAL_HAVE_STRICT
+    strict_session_free(r->strict);
+#endif
+    q_free(&r->cin);
+    q_free(&r->bin);
+    q_free(&r->to_client);
+    q_free(&r->to_backend);
+    free(r);
+}
