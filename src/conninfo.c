@@ -75,6 +75,12 @@ static int looks_like_token(const char *p)
     return strstr(p, "/?Action=DbConnect") != NULL && strstr(p, "X-Amz-Signature=") != NULL;
 }
 
+int dsql_shim_disabled(void)
+{
+    const char *v = getenv("DSQLAUTH_DISABLE");
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
 /* ---- the analysed parameters ------------------------------------------------------------ */
 
 struct kv {

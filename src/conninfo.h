@@ -21,6 +21,9 @@
 
 #include <libpq-fe.h>
 
+/* 1 when DSQLAUTH_DISABLE is set to anything but "" or "0": every target passes through. */
+DSQL_LOCAL int dsql_shim_disabled(void);
+
 /* The caller's libpq. Every pointer is required unless said otherwise. */
 typedef struct dsql_pq_api {
     PQconninfoOption *(*conninfo_parse)(const char *conninfo, char **errmsg);

@@ -215,12 +215,6 @@ static const dsql_signer *library(char *msg, size_t len)
 
 /* ---- the shared core ------------------------------------------------------------------- */
 
-static int disabled(void)
-{
-    const char *v = getenv("DSQLAUTH_DISABLE");
-    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-}
-
 enum outcome { PASS_THROUGH, REWRITTEN, FAILED };
 
 /*
@@ -267,7 +261,7 @@ static int enter(const void *caller, const char *name, struct pq *pq, void **rea
         dsql_log(DSQL_LOG_ERROR, "%s: no libpq found for the caller", name);
         return -1;
     }
-    if (depth > 0 || disabled() || pq_helpers(pq) != 0)
+    if (depth > 0 || dsql_shim_disabled() || pq_helpers(pq) != 0)
         return 1;
     return 0;
 }
