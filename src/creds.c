@@ -156,3 +156,10 @@ out:
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
+
+void dsql_credentials_after_fork(dsql_credentials *c)
+{
+    pthread_mutex_init(&c->lock, NULL);
+    dsql_wipe(c->slots, sizeof c->slots);
+    c->next_slot = 0;
+}

@@ -21,4 +21,10 @@ DSQL_LOCAL int dsql_credentials_signing_key(dsql_credentials *creds, const char 
                                             const char *region, const char *service,
                                             unsigned char key[DSQL_SHA256_LEN]);
 
+/*
+ * For a pthread_atfork child handler: the child has one thread, so re-initialises the lock a
+ * thread of the parent may have held at fork time and forgets the derived keys it guarded.
+ */
+DSQL_LOCAL void dsql_credentials_after_fork(dsql_credentials *creds);
+
 #endif /* DSQL_CREDS_H */
