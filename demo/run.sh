@@ -33,32 +33,17 @@ meson compile -C "$build" >/dev/null
 
 local_bin=$build/tools/local/dsqlauth-local
 dsqlauth_run=$build/tools/run/dsqlauth-run
-wrapped=$build/demo/petclinic           # linked with dsqlauth's link-time wrapper
-plain=$build/demo/petclinic-plain       # plain libpq, for dsqlauth-run (LD_PRELOAD)
+export DSQLAUTH_PRELOAD="$build/src/libdsqlauth_preload.so" # dsqlauth-run, from the build tree
 
-# How each role reaches the endpoint. admin runs the wrapped binary, app runs the plain one
-# under dsqlauth-run: both ways of putting dsqlauth under a libpq program. Until the shim is in
-# this tree, a token made by dsqlauth-local stands in (and PGOPTIONS for app's schema).
-have_shim() { [ -x "$dsqlauth_run" ] && [ -x "$wrapped" ]; }
+# Both ways of putting dsqlauth under a libpq program: admin runs `petclinic`, linked with the
+# link-time wrapper; other roles run `petclinic-plain` under dsqlauth-run (LD_PRELOAD).
 as_role() {
     role=$1
     shift
-    if have_shim; then
-        if [ "$role" = admin ]; then
-            CLUSTER_USER=admin "$wrapped" "$@"
-        else
-            CLUSTER_USER=$role "$dsqlauth_run" "$plain" "$@"
-        fi
-    elif [ -n "${endpoint_dir:-}" ]; then
-        token=$("$local_bin" token --dir "$endpoint_dir" --token-user "$role")
-        if [ "$role" = admin ]; then
-            CLUSTER_USER=admin PGPASSWORD=$token "$plain" "$@"
-        else
-            CLUSTER_USER=$role PGPASSWORD=$token PGOPTIONS="-c search_path=myschema" "$plain" "$@"
-        fi
+    if [ "$role" = admin ]; then
+        CLUSTER_USER=admin "$build/demo/petclinic" "$@"
     else
-        echo "run.sh: the shim (dsqlauth-run) is not built: cannot reach a real cluster" >&2
-        return 1
+        CLUSTER_USER=$role "$dsqlauth_run" "$build/demo/petclinic-plain" "$@"
     fi
 }
 
@@ -84,12 +69,11 @@ trap 'exit 130' INT TERM
 say "Starting dsqlauth-local --strict (PostgreSQL behind a TLS front that verifies IAM tokens)"
 "$local_bin" start --dir "$endpoint_dir" --strict
 eval "$("$local_bin" env --dir "$endpoint_dir")"
-have_shim || echo "(the shim is not built in this tree: using tokens made by dsqlauth-local)"
 
 # 3. The walk-through as both roles, then a workload.
-say "Walk-through as admin (schema public)"
+say "Walk-through as admin (schema public), petclinic linked with dsqlauth's wrapper"
 as_role admin
-say "Walk-through as app (schema myschema, set by dsqlauth)"
+say "Walk-through as app (schema myschema, set by dsqlauth): dsqlauth-run petclinic-plain"
 as_role app
 say "Workload as admin: $clients clients for $duration s"
 as_role admin --workload --clients "$clients" --duration "$duration" --reconnect-every 200

@@ -9,7 +9,7 @@ out=$ENDPOINT_DIR/contention.json
 check "retry helper against the server: conflicts retried, other failures not (criterion)" \
     as admin "$TEST_RETRY" --jobs=1
 
-if as admin "$PETCLINIC" --workload --clients 4 --transactions 1500 --owners 1 \
+if petclinic admin wrapped --workload --clients 4 --transactions 1500 --owners 1 \
         --max-attempts 100 --progress 0 --json >"$out" 2>"$out.err"; then
     ok "workload on one hot owner from 4 clients exits 0"
 else

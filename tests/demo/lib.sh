@@ -3,16 +3,21 @@
 #
 # endpoint_start starts a private dsqlauth-local --strict in a temporary directory (stopped on
 # exit) and exports its environment (PGHOST=endpoint, PGHOSTADDR, PGPORT, PGSSLROOTCERT,
-# AWS_*, CLUSTER_ENDPOINT, REGION). Then:
-#   as admin|app CMD...   runs CMD as that role through the whole chain: IAM token, verified
-#                         TLS, and for app the search_path of myschema
-#   backend_sql SQL       runs SQL on the PostgreSQL behind the front, as its superuser, to
-#                         look at what the server saw
+# AWS_*, CLUSTER_ENDPOINT, REGION). Then, with the whole chain (IAM token, verified TLS, and
+# for roles other than admin the search_path of myschema, all added by dsqlauth):
+#   petclinic ROLE wrapped|preload ARGS...   the demo as ROLE: `petclinic` linked with the
+#                         link-time wrapper, or `petclinic-plain` under dsqlauth-run
+#   as ROLE CMD...        any libpq program as ROLE under dsqlauth-run (LD_PRELOAD)
+#   backend_sql SQL       SQL on the PostgreSQL behind the front, as its superuser, to look
+#                         at what the server saw
 # The backend runs transactions under REPEATABLE READ, the snapshot isolation DSQL gives, so
 # that concurrent writers get SQLSTATE 40001 as they do on DSQL.
 
 : "${DSQLAUTH_BUILD_ROOT:?run through meson test}"
 PETCLINIC=${PETCLINIC:-$DSQLAUTH_BUILD_ROOT/demo/petclinic}
+PETCLINIC_PLAIN=${PETCLINIC_PLAIN:-$DSQLAUTH_BUILD_ROOT/demo/petclinic-plain}
+DSQLAUTH_RUN=${DSQLAUTH_RUN:-$DSQLAUTH_BUILD_ROOT/tools/run/dsqlauth-run}
+export DSQLAUTH_PRELOAD="${DSQLAUTH_PRELOAD:-$DSQLAUTH_BUILD_ROOT/src/libdsqlauth_preload.so}"
 
 tap_n=0
 tap_failed=0
@@ -60,17 +65,21 @@ backend_sql() {
         psql -h "$ENDPOINT_DIR/run" -p 5432 -U admin -d postgres -X -q -tA -v ON_ERROR_STOP=1 -c "$1"
 }
 
-# Until the shim is in the tree the token comes from dsqlauth-local itself and the schema from
-# PGOPTIONS, which is what the shim adds.
 as() {
     _role=$1
     shift
-    _token=$("$LOCAL" token --dir "$ENDPOINT_DIR" --token-user "$_role") || return 1
-    if [ "$_role" = admin ]; then
-        CLUSTER_USER=admin PGUSER=admin PGPASSWORD=$_token "$@"
-    else
-        CLUSTER_USER=$_role PGUSER=$_role PGPASSWORD=$_token PGOPTIONS="-c search_path=myschema" "$@"
-    fi
+    CLUSTER_USER=$_role PGUSER=$_role "$DSQLAUTH_RUN" "$@"
+}
+
+petclinic() {
+    _role=$1
+    _how=$2
+    shift 2
+    case $_how in
+    wrapped) CLUSTER_USER=$_role "$PETCLINIC" "$@" ;;
+    preload) CLUSTER_USER=$_role "$DSQLAUTH_RUN" "$PETCLINIC_PLAIN" "$@" ;;
+    *) echo "petclinic: wrapped or preload, not $_how" >&2; return 2 ;;
+    esac
 }
 
 # json FILE EXPR: a value from a JSON document (python3 is in tools/bootstrap's list).

@@ -9,16 +9,20 @@ log=$ENDPOINT_DIR/walk.out
 for role in admin app; do
     schema=public
     [ "$role" = app ] && schema=myschema
-    for run in first second; do
-        if as "$role" "$PETCLINIC" >"$log" 2>&1; then
-            ok "walk-through as $role, $run run, exits 0"
+    # The first run creates the schema, the second finds it: once through each way of
+    # putting dsqlauth under the program.
+    for how in wrapped preload; do
+        if petclinic "$role" "$how" >"$log" 2>&1; then
+            ok "walk-through as $role ($how) exits 0"
         else
-            not_ok "walk-through as $role, $run run, exits 0"
+            not_ok "walk-through as $role ($how) exits 0"
             diag "$(cat "$log")"
         fi
-        expect "as $role, $run run: passed in schema $schema" \
+        expect "as $role ($how): passed in schema $schema" \
             "$(tail -n 1 "$log" | sed 's/:.*//')" "Walk-through passed as $role in schema $schema"
     done
+    expect "as $role: connected over TLS to the endpoint's name" \
+        "$(head -n 1 "$log" | grep -c "connected to $CLUSTER_ENDPOINT as $role, schema $schema, TLS TLSv1")" 1
     expect "as $role: every checked step says ok" "$(grep -c ' ok$' "$log")" 11
     expect "as $role: the run removed its own rows" \
         "$(backend_sql "SELECT (SELECT count(*) FROM $schema.owner) + (SELECT count(*) FROM $schema.pet)
@@ -40,7 +44,7 @@ expect "the tables have the seed's columns, types and lengths" \
 backend_sql "CREATE FUNCTION public.shift_birth() RETURNS trigger LANGUAGE plpgsql AS
              \$\$ BEGIN NEW.birth_date := NEW.birth_date + 1; RETURN NEW; END \$\$;
              CREATE TRIGGER shift BEFORE INSERT ON public.pet FOR EACH ROW EXECUTE FUNCTION public.shift_birth();"
-as admin "$PETCLINIC" -q >"$log" 2>&1
+petclinic admin wrapped -q >"$log" 2>&1
 expect "a read that differs from the write exits 1" "$?" 1
 if grep -q 'Pet-1 birth date: expected "2006-10-25", got "2006-10-26"' "$log"; then
     ok "and says which value differed"
@@ -51,7 +55,7 @@ backend_sql "DROP TRIGGER shift ON public.pet"
 expect "the failed run cleaned up after itself" \
     "$(backend_sql "SELECT count(*) FROM public.owner")" 0
 
-CLUSTER_ENDPOINT= PGHOST= "$PETCLINIC" >"$log" 2>&1
+env -u CLUSTER_ENDPOINT -u PGHOST "$PETCLINIC" >"$log" 2>&1
 expect "no endpoint at all is a usage error (2)" "$?" 2
 "$PETCLINIC" --clients=0 >"$log" 2>&1
 expect "a bad option value is a usage error (2)" "$?" 2

@@ -7,7 +7,9 @@ endpoint_start
 out=$ENDPOINT_DIR/workload
 
 for role in admin app; do
-    if as "$role" "$PETCLINIC" --workload -c 3 -t 600 -k 50 --owners 200 -P 0 --json \
+    how=wrapped
+    [ "$role" = app ] && how=preload
+    if petclinic "$role" "$how" --workload -c 3 -t 600 -k 50 --owners 200 -P 0 --json \
             >"$out.json" 2>"$out.err"; then
         ok "workload as $role exits 0"
     else
@@ -25,7 +27,7 @@ done
 schema_rows=$(backend_sql "SELECT (SELECT count(*) FROM public.owner), (SELECT count(*) FROM myschema.owner)")
 expect "each role wrote to its own schema" "$(echo "$schema_rows" | awk -F'|' '{print ($1 > 200 && $2 > 200)}')" 1
 
-as admin "$PETCLINIC" --workload -c 2 -T 1.2 -P 0.25 >"$out.txt" 2>"$out.err"
+petclinic admin wrapped --workload -c 2 -T 1.2 -P 0.25 >"$out.txt" 2>"$out.err"
 expect "--duration ends the run (exit 0)" "$?" 0
 expect "text summary: throughput, retries, connections, percentiles" \
     "$(grep -cE '^  (transactions|retries|connections|latency) ' "$out.txt")" 4
@@ -36,7 +38,7 @@ else
     not_ok "progress off a terminal: plain lines, no carriage returns"; diag "$(cat "$out.err")"
 fi
 if command -v script >/dev/null 2>&1; then
-    PETCLINIC=$PETCLINIC as admin \
+    PETCLINIC=$PETCLINIC \
         script -qec '"$PETCLINIC" --workload -c 1 -T 1 -P 0.2 >/dev/null' /dev/null >"$out.tty" 2>&1
     if grep -q "$(printf '\r')" "$out.tty"; then
         ok "progress on a terminal: one line rewritten with carriage returns"
