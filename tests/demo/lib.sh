@@ -35,6 +35,7 @@ check() {
 expect() {
     if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "expected: $3" "got:      $2"; fi
 }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
 LOCAL=$DSQLAUTH_BUILD_ROOT/tools/local/dsqlauth-local
