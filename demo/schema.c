@@ -92,7 +92,7 @@ int pc_schema_ensure(PGconn *conn, const pc_retry_policy *policy, pc_rng *rng, F
         }
         if (out)
             fprintf(out, "  index %-26s ready%s\n", indexes[i].name,
-                    *async ? " (built asynchronously by DSQL)" : "");
+                    *async ? " (CREATE INDEX ASYNC)" : "");
     }
     return rc;
 }
