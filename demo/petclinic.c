@@ -68,8 +68,8 @@ static long number(const char *arg, long min, long max, const char *option)
     errno = 0;
     long v = strtol(arg, &end, 10);
     if (errno || end == arg || *end || v < min || v > max) {
-        fprintf(stderr, "petclinic: %s wants a whole number from %ld to %ld, not \"%s\"\n",
-                option, min, max, arg);
+        fprintf(stderr, "petclinic: %s wants a whole number from %ld to %ld, not \"%s\"\n", option,
+                min, max, arg);
         exit(EXIT_USAGE);
     }
     return v;
@@ -107,7 +107,7 @@ static int session_info(pc_txn *t, void *arg)
     if (!res)
         return t->status;
     snprintf(info[0], 64, "%s", PQgetvalue(res, 0, 0));
-    snprintf(info[1], 64, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+    snprintf(info[1], 64, "%s", PQgetisnull(res, 0, 1) ? "(none)" : PQgetvalue(res, 0, 1));
     PQclear(res);
     return PC_OK;
 }
@@ -137,25 +137,14 @@ static int walk_through(const pc_conn_opts *copts, const pc_retry_policy *policy
     }
     if (out) {
         fprintf(out, "petclinic %s: connected to %s as %s, schema %s, %s%s, server %d.%d\n",
-                PC_VERSION, PQhost(conn), info[0], info[1][0] ? info[1] : "(none)",
-                PQsslInUse(conn) ? "TLS " : "no TLS",
+                PC_VERSION, PQhost(conn), info[0], info[1], PQsslInUse(conn) ? "TLS " : "no TLS",
                 PQsslInUse(conn) ? PQsslAttribute(conn, "protocol") : "",
                 PQserverVersion(conn) / 10000, PQserverVersion(conn) % 10000);
-    }
-    if (!info[1][0]) {
-        fprintf(stderr, "petclinic: no schema to create tables in: the search_path names no "
-                        "schema that exists (a non-admin role needs myschema, set by dsqlauth)\n");
-        PQfinish(conn);
-        return 1;
     }
 
     if (out)
         fprintf(out, "Schema: five tables of the seed's models, each DDL its own transaction\n");
     rc = pc_schema_ensure(conn, policy, &rng, out, &schema_retries);
-    if (rc != PC_OK && strcmp(info[1], "public") == 0 && strcmp(info[0], "admin") != 0)
-        fprintf(stderr, "petclinic: %s is not admin, and DSQL lets only admin create in public: "
-                        "run through dsqlauth, which sets search_path=myschema for other roles\n",
-                info[0]);
     if (rc == PC_OK)
         rc = pc_walkthrough(conn, policy, &rng, out, &totals);
     PQfinish(conn);

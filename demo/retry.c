@@ -202,8 +202,8 @@ static void prefix_message(pc_txn *txn, const char *prefix)
 
 /* The retry loop shared by both entry points: attempt is attempt_once or one_statement. */
 static int retry_loop(PGconn *conn, const pc_retry_policy *policy, pc_rng *rng,
-                      int (*attempt_fn)(pc_txn *, pc_txn_body, void *), pc_txn_body body,
-                      void *arg, pc_txn *txn)
+                      int (*attempt_fn)(pc_txn *, pc_txn_body, void *), pc_txn_body body, void *arg,
+                      pc_txn *txn)
 {
     memset(txn, 0, sizeof *txn);
     txn->conn = conn;

@@ -11,10 +11,10 @@
 /* Outcome of a statement or of a whole transaction. */
 enum pc_status {
     PC_OK = 0,
-    PC_CONFLICT = 1,  /* SQLSTATE 40001: retryable (and, from pc_txn_run, retries exhausted) */
-    PC_ERROR = -1,    /* any other SQL error */
-    PC_BROKEN = -2,   /* the connection is gone: reconnect before the next transaction */
-    PC_CHECK = -3,    /* a read did not return what the caller expected */
+    PC_CONFLICT = 1, /* SQLSTATE 40001: retryable (and, from pc_txn_run, retries exhausted) */
+    PC_ERROR = -1,   /* any other SQL error */
+    PC_BROKEN = -2,  /* the connection is gone: reconnect before the next transaction */
+    PC_CHECK = -3,   /* a read did not return what the caller expected */
 };
 
 /* The kinds of 40001 conflicts, counted separately. */
@@ -45,7 +45,10 @@ typedef struct pc_retry_policy {
     unsigned cap_us;  /* largest backoff ceiling */
 } pc_retry_policy;
 
-#define PC_RETRY_DEFAULT {.max_attempts = 10, .base_us = 5000, .cap_us = 1000000}
+#define PC_RETRY_DEFAULT                                                                           \
+    {                                                                                              \
+        .max_attempts = 10, .base_us = 5000, .cap_us = 1000000                                     \
+    }
 
 /* The backoff in microseconds before retry number `retry` (0-based). Pure but for rng. */
 unsigned pc_retry_backoff_us(const pc_retry_policy *policy, int retry, pc_rng *rng);
@@ -55,12 +58,12 @@ unsigned pc_retry_backoff_us(const pc_retry_policy *policy, int retry, pc_rng *r
  * Stack-allocated by the caller; pc_txn_run initialises it.
  */
 typedef struct pc_txn {
-    PGconn *conn;                       /* borrowed */
-    int attempt;                        /* 0 on the first try; after the run: retries made */
-    int status;                         /* enum pc_status of the last attempt */
-    int conflicts[PC_CONFLICT_KINDS];   /* 40001s seen in this run, by kind */
-    char sqlstate[6];                   /* of the last error, "" if none */
-    char message[320];                  /* of the last error, one line, "" if none */
+    PGconn *conn;                     /* borrowed */
+    int attempt;                      /* 0 on the first try; after the run: retries made */
+    int status;                       /* enum pc_status of the last attempt */
+    int conflicts[PC_CONFLICT_KINDS]; /* 40001s seen in this run, by kind */
+    char sqlstate[6];                 /* of the last error, "" if none */
+    char message[320];                /* of the last error, one line, "" if none */
 } pc_txn;
 
 /* A transaction body: runs its statements with pc_exec* on txn->conn and returns PC_OK, or the
@@ -92,8 +95,7 @@ int pc_stmt_run(PGconn *conn, const pc_retry_policy *policy, pc_rng *rng, const 
  * SQLSTATE and the message in txn. values may hold NULL for SQL NULL.
  */
 PGresult *pc_exec(pc_txn *txn, const char *sql, int nparams, const char *const *values);
-PGresult *pc_exec_prepared(pc_txn *txn, const char *name, int nparams,
-                           const char *const *values);
+PGresult *pc_exec_prepared(pc_txn *txn, const char *name, int nparams, const char *const *values);
 
 /* Records a failed check (status PC_CHECK and a formatted message) and returns PC_CHECK. */
 int pc_txn_fail(pc_txn *txn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

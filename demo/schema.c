@@ -61,6 +61,12 @@ int pc_schema_ensure(PGconn *conn, const pc_retry_policy *policy, pc_rng *rng, F
         rc = ddl(conn, policy, rng, tables[i].sql, &txn, retries);
         if (rc != PC_OK) {
             fprintf(stderr, "petclinic: create table %s: %s\n", tables[i].name, txn.message);
+            /* No schema to create in, or not allowed to: the non-admin role without the
+             * search_path dsqlauth sets (DSQL lets only admin create in public). */
+            if (strcmp(txn.sqlstate, "3F000") == 0 || strcmp(txn.sqlstate, "42501") == 0)
+                fprintf(stderr, "petclinic: roles other than admin create their tables in "
+                                "myschema: connect through dsqlauth, which sets that "
+                                "search_path\n");
             return rc;
         }
         if (out)

@@ -67,8 +67,8 @@ static int expect_text(pc_txn *t, const char *got, const char *want, const char 
     if ((!got && !want) || (got && want && strcmp(got, want) == 0))
         return PC_OK;
     return pc_txn_fail(t, "%s: expected %s%s%s, got %s%s%s", what, want ? "\"" : "",
-                       want ? want : "NULL", want ? "\"" : "", got ? "\"" : "",
-                       got ? got : "NULL", got ? "\"" : "");
+                       want ? want : "NULL", want ? "\"" : "", got ? "\"" : "", got ? got : "NULL",
+                       got ? "\"" : "");
 }
 
 static int expect_changed(pc_txn *t, PGresult *res, long want, const char *what)
@@ -116,8 +116,8 @@ static int add_owners_and_pets(pc_txn *t, void *arg)
 {
     struct walk *w = arg;
     int rc;
-    if ((rc = insert_returning(t, insert_owner, 3, (const char *[]){JOHN, CITY, NULL},
-                               w->john)) != PC_OK ||
+    if ((rc = insert_returning(t, insert_owner, 3, (const char *[]){JOHN, CITY, NULL}, w->john)) !=
+            PC_OK ||
         (rc = insert_returning(t, insert_owner, 3, (const char *[]){MARY, CITY, MARY_PHONE},
                                w->mary)) != PC_OK ||
         (rc = insert_returning(t, insert_pet, 3, (const char *[]){PET1, PET1_BORN, w->john},
@@ -226,8 +226,8 @@ static int read_vets(pc_txn *t, void *arg)
     if ((rc = specialties_of(t, w->akua, w->specialties_akua, sizeof w->specialties_akua)) !=
             PC_OK ||
         (rc = expect_text(t, w->specialties_akua, "Dogs", "Akua Mansa's specialties")) != PC_OK ||
-        (rc = specialties_of(t, w->carlos, w->specialties_carlos,
-                             sizeof w->specialties_carlos)) != PC_OK)
+        (rc = specialties_of(t, w->carlos, w->specialties_carlos, sizeof w->specialties_carlos)) !=
+            PC_OK)
         return rc;
     return expect_text(t, w->specialties_carlos, "Cats, Dogs", "Carlos Salazar's specialties");
 }
@@ -333,8 +333,7 @@ static int run(struct walk *w, pc_txn_body body, void *arg, const char *what)
     if (w->out)
         fflush(w->out);
     fprintf(stderr, "petclinic: %s: %s%s", what,
-            rc == PC_CHECK ? "read back something other than what was written: " : "",
-            t.message);
+            rc == PC_CHECK ? "read back something other than what was written: " : "", t.message);
     if (t.sqlstate[0])
         fprintf(stderr, " (SQLSTATE %s)", t.sqlstate);
     fputc('\n', stderr);

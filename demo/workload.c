@@ -52,6 +52,7 @@ struct wl_kind {
     struct wl_stmt stmts[MAX_STMTS];
 };
 
+/* clang-format off */
 static const struct wl_kind kinds[] = {
     {"register", 20,
      {{"n", 1, 999999999}},
@@ -75,10 +76,11 @@ static const struct wl_kind kinds[] = {
        NULL, 2}}},
     {"phone", 20,
      {{"o", 1, POOL_SIZE}, {"p", 0, 9999999}},
-     {{"UPDATE owner SET telephone = '555-' || lpad((:p)::text, 7, '0') WHERE id = " OWNER_ID(
-           ":o"),
+     {{"UPDATE owner SET telephone = '555-' || lpad((:p)::text, 7, '0') "
+       "WHERE id = " OWNER_ID(":o"),
        NULL, 1}}},
 };
+/* clang-format on */
 #define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
 static long var_hi(const struct wl_var *v, const pc_workload_opts *o)
@@ -90,12 +92,11 @@ static long var_hi(const struct wl_var *v, const pc_workload_opts *o)
 
 static int is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || (unsigned char)c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           (unsigned char)c >= 0x80;
 }
 
-int pc_template_compile(const char *tmpl, char *sql, size_t size, char (*names)[32],
-                        int max_params)
+int pc_template_compile(const char *tmpl, char *sql, size_t size, char (*names)[32], int max_params)
 {
     size_t out = 0;
     int n = 0;
@@ -159,8 +160,8 @@ static int compile_kind(const struct wl_kind *k, int index, struct compiled_kind
     for (int s = 0; s < MAX_STMTS && k->stmts[s].sql; s++) {
         struct compiled_stmt *cs = &ck->stmts[s];
         char names[MAX_PARAMS][32];
-        cs->nparams = pc_template_compile(k->stmts[s].sql, cs->sql, sizeof cs->sql, names,
-                                          MAX_PARAMS);
+        cs->nparams =
+            pc_template_compile(k->stmts[s].sql, cs->sql, sizeof cs->sql, names, MAX_PARAMS);
         if (cs->nparams < 0) {
             fprintf(stderr, "petclinic: workload %s: statement %d too long\n", k->name, s + 1);
             return -1;
@@ -193,11 +194,11 @@ struct shared {
 
     pthread_mutex_t lock; /* guards ready, go and first_error */
     pthread_cond_t changed;
-    int ready;            /* clients that have made their first connection attempt */
-    int go;               /* set once all are ready: the clock starts */
+    int ready; /* clients that have made their first connection attempt */
+    int go;    /* set once all are ready: the clock starts */
     char first_error[400];
 
-    atomic_int running;   /* clients still in their loop */
+    atomic_int running; /* clients still in their loop */
     atomic_bool stop;
     atomic_long claimed; /* transactions handed out (with --transactions) */
     atomic_long done;    /* committed */
@@ -305,11 +306,11 @@ static int run_kind(pc_txn *t, void *arg)
             return t->status;
 
         long rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res)
-                                                            : strtol(PQcmdTuples(res), NULL, 10);
+                                                           : strtol(PQcmdTuples(res), NULL, 10);
         int rc = PC_OK;
         if (rows != ws->rows)
-            rc = pc_txn_fail(t, "statement %d: expected %ld row(s), got %ld", s + 1, ws->rows,
-                             rows);
+            rc =
+                pc_txn_fail(t, "statement %d: expected %ld row(s), got %ld", s + 1, ws->rows, rows);
         else if (ws->gset) {
             int slot = 0;
             while (strcmp(ck->slot_name[slot], ws->gset) != 0)
@@ -402,21 +403,24 @@ static int seed_owner_batch(pc_txn *t, void *arg)
     snprintf(hi, sizeof hi, "%ld", b->hi);
     const char *range[] = {lo, hi};
 
-    PGresult *res = pc_exec(t,
-                            "INSERT INTO owner (id, name, city, telephone) "
-                            "SELECT " OWNER_ID("g") ", 'Pool owner ' || g, 'Anytown', "
-                            "'555-0000000' FROM generate_series($1::int, $2::int) g "
-                            "ON CONFLICT (id) DO NOTHING",
-                            2, range);
+    PGresult *res =
+        pc_exec(t,
+                "INSERT INTO owner (id, name, city, telephone) "
+                "SELECT " OWNER_ID("g") ", 'Pool owner ' || g, 'Anytown', "
+                                        "'555-0000000' FROM generate_series($1::int, $2::int) g "
+                                        "ON CONFLICT (id) DO NOTHING",
+                2, range);
     if (!res)
         return t->status;
     PQclear(res);
     res = pc_exec(t,
                   "INSERT INTO pet (id, name, birth_date, owner_id) "
                   "SELECT " PET_ID("g * 2 + k") ", 'Pool pet ' || g || '-' || k, "
-                  "DATE '2015-01-01' + (g * 2 + k) % 3000, " OWNER_ID("g") " "
-                  "FROM generate_series($1::int, $2::int) g, generate_series(0, 1) k "
-                  "ON CONFLICT (id) DO NOTHING",
+                                                "DATE '2015-01-01' + (g * 2 + k) % 3000, " OWNER_ID(
+                                                    "g") " "
+                                                         "FROM generate_series($1::int, $2::int) "
+                                                         "g, generate_series(0, 1) k "
+                                                         "ON CONFLICT (id) DO NOTHING",
                   2, range);
     if (!res)
         return t->status;
@@ -437,8 +441,9 @@ static int seed_vets(pc_txn *t, void *arg)
     char n[16];
     snprintf(n, sizeof n, "%d", N_VETS);
     res = pc_exec(t,
-                  "INSERT INTO vet (id, name) SELECT " VET_ID("g") ", 'Vet ' || g "
-                  "FROM generate_series(1, $1::int) g ON CONFLICT (id) DO NOTHING",
+                  "INSERT INTO vet (id, name) SELECT " VET_ID(
+                      "g") ", 'Vet ' || g "
+                           "FROM generate_series(1, $1::int) g ON CONFLICT (id) DO NOTHING",
                   1, (const char *[]){n});
     if (!res)
         return t->status;
@@ -453,8 +458,8 @@ static int pool_complete(pc_txn *t, void *arg)
     long *complete = arg;
     char n[24];
     snprintf(n, sizeof n, "%ld", *complete);
-    PGresult *res = pc_exec(t, "SELECT count(*) FROM pet WHERE owner_id = " OWNER_ID("$1::int"),
-                            1, (const char *[]){n});
+    PGresult *res = pc_exec(t, "SELECT count(*) FROM pet WHERE owner_id = " OWNER_ID("$1::int"), 1,
+                            (const char *[]){n});
     if (!res)
         return t->status;
     *complete = strcmp(PQgetvalue(res, 0, 0), "2") == 0;
@@ -476,9 +481,11 @@ static int set_up(const pc_workload_opts *o, FILE *progress)
         fprintf(stderr, "petclinic: connect: %s\n", err);
         return 1;
     }
-    rc = pc_schema_ensure(conn, &o->policy, &rng, NULL, &retries);
-    if (rc == PC_OK)
-        rc = pc_txn_run(conn, &o->policy, &rng, seed_vets, NULL, &t);
+    if (pc_schema_ensure(conn, &o->policy, &rng, NULL, &retries) != PC_OK) { /* said why */
+        PQfinish(conn);
+        return 1;
+    }
+    rc = pc_txn_run(conn, &o->policy, &rng, seed_vets, NULL, &t);
     long complete = o->owners;
     if (rc == PC_OK)
         rc = pc_txn_run(conn, &o->policy, &rng, pool_complete, &complete, &t);
@@ -487,7 +494,7 @@ static int set_up(const pc_workload_opts *o, FILE *progress)
             fprintf(progress, "seeding %ld pool owners with two pets each\n", o->owners);
         for (long lo = 1; lo <= o->owners && rc == PC_OK; lo += POOL_BATCH) {
             struct pool_batch b = {lo, lo + POOL_BATCH - 1 < o->owners ? lo + POOL_BATCH - 1
-                                                                      : o->owners};
+                                                                       : o->owners};
             rc = pc_txn_run(conn, &o->policy, &rng, seed_owner_batch, &b, &t);
         }
     }
@@ -500,8 +507,8 @@ static int set_up(const pc_workload_opts *o, FILE *progress)
 
 /* ---- progress and summary ------------------------------------------------------------------ */
 
-static void print_progress(FILE *f, int tty, double elapsed, long done, double rate,
-                           long retries, long errors, long connections)
+static void print_progress(FILE *f, int tty, double elapsed, long done, double rate, long retries,
+                           long errors, long connections)
 {
     fprintf(f, "%s%7.1f s %10ld tx %9.1f tx/s   retries %ld   errors %ld   connections %ld%s",
             tty ? "\r" : "", elapsed, done, rate, retries, errors, connections,
@@ -531,11 +538,9 @@ static void json_string(FILE *f, const char *s)
 
 static void json_latency(FILE *f, const pc_hist *h)
 {
-    fprintf(f,
-            "{\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f}",
+    fprintf(f, "{\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"mean\": %.3f}",
             ms(pc_hist_percentile(h, 50)), ms(pc_hist_percentile(h, 95)),
-            ms(pc_hist_percentile(h, 99)), ms(h->max),
-            h->count ? ms(h->sum / h->count) : 0.0);
+            ms(pc_hist_percentile(h, 99)), ms(h->max), h->count ? ms(h->sum / h->count) : 0.0);
 }
 
 struct totals {
@@ -549,8 +554,7 @@ static void write_json(FILE *f, const pc_workload_opts *o, const struct totals *
                        const char *first_error)
 {
     fprintf(f, "{\n  \"clients\": %d,\n  \"elapsed_s\": %.3f,\n", o->clients, tt->elapsed);
-    fprintf(f, "  \"reconnect_every\": %ld,\n  \"owners\": %ld,\n", o->reconnect_every,
-            o->owners);
+    fprintf(f, "  \"reconnect_every\": %ld,\n  \"owners\": %ld,\n", o->reconnect_every, o->owners);
     fprintf(f, "  \"transactions\": %ld,\n  \"throughput_tps\": %.1f,\n", tt->done,
             tt->elapsed > 0 ? (double)tt->done / tt->elapsed : 0.0);
     fprintf(f, "  \"errors\": %ld,\n  \"first_error\": ", tt->errors);
@@ -567,9 +571,9 @@ static void write_json(FILE *f, const pc_workload_opts *o, const struct totals *
     json_latency(f, &tt->all);
     fputs(",\n  \"kinds\": {", f);
     for (int k = 0; k < N_KINDS; k++) {
-        fprintf(f, "%s\n    \"%s\": {\"weight\": %d, \"count\": %llu, \"latency_ms\": ",
-                k ? "," : "", kinds[k].name, kinds[k].weight,
-                (unsigned long long)tt->kind[k].count);
+        fprintf(f,
+                "%s\n    \"%s\": {\"weight\": %d, \"count\": %llu, \"latency_ms\": ", k ? "," : "",
+                kinds[k].name, kinds[k].weight, (unsigned long long)tt->kind[k].count);
         json_latency(f, &tt->kind[k]);
         fputc('}', f);
     }
@@ -591,8 +595,7 @@ static void write_text(FILE *f, const pc_workload_opts *o, const struct totals *
     if (first_error[0])
         fprintf(f, "  first error   %s\n", first_error);
     fprintf(f, "  retries       %ld (conflicts: OC000 %ld, OC001 %ld, other 40001 %ld)\n",
-            tt->retries, tt->conflicts[PC_OC000], tt->conflicts[PC_OC001],
-            tt->conflicts[PC_40001]);
+            tt->retries, tt->conflicts[PC_OC000], tt->conflicts[PC_OC001], tt->conflicts[PC_40001]);
     fprintf(f, "  connections   %ld, connect p50 %.2f ms, p99 %.2f ms\n", tt->connections,
             ms(pc_hist_percentile(&tt->connect, 50)), ms(pc_hist_percentile(&tt->connect, 99)));
     fprintf(f, "  latency       p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n",
@@ -602,8 +605,7 @@ static void write_text(FILE *f, const pc_workload_opts *o, const struct totals *
     for (int k = 0; k < N_KINDS; k++)
         fprintf(f, "  %-12s %9llu %9.2f %9.2f %9.2f\n", kinds[k].name,
                 (unsigned long long)tt->kind[k].count, ms(pc_hist_percentile(&tt->kind[k], 50)),
-                ms(pc_hist_percentile(&tt->kind[k], 95)),
-                ms(pc_hist_percentile(&tt->kind[k], 99)));
+                ms(pc_hist_percentile(&tt->kind[k], 95)), ms(pc_hist_percentile(&tt->kind[k], 99)));
 }
 
 /* ---- the run ------------------------------------------------------------------------------- */
@@ -735,9 +737,10 @@ int pc_workload_write_pgbench(const pc_workload_opts *o, const char *dir, FILE *
             fprintf(stderr, "petclinic: %s: %s\n", path, strerror(errno));
             return 1;
         }
-        fprintf(f, "-- petclinic workload, transaction \"%s\" (weight %d), written by\n"
-                   "-- petclinic --pgbench-scripts: the SQL petclinic --workload sends, with\n"
-                   "-- pgbench variables where it binds parameters. Run with -M prepared.\n",
+        fprintf(f,
+                "-- petclinic workload, transaction \"%s\" (weight %d), written by\n"
+                "-- petclinic --pgbench-scripts: the SQL petclinic --workload sends, with\n"
+                "-- pgbench variables where it binds parameters. Run with -M prepared.\n",
                 wk->name, wk->weight);
         for (int v = 0; v < MAX_VARS && wk->vars[v].name; v++)
             fprintf(f, "\\set %s random(%ld, %ld)\n", wk->vars[v].name, wk->vars[v].lo,

@@ -11,13 +11,13 @@
 
 typedef struct pc_workload_opts {
     pc_conn_opts conn;
-    int clients;            /* threads, each with its own connection */
-    double duration_s;      /* how long to run when transactions is 0 */
-    long transactions;      /* total over all clients; 0: run for duration_s */
-    long reconnect_every;   /* new connection after this many transactions; 0: never */
-    long owners;            /* size of the owner pool that reads and updates pick from */
-    double progress_s;      /* seconds between progress lines; 0: none */
-    int json;               /* summary as JSON instead of text */
+    int clients;          /* threads, each with its own connection */
+    double duration_s;    /* how long to run when transactions is 0 */
+    long transactions;    /* total over all clients; 0: run for duration_s */
+    long reconnect_every; /* new connection after this many transactions; 0: never */
+    long owners;          /* size of the owner pool that reads and updates pick from */
+    double progress_s;    /* seconds between progress lines; 0: none */
+    int json;             /* summary as JSON instead of text */
     pc_retry_policy policy;
 } pc_workload_opts;
 

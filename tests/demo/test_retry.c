@@ -73,8 +73,8 @@ static int racing_update(pc_txn *t, void *arg)
         return t->status;
     PQclear(res);
     if (t->attempt < r->interfere) {
-        PGresult *other = PQexecParams(b, "UPDATE owner SET telephone = 'from B' WHERE id = $1",
-                                       1, NULL, v, NULL, NULL, 0);
+        PGresult *other = PQexecParams(b, "UPDATE owner SET telephone = 'from B' WHERE id = $1", 1,
+                                       NULL, v, NULL, NULL, 0);
         cr_assert_eq(PQresultStatus(other), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(other));
         PQclear(other);
     }
