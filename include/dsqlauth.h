@@ -161,6 +161,28 @@ DSQL_API int dsql_token_generate(dsql_credentials *creds, const dsql_token_param
 /* Wipes and frees a token from this library. NULL is a no-op. */
 DSQL_API void dsql_token_free(char *token);
 
+/* ------------------------------------------------------------------------------------------ */
+/* One call from a host name to a token: what the shim and dsql_connectdb* use                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Like dsql_endpoint_resolve, with the region of a bare cluster id taken from DSQLAUTH_REGION,
+ * else AWS_REGION, AWS_DEFAULT_REGION, the profile's region (AWS_PROFILE, else "default").
+ */
+DSQL_API int dsql_auth_endpoint(const char *host_or_id, char *endpoint, size_t endpoint_len,
+                                dsql_error *err);
+
+/*
+ * Signs a fresh token for connecting to host (an endpoint name, a bare cluster id, or any name
+ * the caller treats as DSQL) as user: DbConnectAdmin for "admin" or NULL, else DbConnect. The
+ * region is DSQLAUTH_REGION, else the one in the endpoint name, else dsql_region_resolve's
+ * chain; credentials come from dsql_credentials_resolve(NULL) (cached); the expiry is
+ * DSQLAUTH_TOKEN_EXPIRES seconds if set, else 900. On success *token is a new string to
+ * release with dsql_token_free. Thread-safe.
+ */
+DSQL_API int dsql_auth_token_for_host(const char *host, const char *user, char **token,
+                                      dsql_error *err);
+
 #ifdef __cplusplus
 }
 #endif

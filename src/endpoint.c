@@ -1,45 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* endpoint.c: recognising DSQL endpoint names and expanding bare cluster ids. */
+/* endpoint.c: expanding bare cluster ids into endpoint names (recognising them: hostname.c). */
 #include "token.h"
 
 #include <string.h>
-
-int dsql_hostname_region(const char *hostname, char *region, size_t region_len)
-{
-    char h[DSQL_HOST_MAX];
-    if (dsql_normalize_host(hostname, h, sizeof h) != 0)
-        return 0;
-    size_t n = strlen(h);
-    static const char suffix[] = ".on.aws";
-    if (n <= sizeof suffix - 1 || strcmp(h + n - (sizeof suffix - 1), suffix) != 0)
-        return 0;
-    h[n - (sizeof suffix - 1)] = '\0';
-    /* h is now "<id>...<dsql label>.<region>" */
-    char *reg = strrchr(h, '.');
-    if (reg == NULL)
-        return 0;
-    *reg++ = '\0';
-    char *svc = strrchr(h, '.');
-    if (svc == NULL || svc == h)
-        return 0;
-    svc++;
-    if (strncmp(svc, "dsql", 4) != 0 || (svc[4] != '\0' && svc[4] != '-'))
-        return 0;
-    if (!dsql_valid_region(reg) || strlen(reg) >= region_len)
-        return 0;
-    strcpy(region, reg);
-    return 1;
-}
-
-int dsql_is_cluster_id(const char *s)
-{
-    if (s == NULL || strlen(s) != 26)
-        return 0;
-    for (int i = 0; i < 26; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
-            return 0;
-    return 1;
-}
 
 int dsql_endpoint_resolve(const char *host_or_id, const char *region, char *endpoint,
                           size_t endpoint_len, dsql_error *err)

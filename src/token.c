@@ -33,40 +33,6 @@ const char *dsql_strerror(int code)
     }
 }
 
-int dsql_normalize_host(const char *in, char *out, size_t out_len)
-{
-    size_t n = 0;
-    if (in == NULL)
-        return -1;
-    for (const char *p = in; *p != '\0' && *p != ':'; p++) {
-        char c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-            return -1;
-        if (n + 1 >= out_len)
-            return -1;
-        out[n++] = c;
-    }
-    while (n > 0 && out[n - 1] == '.')
-        n--;
-    if (n == 0)
-        return -1;
-    out[n] = '\0';
-    return 0;
-}
-
-int dsql_valid_region(const char *r)
-{
-    size_t n = r == NULL ? 0 : strlen(r);
-    if (n == 0 || n >= DSQL_REGION_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
-            return 0;
-    return 1;
-}
-
 int dsql_token_generate(dsql_credentials *creds, const dsql_token_params *p, char **token,
                         dsql_error *err)
 {
