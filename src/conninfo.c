@@ -209,21 +209,33 @@ static int split_hosts(const char *list, char hosts[][DSQL_HOST_MAX], int max)
     }
 }
 
-static int classify(const dsql_conninfo *ci)
+/* How many entries of a host list are DSQL targets; -1 if it is not a usable list. */
+static int count_dsql_hosts(const char *list, int *total)
 {
-    const char *host = effective(ci, "host", "PGHOST");
-    if (host == NULL)
-        return DSQL_TARGET_OTHER; /* a Unix socket, or only hostaddr: nothing to sign for */
     char hosts[MAX_HOSTS][DSQL_HOST_MAX];
-    int n = split_hosts(host, hosts, MAX_HOSTS);
-    if (n < 0)
-        return DSQL_TARGET_OTHER;
+    int n = split_hosts(list, hosts, MAX_HOSTS);
     int dsql = 0;
     for (int i = 0; i < n; i++)
         if (classify_host(hosts[i]) != HOST_OTHER)
             dsql++;
+    *total = n;
+    return n < 0 ? -1 : dsql;
+}
+
+int dsql_conninfo_host_is_dsql(const char *host_list)
+{
+    int total;
+    return count_dsql_hosts(host_list, &total) == total && total > 0;
+}
+
+static int classify(const dsql_conninfo *ci)
+{
+    const char *host = effective(ci, "host", "PGHOST");
+    int total;
+    if (host == NULL)
+        return DSQL_TARGET_OTHER; /* a Unix socket, or only hostaddr: nothing to sign for */
     /* A list that mixes both kinds is DSQL too; the rewrite refuses it with a message. */
-    return dsql > 0 ? DSQL_TARGET_DSQL : DSQL_TARGET_OTHER;
+    return count_dsql_hosts(host, &total) > 0 ? DSQL_TARGET_DSQL : DSQL_TARGET_OTHER;
 }
 
 /* libpq's conninfo_array_parse, without defaults: fills ci->eff. -1: libpq will refuse it. */

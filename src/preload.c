@@ -509,3 +509,81 @@ EXPORT PGPing PQpingParams(const char *const *keywords, const char *const *value
     pq_close(&pq);
     return r;
 }
+
+/* ---- DSQLAUTH_PGPASSWORD_HOOK: getenv("PGPASSWORD") for callers that bypass the wrappers ---- */
+
+/*
+ * Programs that look libpq's functions up by handle (ctypes, psycopg 3's pure-Python layer)
+ * never reach the wrappers above. libpq itself, though, asks getenv("PGPASSWORD") whenever no
+ * password was given, and that call goes through the PLT to the first getenv in the global
+ * scope: this one. With DSQLAUTH_PGPASSWORD_HOOK=1, PGPASSWORD unset and PGHOST a DSQL endpoint
+ * (getenv carries no other context), it answers with a fresh token for PGHOST as PGUSER (else
+ * admin). Everything else is the plain environment lookup libc would do. The answer stays
+ * valid until the same thread's next hooked call (libpq copies it at once).
+ */
+extern char **environ;
+
+static char *env_lookup(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* Each thread's last hooked token, wiped and freed at the next call or at thread exit. */
+static pthread_key_t hook_key;
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static void hook_token_free(void *token)
+{
+    if (token != NULL && library_signer.token_free != NULL)
+        library_signer.token_free(token);
+}
+
+static void hook_key_create(void)
+{
+    pthread_key_create(&hook_key, hook_token_free);
+}
+
+static char *password_hook(void)
+{
+    const char *on = env_lookup("DSQLAUTH_PGPASSWORD_HOOK");
+    const char *host = env_lookup("PGHOST");
+    if (on == NULL || strcmp(on, "1") != 0 || host == NULL || dsql_shim_disabled() ||
+        !dsql_conninfo_host_is_dsql(host))
+        return NULL;
+    char msg[DSQL_ERROR_MAX];
+    const dsql_signer *signer = library(msg, sizeof msg);
+    if (signer == NULL) {
+        dsql_log(DSQL_LOG_ERROR, "PGPASSWORD hook: %s", msg);
+        return NULL;
+    }
+    const char *user = env_lookup("PGUSER");
+    char *token = NULL;
+    dsql_error err = {0};
+    if (signer->token(host, user != NULL && *user != '\0' ? user : "admin", &token, &err) !=
+        DSQL_OK) {
+        dsql_log(DSQL_LOG_ERROR, "PGPASSWORD hook: %s", err.message);
+        return NULL;
+    }
+    pthread_once(&hook_once, hook_key_create);
+    hook_token_free(pthread_getspecific(hook_key));
+    pthread_setspecific(hook_key, token);
+    dsql_log(DSQL_LOG_INFO, "PGPASSWORD hook: signed a token for %s", host);
+    return token;
+}
+
+EXPORT char *getenv(const char *name)
+{
+    char *v = env_lookup(name);
+    if (v != NULL || depth > 0 || strcmp(name, "PGPASSWORD") != 0)
+        return v;
+    int saved = errno;
+    depth++;
+    v = password_hook();
+    depth--;
+    errno = saved;
+    return v;
+}
