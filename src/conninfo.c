@@ -757,6 +757,15 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
         ci->out_val[k++] = a.val[i];
     }
     ci->out_expand = flatten ? 0 : ci->expand;
+    if (dsql_log_level() >= DSQL_LOG_DEBUG) {
+        char line[1024] = "";
+        for (size_t i = 0; i < a.n; i++) {
+            size_t n = strlen(line);
+            int secret = strcmp(a.kw[i], "password") == 0;
+            snprintf(line + n, sizeof line - n, " %s=%s", a.kw[i], secret ? "<token>" : a.val[i]);
+        }
+        dsql_log(DSQL_LOG_DEBUG, "appended:%s", line);
+    }
     rc = DSQL_OK;
     goto out;
 nomem:

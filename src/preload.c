@@ -33,7 +33,9 @@
 
 /* ---- which libpq ------------------------------------------------------------------------ */
 
-static _Thread_local int depth;
+/* Initial-exec: the preload is loaded at start-up, so static TLS is there, and the access costs
+ * no __tls_get_addr call (nor a dependency on ld.so). */
+static _Thread_local int depth __attribute__((tls_model("initial-exec")));
 
 static void self_marker(void)
 {

@@ -2,14 +2,15 @@
 /* pqclient.c: a plain libpq program the shim tests drive through each entry point, in threads. */
 
 /*
- * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect]
+ * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump]
  *          CONNINFO
  *   FORM: connectdb (default), params, setdb, start, startparams, ping, pingparams
  *   Prints the first row of SQL (fields joined by '|') for each connection, or
  *   "ERROR: <PQerrorMessage>" and exits 1. With threads/count, prints "ok N" when all N
  *   connections succeeded and their answers were all the same. --fork connects once before
  *   fork() and then once in the child and once in the parent. --reconnect connects, then
- *   connects again with PQconninfo of the first connection (psql \c's way).
+ *   connects again with PQconninfo of the first connection (psql \c's way). --dump prints
+ *   every setting libpq ended up with (PQconninfo) and the error message, whatever the outcome.
  */
 #include <libpq-fe.h>
 #include <poll.h>
@@ -167,6 +168,20 @@ static int run_threads(void)
     return failures == 0 ? 0 : 1;
 }
 
+static int dump(void)
+{
+    PGconn *conn = open_conn();
+    if (conn == NULL)
+        return 1;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        printf("%s=%s\n", o->keyword, o->val != NULL ? o->val : "(null)");
+    printf("status=%d\nerror=%s", PQstatus(conn), PQerrorMessage(conn));
+    PQconninfoFree(opts);
+    PQfinish(conn);
+    return 0;
+}
+
 static int reconnect(void)
 {
     PGconn *conn = open_conn();
@@ -205,7 +220,7 @@ static int reconnect(void)
 
 int main(int argc, char **argv)
 {
-    int do_fork = 0, do_reconnect = 0;
+    int do_fork = 0, do_reconnect = 0, do_dump = 0;
     int i;
     for (i = 1; i < argc - 1; i++) {
         if (strcmp(argv[i], "--via") == 0)
@@ -220,6 +235,8 @@ int main(int argc, char **argv)
             do_fork = 1;
         else if (strcmp(argv[i], "--reconnect") == 0)
             do_reconnect = 1;
+        else if (strcmp(argv[i], "--dump") == 0)
+            do_dump = 1;
         else
             break;
     }
@@ -234,6 +251,8 @@ int main(int argc, char **argv)
         return run_threads();
     if (do_reconnect)
         return reconnect();
+    if (do_dump)
+        return dump();
     char out[1024];
     if (do_fork) {
         int rc = one(out, sizeof out);
