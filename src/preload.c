@@ -4,7 +4,7 @@
 /*
  * Every wrapper does the same four things:
  *  1. find the real function in the libpq copy the *caller* uses (find_libpq): the caller's own
- *     object is found from the return address (dladdr1 -> link map), opened with RTLD_NOLOAD
+ *     object is found from the return address (its link map), opened with RTLD_NOLOAD
  *     and asked with dlsym, which searches that object's dependencies; RTLD_NEXT is only right
  *     for the main program's libpq (a Python extension's libpq is loaded RTLD_LOCAL, invisible
  *     to RTLD_NEXT), and dl_iterate_phdr is the last resort. Every helper (PQconninfoParse,
@@ -41,24 +41,37 @@ static void self_marker(void)
 {
 }
 
-/* The preload's own load address, to recognise (and skip) our own definitions. */
-static void *self_base(void)
+/*
+ * The link map of the object that contains addr. _dl_find_object (glibc >= 2.35) is lock-free
+ * and cheap; dladdr1 also looks for the nearest symbol, which costs more than the rest of a
+ * wrapper together.
+ */
+static struct link_map *object_of(const void *addr)
 {
-    static void *base;
-    void *b = __atomic_load_n(&base, __ATOMIC_RELAXED);
-    if (b == NULL) {
-        Dl_info info;
-        if (dladdr((void *)(uintptr_t)self_marker, &info) != 0)
-            b = info.dli_fbase;
-        __atomic_store_n(&base, b, __ATOMIC_RELAXED);
-    }
-    return b;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    struct dl_find_object found;
+    if (_dl_find_object((void *)addr, &found) == 0)
+        return found.dlfo_link_map;
+    return NULL;
+#else
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0)
+        return NULL;
+    return lm;
+#endif
 }
 
+/* Our own definitions: what dlsym may hand back instead of libpq's (getenv is declared below). */
 static int is_ours(void *fn)
 {
-    Dl_info info;
-    return fn != NULL && dladdr(fn, &info) != 0 && info.dli_fbase == self_base();
+    static struct link_map *self;
+    struct link_map *me = __atomic_load_n(&self, __ATOMIC_RELAXED);
+    if (me == NULL) {
+        me = object_of((void *)(uintptr_t)self_marker);
+        __atomic_store_n(&self, me, __ATOMIC_RELAXED);
+    }
+    return fn != NULL && me != NULL && object_of(fn) == me;
 }
 
 /* A handle on one libpq copy, and the functions taken from it. */
@@ -90,10 +103,9 @@ static int phdr_visit(struct dl_phdr_info *info, size_t size, void *data)
     if (h == NULL)
         return 0;
     void *fn = dlsym(h, s->name);
-    Dl_info where;
+    struct link_map *where = fn != NULL ? object_of(fn) : NULL;
     /* Only a definition inside this very object; its dependencies get their own turn. */
-    if (fn != NULL && !is_ours(fn) && dladdr(fn, &where) != 0 && where.dli_fname != NULL &&
-        strcmp(where.dli_fname, info->dlpi_name) == 0)
+    if (where != NULL && !is_ours(fn) && strcmp(where->l_name, info->dlpi_name) == 0)
         s->fn = fn;
     dlclose(h);
     return s->fn != NULL;
@@ -106,9 +118,8 @@ static int phdr_visit(struct dl_phdr_info *info, size_t size, void *data)
 static int find_libpq(const void *caller, const char *name, struct pq *pq, void **real)
 {
     void *fn = NULL;
-    Dl_info info;
-    struct link_map *lm = NULL;
-    if (dladdr1(caller, &info, (void **)&lm, RTLD_DL_LINKMAP) != 0 && lm != NULL) {
+    struct link_map *lm = object_of(caller);
+    if (lm != NULL) {
         void *h = dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
         if (h != NULL) {
             fn = sym_not_ours(h, name);
@@ -120,7 +131,7 @@ static int find_libpq(const void *caller, const char *name, struct pq *pq, void 
         dl_iterate_phdr(phdr_visit, &s);
         fn = s.fn;
     }
-    if (fn == NULL || dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0 || lm == NULL)
+    if (fn == NULL || (lm = object_of(fn)) == NULL)
         return -1;
     pq->handle = dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
     if (pq->handle == NULL)
@@ -525,13 +536,33 @@ EXPORT PGPing PQpingParams(const char *const *keywords, const char *const *value
  */
 extern char **environ;
 
-static char *env_lookup(const char *name)
+/* The plain lookup, for the first calls (before libc's getenv is known) and recursion. */
+static char *env_scan(const char *name)
 {
     size_t n = strlen(name);
     for (char **e = environ; e != NULL && *e != NULL; e++)
         if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
             return *e + n + 1;
     return NULL;
+}
+
+/* libc's getenv (faster than env_scan), found once with RTLD_NEXT. */
+static char *env_lookup(const char *name)
+{
+    static char *(*real_getenv)(const char *);
+    static _Thread_local int resolving __attribute__((tls_model("initial-exec")));
+    char *(*real)(const char *) = __atomic_load_n(&real_getenv, __ATOMIC_ACQUIRE);
+    if (real == NULL) {
+        if (resolving)
+            return env_scan(name);
+        resolving = 1;
+        *(void **)&real = dlsym(RTLD_NEXT, "getenv");
+        resolving = 0;
+        if (real == NULL)
+            return env_scan(name);
+        __atomic_store_n(&real_getenv, real, __ATOMIC_RELEASE);
+    }
+    return real(name);
 }
 
 /* Each thread's last hooked token, wiped and freed at the next call or at thread exit. */
