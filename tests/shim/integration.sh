@@ -31,7 +31,7 @@ bail() { echo "Bail out! $*"; exit 1; }
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN TESTBIN TESTSRC; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
 done
-for p in psql pg_dump pgbench /usr/bin/python3 cc; do
+for p in psql pg_dump pgbench /usr/bin/python3; do
     command -v "$p" >/dev/null || bail "$p is missing (tools/bootstrap installs it)"
 done
 /usr/bin/python3 -c 'import psycopg2' 2>/dev/null || bail "python3-psycopg2 is missing"
@@ -144,6 +144,26 @@ out=$($PRE $noaws "$TESTBIN/pqclient" --via ping "host=abcdefghijklmnopqrstuvwxy
 expect "ping without a region: no attempt" "PQPING_NO_ATTEMPT" "$out"
 out=$($PRE "$TESTBIN/pqclient" "host=$EP,localhost" 2>&1)
 expect "mixed host list" "ERROR: dsqlauth: the host list mixes .*" "$out"
+
+# ---- host lists -----------------------------------------------------------------------------------
+# Two endpoints: libpq has one password, so each gets its token through an in-memory password
+# file; the first is unreachable, the second must see a token signed for its own name.
+other=zzzzzzzzzzzzzzzzzzzzzzzzzz.dsql.us-east-1.on.aws
+out=$($PRE "$TESTBIN/pqclient" --query "select current_user" \
+    "host=$other,$EP hostaddr=127.0.0.1,127.0.0.1 port=1,$PGPORT user=app password=typed" 2>&1)
+expect "two endpoints: the one that answers gets its own token" 'app' "$out"
+out=$($PRE "$TESTBIN/pqclient" --reconnect --query "select current_user" \
+    "host=$other,$EP hostaddr=127.0.0.1,127.0.0.1 port=1,$PGPORT user=app" 2>&1)
+expect "two endpoints: reconnecting with PQconninfo's settings" 'app' "$out"
+out=$($PRE "$TESTBIN/pqclient" --query "select current_user" \
+    "host=$EP,$EP hostaddr=127.0.0.1,127.0.0.1 port=1,$PGPORT" 2>&1)
+expect "one endpoint twice: one token" 'admin' "$out"
+
+# ---- PQreset reuses the password: the documented limit and its remedy --------------------------
+out=$($PRE DSQLAUTH_TOKEN_EXPIRES=2 "$TESTBIN/pqclient" --reset 3 "host=$EP" 2>&1)
+expect "PQreset after the token expired fails (documented limit)" 'reset: ERROR: .*' "$out"
+out=$($PRE DSQLAUTH_TOKEN_EXPIRES=60 "$TESTBIN/pqclient" --reset 3 --query "select current_user" "host=$EP" 2>&1)
+expect "PQreset with a token that outlives the session works" 'reset: admin' "$out"
 
 # ---- the right libpq -------------------------------------------------------------------------
 out=$($PRE "$TESTBIN/dlclient" "$TESTBIN/pqplugin.so" "host=$EP" "select current_user" 2>&1)
@@ -269,7 +289,8 @@ expect "dsqlauth-run: missing program" "dsqlauth-run: .*no-such-program: No such
 # SET TRANSACTION ... READ ONLY). The shim only shapes connections, so against DSQL itself
 # pg_dump stops at the first of them; this shows it where the endpoint enforces DSQL's rules.
 "$LOCAL" stop --dir "$T/local" >/dev/null 2>&1
-if "$LOCAL" start --strict --dir "$T/local" >"$T/local-strict.log" 2>&1; then
+# (without our PG* settings: dsqlauth-local reaches its own PostgreSQL through libpq too)
+if env -u PGHOSTADDR -u PGPORT "$LOCAL" start --strict --dir "$T/local" >"$T/local-strict.log" 2>&1; then
     probe=$($PRE psql -X -At -c "set synchronize_seqscans to off" "host=$EP user=app" 2>&1)
     if printf '%s\n' "$probe" | grep -q 'not supported'; then
         out=$($PRE pg_dump --schema-only -n myschema "host=$EP user=app" 2>&1)

@@ -2,7 +2,7 @@
 /* pqclient.c: a plain libpq program the shim tests drive through each entry point, in threads. */
 
 /*
- * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump]
+ * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump] [--reset S]
  *          CONNINFO
  *   FORM: connectdb (default), params, setdb, start, startparams, ping, pingparams
  *   Prints the first row of SQL (fields joined by '|') for each connection, or
@@ -11,6 +11,7 @@
  *   fork() and then once in the child and once in the parent. --reconnect connects, then
  *   connects again with PQconninfo of the first connection (psql \c's way). --dump prints
  *   every setting libpq ended up with (PQconninfo) and the error message, whatever the outcome.
+ *   --reset S connects, waits S seconds, then PQreset()s and runs the query again.
  */
 #include <libpq-fe.h>
 #include <poll.h>
@@ -182,6 +183,31 @@ static int dump(void)
     return 0;
 }
 
+static int reset_after(int seconds)
+{
+    char out[1024];
+    PGconn *conn = open_conn();
+    if (PQstatus(conn) != CONNECTION_OK) {
+        printf("ERROR: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return 1;
+    }
+    sleep((unsigned)seconds);
+    PQreset(conn);
+    int rc = 0;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        printf("reset: ERROR: %s", PQerrorMessage(conn));
+        rc = 1;
+    } else {
+        PGresult *r = PQexec(conn, query);
+        snprintf(out, sizeof out, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "(none)");
+        printf("reset: %s\n", out);
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
 static int reconnect(void)
 {
     PGconn *conn = open_conn();
@@ -220,7 +246,7 @@ static int reconnect(void)
 
 int main(int argc, char **argv)
 {
-    int do_fork = 0, do_reconnect = 0, do_dump = 0;
+    int do_fork = 0, do_reconnect = 0, do_dump = 0, reset_seconds = -1;
     int i;
     for (i = 1; i < argc - 1; i++) {
         if (strcmp(argv[i], "--via") == 0)
@@ -237,6 +263,8 @@ int main(int argc, char **argv)
             do_reconnect = 1;
         else if (strcmp(argv[i], "--dump") == 0)
             do_dump = 1;
+        else if (strcmp(argv[i], "--reset") == 0)
+            reset_seconds = atoi(argv[++i]);
         else
             break;
     }
@@ -253,6 +281,8 @@ int main(int argc, char **argv)
         return reconnect();
     if (do_dump)
         return dump();
+    if (reset_seconds >= 0)
+        return reset_after(reset_seconds);
     char out[1024];
     if (do_fork) {
         int rc = one(out, sizeof out);
