@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # shim.sh: what the preload costs. Prints a table; not part of the test suite.
 #
-#   tools/bench/shim.sh [BUILD_DIR] [SECONDS]
+#   tools/bench/shim.sh [BUILD_DIR] [SECONDS]     (ROUNDS=5 pgbench rounds per side)
 #
 # 1. pgbench -C (a new connection per transaction) against dsqlauth-local through the preload,
 #    against the same connections made with a token computed beforehand and the parameters the
@@ -17,7 +17,7 @@ set -eu
 
 BUILD=${1:-build}
 SECONDS_PER_RUN=${2:-10}
-ROUNDS=3
+ROUNDS=${ROUNDS:-5}
 PRELOAD=$(realpath "$BUILD/src/libdsqlauth_preload.so")
 LOCAL=$(realpath "$BUILD/tools/local/dsqlauth-local")
 for p in "$PRELOAD" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
@@ -90,6 +90,18 @@ startup() {
 read -r bash_without bash_with < <(startup 500 bash -c true)
 read -r psql_without psql_with < <(startup 30 psql -X -h "$SOCKET_DIR" -U admin -d postgres -Atc 'select 1')
 
+# The dynamic loader's own account of start-up (LD_DEBUG=statistics, in cycles): the part the
+# preload can add, free of the fork/exec noise of a busy machine. p10 and median of 300.
+loader_cycles() {
+    for _ in $(seq 300); do
+        env "$@" LD_DEBUG=statistics /bin/true 2>&1 |
+            sed -n 's/.*total startup time in dynamic loader: \([0-9]*\) cycles/\1/p'
+    done | sort -n | awk '{a[NR] = $1} END {print a[int(NR / 10)], a[int(NR / 2)]}'
+}
+mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+read -r ld_p10_a ld_med_a < <(loader_cycles DSQLAUTH_BENCH=1)
+read -r ld_p10_b ld_med_b < <(loader_cycles LD_PRELOAD="$PRELOAD")
+
 # ---- the table ------------------------------------------------------------------------------
 tool=$(command -v hyperfine >/dev/null && echo hyperfine || echo "timed loop")
 printf '\n%-52s %14s %14s %16s\n' "measurement" "without shim" "with shim" "ratio / extra"
@@ -102,6 +114,15 @@ if [ -n "$cpu_per_conn" ]; then
 fi
 printf '%-52s %14.3f %14.3f %13.3f ms\n' "bash -c true, median ms ($tool)" "$bash_without" "$bash_with" \
     "$(awk -v a="$bash_without" -v b="$bash_with" 'BEGIN {print b - a}')"
+if [ -n "$mhz" ] && [ -n "$ld_p10_a" ]; then
+    for q in p10 median; do
+        if [ $q = p10 ]; then a=$ld_p10_a b=$ld_p10_b; else a=$ld_med_a b=$ld_med_b; fi
+        printf '%-52s %14.3f %14.3f %13.3f ms\n' "/bin/true, dynamic loader time, $q ms" \
+            "$(awk -v c="$a" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+            "$(awk -v c="$b" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+            "$(awk -v a="$a" -v b="$b" -v m="$mhz" 'BEGIN {print (b - a) / m / 1000}')"
+    done
+fi
 printf '%-52s %14.3f %14.3f %13.3f ms\n' "psql -c 'select 1', local non-DSQL, median ms" "$psql_without" "$psql_with" \
     "$(awk -v a="$psql_without" -v b="$psql_with" 'BEGIN {print b - a}')"
 echo
