@@ -273,25 +273,29 @@ static int analyse(dsql_conninfo *ci)
     return 0;
 }
 
-static int conninfo_new(const dsql_pq_api *pq, const char *const *kw, const char *const *val,
-                        int expand, dsql_conninfo **out)
+/* A new, empty analysis (target OTHER), or NULL. */
+static dsql_conninfo *conninfo_alloc(const dsql_pq_api *pq)
 {
     dsql_conninfo *ci = calloc(1, sizeof *ci);
-    if (ci == NULL)
-        return DSQL_ERR_NOMEM;
-    ci->pq = pq;
-    ci->passfile_fd = -1;
-    if (kw == NULL) { /* a string that libpq will refuse */
+    if (ci != NULL) {
+        ci->pq = pq;
+        ci->passfile_fd = -1;
         ci->target = DSQL_TARGET_OTHER;
-        *out = ci;
-        return DSQL_OK;
     }
+    return ci;
+}
+
+/* Analyses ci's arrays and hands it to *out; on out of memory frees it. */
+static int conninfo_finish(dsql_conninfo *ci, const char *const *kw, const char *const *val,
+                           int expand, dsql_conninfo **out)
+{
     ci->kw = kw;
     ci->val = val;
     ci->expand = expand;
     int rc = analyse(ci);
     if (rc == -2) {
         dsql_conninfo_free(ci);
+        *out = NULL;
         return DSQL_ERR_NOMEM;
     }
     ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
@@ -303,34 +307,30 @@ int dsql_conninfo_from_params(const dsql_pq_api *pq, const char *const *keywords
                               const char *const *values, int expand_dbname, dsql_conninfo **out)
 {
     static const char *const none[] = {NULL};
-    return conninfo_new(pq, keywords != NULL ? keywords : none, values != NULL ? values : none,
-                        expand_dbname, out);
+    dsql_conninfo *ci = conninfo_alloc(pq);
+    if (ci == NULL)
+        return DSQL_ERR_NOMEM;
+    return conninfo_finish(ci, keywords != NULL ? keywords : none,
+                           values != NULL ? values : none, expand_dbname, out);
 }
 
-/* Builds ci->own_kw/own_val, then analyses them. */
+/* Copies n keyword/value pairs into ci's own arrays and analyses them; refuse: leave as OTHER. */
 static int conninfo_new_own(const dsql_pq_api *pq, const char *const *kw,
                             const char *const *val, size_t n, int expand, int refuse,
                             dsql_conninfo **out)
 {
-    int rc = conninfo_new(pq, NULL, NULL, 0, out);
-    if (rc != DSQL_OK || refuse)
-        return rc;
-    dsql_conninfo *ci = *out;
+    dsql_conninfo *ci = conninfo_alloc(pq);
+    if (ci == NULL)
+        return DSQL_ERR_NOMEM;
+    if (refuse) {
+        *out = ci;
+        return DSQL_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         ci->own_kw[i] = kw[i];
         ci->own_val[i] = val[i];
     }
-    ci->kw = ci->own_kw;
-    ci->val = ci->own_val;
-    ci->expand = expand;
-    rc = analyse(ci);
-    if (rc == -2) {
-        dsql_conninfo_free(ci);
-        *out = NULL;
-        return DSQL_ERR_NOMEM;
-    }
-    ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
-    return DSQL_OK;
+    return conninfo_finish(ci, ci->own_kw, ci->own_val, expand, out);
 }
 
 int dsql_conninfo_from_string(const dsql_pq_api *pq, const char *conninfo, dsql_conninfo **out)
@@ -338,7 +338,8 @@ int dsql_conninfo_from_string(const dsql_pq_api *pq, const char *conninfo, dsql_
     /*
      * PQconnectdb(s) behaves as PQconnectdbParams({"dbname"}, {s}, 1) when s is a connection
      * string (the expansion parses it exactly as PQconnectdb does, "" values included), and as
-     * PQconnectdbParams({}, {}, 0) when s is blank. Anything else libpq refuses; so do we.
+     * PQconnectdbParams({}, {}, 0) when s is blank. libpq refuses anything else itself, so that
+     * passes through.
      */
     const char *kw[] = {"dbname"};
     const char *val[] = {conninfo};
