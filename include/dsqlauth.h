@@ -88,9 +88,13 @@ DSQL_API const char *dsql_credentials_source(const dsql_credentials *creds);
 /*
  * Resolves credentials for a profile through the default chain, in botocore's order
  * (environment, shared credentials file, credential_process, config file, then the cloud
- * sources). profile NULL means AWS_PROFILE, else "default". The result is cached process-wide
- * per profile and refreshed ahead of its expiry; the call is thread-safe and fork-safe.
- * On success *out is a new reference the caller frees.
+ * sources). profile NULL (or "") means AWS_DEFAULT_PROFILE, else AWS_PROFILE, else "default".
+ * As with `aws --profile`, a profile passed here skips the environment credentials, and a
+ * profile named here or in those variables must exist in one of the files. A source that is
+ * configured but fails stops the chain with its error (DSQL_ERR_NO_CREDENTIALS only when no
+ * source is configured). The result is cached process-wide per profile and refreshed ahead of
+ * its expiry (botocore's windows: 15 minutes advisory, 10 mandatory); the call is thread-safe
+ * and fork-safe. On success *out is a new reference the caller frees.
  */
 DSQL_API int dsql_credentials_resolve(const char *profile, dsql_credentials **out,
                                       dsql_error *err);

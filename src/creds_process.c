@@ -138,13 +138,15 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
     posix_spawnattr_t attr;
     int fa_ready = 0, attr_ready = 0;
 
-    rc = dsql_shlex_split(command, &w, err);
+    dsql_error split_err = {0};
+    rc = dsql_shlex_split(command, &w, &split_err);
     if (rc != DSQL_OK) {
         if (rc == DSQL_ERR_INVALID)
             rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                             SOURCE ": the command cannot be split into words "
-                             "(%s)",
-                             err != NULL ? err->message : "bad quoting");
+                             SOURCE ": the command cannot be split into words (%s)",
+                             split_err.message);
+        else
+            rc = dsql_seterr(err, rc, "%s", split_err.message);
         goto out;
     }
     if (w.argc == 0) {
@@ -189,16 +191,15 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
     if (fa_rc == 0)
         fa_rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     if (fa_rc != 0) {
-        rc = dsql_seterr(err, DSQL_ERR_IO, SOURCE ": spawn setup: %s",
-                         strerror(fa_rc));
+        rc = dsql_seterr(err, DSQL_ERR_IO, SOURCE ": spawn setup: %s", strerror(fa_rc));
         goto out;
     }
     /* No shell: argv[0] is found on PATH like execvp, every word is passed as it is. */
     int sp = posix_spawnp(&pid, w.argv[0], &fa, &attr, w.argv, environ);
     if (sp != 0) {
         pid = -1;
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": cannot run '%.200s': %s",
-                         w.argv[0], strerror(sp));
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": cannot run '%.200s': %s", w.argv[0],
+                         strerror(sp));
         goto out;
     }
     close_fd(&out_pipe[1]);
@@ -215,8 +216,8 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
     pid = -1;
     if (cr == 1) {
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                         SOURCE ": '%.200s' printed more than %d KiB; it was stopped",
-                         w.argv[0], DSQL_PROCESS_STDOUT_MAX / 1024);
+                         SOURCE ": '%.200s' printed more than %d KiB; it was stopped", w.argv[0],
+                         DSQL_PROCESS_STDOUT_MAX / 1024);
         goto out;
     }
     if (cr < 0) {
@@ -227,19 +228,16 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
     if (waited < 0) {
         /* The host reaped our child (SIGCHLD ignored or a reaper of its own): the status is
          * lost, so let the output decide. */
-        dsql_log(DSQL_LOG_DEBUG, SOURCE ": exit status unavailable (%s)",
-                 strerror(errno));
+        dsql_log(DSQL_LOG_DEBUG, SOURCE ": exit status unavailable (%s)", strerror(errno));
     } else if (WIFSIGNALED(status)) {
         first_line(&stderr_buf, line, sizeof line);
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                         SOURCE ": '%.200s' was killed by signal %d: %s", w.argv[0],
-                         WTERMSIG(status), line);
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": '%.200s' was killed by signal %d: %s",
+                         w.argv[0], WTERMSIG(status), line);
         goto out;
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         first_line(&stderr_buf, line, sizeof line);
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                         SOURCE ": '%.200s' exited with status %d: %s", w.argv[0],
-                         WEXITSTATUS(status), line);
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": '%.200s' exited with status %d: %s",
+                         w.argv[0], WEXITSTATUS(status), line);
         goto out;
     }
     dsql_credentials *c = NULL;
@@ -253,9 +251,9 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
         char when[32];
         fmt_time(exp, when, sizeof when);
         dsql_credentials_free(c);
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                         SOURCE ": the credentials '%.200s' printed expired at %s", w.argv[0],
-                         when);
+        rc =
+            dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                        SOURCE ": the credentials '%.200s' printed expired at %s", w.argv[0], when);
         goto out;
     }
     *out = c;

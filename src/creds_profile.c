@@ -28,12 +28,11 @@ static int from_section(const dsql_ini *ini, const dsql_ini_section *s, const ch
                            "%s: profile '%s' in %s: aws_access_key_id, aws_secret_access_key "
                            "and aws_session_token must be plain non-empty values",
                            source, profile, ini->path);
-    return dsql_credentials_new(akid->value, secret->value, token ? token->value : NULL, 0,
-                                source, out, err);
+    return dsql_credentials_new(akid->value, secret->value, token ? token->value : NULL, 0, source,
+                                out, err);
 }
 
-int dsql_creds_from_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **out,
-                                dsql_error *err)
+int dsql_creds_from_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
 {
     /* In the credentials file a profile is the section of that very name: [dev], not
      * [profile dev]. */
@@ -42,8 +41,7 @@ int dsql_creds_from_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **ou
                         ctx->profile, out, err);
 }
 
-int dsql_creds_from_config_file(const dsql_creds_ctx *ctx, dsql_credentials **out,
-                                dsql_error *err)
+int dsql_creds_from_config_file(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
 {
     const dsql_ini *ini = ctx->files->config;
     return from_section(ini, dsql_aws_config_profile(ini, ctx->profile), "config-file",

@@ -35,7 +35,7 @@ static size_t ws_at(const unsigned char *p, const unsigned char *end)
         if (c == 0xe1 && b == 0x9a && d == 0x80) /* U+1680 */
             return 3;
         if (c == 0xe2 && b == 0x80 && (d <= 0x8a || d == 0xa8 || d == 0xa9 || d == 0xaf))
-            return d >= 0x80 ? 3 : 0; /* U+2000..200A, 2028, 2029, 202F */
+            return d >= 0x80 ? 3 : 0;            /* U+2000..200A, 2028, 2029, 202F */
         if (c == 0xe2 && b == 0x81 && d == 0x9f) /* U+205F */
             return 3;
         if (c == 0xe3 && b == 0x80 && d == 0x80) /* U+3000 */
@@ -229,10 +229,10 @@ struct parser {
     dsql_ini *ini;
     const char *path;
     dsql_error *err;
-    dsql_ini_section *cur;   /* the current section, NULL before the first header */
-    dsql_ini_entry *opt;     /* the key whose value is being read, NULL after a header */
-    dsql_buf value;          /* its value so far, pieces joined by '\n' */
-    unsigned *piece_lines;   /* the line each piece of the value came from */
+    dsql_ini_section *cur; /* the current section, NULL before the first header */
+    dsql_ini_entry *opt;   /* the key whose value is being read, NULL after a header */
+    dsql_buf value;        /* its value so far, pieces joined by '\n' */
+    unsigned *piece_lines; /* the line each piece of the value came from */
     size_t npieces, pieces_cap;
 };
 
@@ -291,8 +291,8 @@ static int parse_nested(struct parser *ps, dsql_ini_entry *opt, const char *v, s
         char *key = dup_range(kb, ke);
         char *val = dup_range(vb, ve);
         if (key == NULL || val == NULL) {
-            free(key);
-            free(val);
+            dsql_free_secret(key);
+            dsql_free_secret(val);
             return nomem(ps);
         }
         dsql_ini_entry *dup = NULL;
@@ -416,8 +416,10 @@ static int start_option(struct parser *ps, const char *b, const char *e, unsigne
     const dsql_ini_entry *dup = section_get(s, key);
     if (dup != NULL) {
         char msg[200];
-        snprintf(msg, sizeof msg, "key '%.64s' is defined twice in section [%.64s] (first on "
-                 "line %u)", key, section_label(ps), dup->line);
+        snprintf(msg, sizeof msg,
+                 "key '%.64s' is defined twice in section [%.64s] (first on "
+                 "line %u)",
+                 key, section_label(ps), dup->line);
         free(key);
         return perr(ps, line, msg);
     }
@@ -457,8 +459,7 @@ static int parse_line(struct parser *ps, const char *lb, const char *le, unsigne
     return start_option(ps, b, e, line);
 }
 
-int dsql_ini_parse(const char *text, size_t len, const char *path, dsql_ini **out,
-                   dsql_error *err)
+int dsql_ini_parse(const char *text, size_t len, const char *path, dsql_ini **out, dsql_error *err)
 {
     struct parser ps;
     memset(&ps, 0, sizeof ps);
@@ -734,8 +735,7 @@ int dsql_aws_profile_name(const char *arg, char *buf, size_t len, int *named, in
         name = arg;
         *named = 1;
         *from_arg = 1;
-    } else if ((v = getenv("AWS_DEFAULT_PROFILE")) != NULL ||
-               (v = getenv("AWS_PROFILE")) != NULL) {
+    } else if ((v = getenv("AWS_DEFAULT_PROFILE")) != NULL || (v = getenv("AWS_PROFILE")) != NULL) {
         name = v;
         *named = 1;
     }
@@ -745,12 +745,9 @@ int dsql_aws_profile_name(const char *arg, char *buf, size_t len, int *named, in
     return 0;
 }
 
-/* The name a config-file section header gives, when it is `<prefix> NAME` split by shlex. */
-static int prefixed_name_is(const char *section, const char *prefix, const char *name)
+/* True when a header `<word> NAME` splits (shlex) into exactly two words, the second name. */
+static int second_word_is(const char *section, const char *name)
 {
-    size_t pl = strlen(prefix);
-    if (strncmp(section, prefix, pl) != 0)
-        return 0;
     dsql_words w = {NULL, 0};
     if (dsql_shlex_split(section, &w, NULL) != DSQL_OK)
         return 0;
@@ -759,36 +756,40 @@ static int prefixed_name_is(const char *section, const char *prefix, const char 
     return match;
 }
 
-const dsql_ini_section *dsql_aws_config_profile(const dsql_ini *config, const char *profile)
-{
-    if (config == NULL || profile == NULL)
-        return NULL;
-    const dsql_ini_section *found = NULL;
-    /* build_profile_map walks sections in file order and assigns: the last match wins. A name
-     * starting with "profile" is only ever a `profile X` candidate, never "default". */
-    for (size_t i = 0; i < config->nsections; i++) {
-        const char *n = config->sections[i].name;
-        if (strncmp(n, "profile", 7) == 0) {
-            if (prefixed_name_is(n, "profile", profile))
-                found = &config->sections[i];
-        } else if (strcmp(n, "default") == 0 && strcmp(profile, "default") == 0) {
-            found = &config->sections[i];
-        }
-    }
-    return found;
-}
-
-const dsql_ini_section *dsql_aws_config_sso_session(const dsql_ini *config, const char *name)
+/*
+ * build_profile_map's if/elif chain: a header starting with "profile" can only be a profile,
+ * one starting with "sso-session" only an sso-session (the first word is not checked beyond
+ * that prefix, so "[profiles x]" is profile x, as in botocore), and "default" is the default
+ * profile. Sections are walked in file order and assigned, so the last match wins.
+ */
+static const dsql_ini_section *config_section(const dsql_ini *config, int sso, const char *name)
 {
     if (config == NULL || name == NULL)
         return NULL;
     const dsql_ini_section *found = NULL;
     for (size_t i = 0; i < config->nsections; i++) {
         const char *n = config->sections[i].name;
-        if (strncmp(n, "profile", 7) != 0 && prefixed_name_is(n, "sso-session", name))
+        int match;
+        if (strncmp(n, "profile", 7) == 0)
+            match = !sso && second_word_is(n, name);
+        else if (strncmp(n, "sso-session", 11) == 0)
+            match = sso && second_word_is(n, name);
+        else
+            match = !sso && strcmp(n, "default") == 0 && strcmp(name, "default") == 0;
+        if (match)
             found = &config->sections[i];
     }
     return found;
+}
+
+const dsql_ini_section *dsql_aws_config_profile(const dsql_ini *config, const char *profile)
+{
+    return config_section(config, 0, profile);
+}
+
+const dsql_ini_section *dsql_aws_config_sso_session(const dsql_ini *config, const char *name)
+{
+    return config_section(config, 1, name);
 }
 
 int dsql_aws_profile_exists(const dsql_aws_files *f, const char *profile)
@@ -814,7 +815,7 @@ const char *dsql_aws_profile_get(const dsql_aws_files *f, const char *profile, c
 int dsql_aws_profile_not_found(const dsql_aws_files *f, const char *profile, dsql_error *err)
 {
     return dsql_seterr(err, DSQL_ERR_CONFIG,
-                       "profile '%s' not found in %s or %s; check AWS_PROFILE / --profile",
-                       profile, f->config != NULL ? f->config->path : "~/.aws/config",
+                       "profile '%s' not found in %s or %s; check AWS_PROFILE / --profile", profile,
+                       f->config != NULL ? f->config->path : "~/.aws/config",
                        f->credentials != NULL ? f->credentials->path : "~/.aws/credentials");
 }

@@ -50,8 +50,8 @@ typedef struct dsql_ini_section {
 
 /* A parsed file. Not thread-safe to mutate; read-only use from several threads is fine. */
 typedef struct dsql_ini {
-    char *path;                /* the expanded path (for messages) */
-    int found;                 /* 0: the file does not exist (then it has no sections) */
+    char *path;                 /* the expanded path (for messages) */
+    int found;                  /* 0: the file does not exist (then it has no sections) */
     dsql_ini_section *sections; /* in file order */
     size_t nsections;
     size_t cap;

@@ -97,7 +97,7 @@ int dsql_iso8601_parse(const char *s, int64_t *out)
     }
     if (*p != '\0')
         return -1;
-    *out = dsql_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-           sec - offset;
+    *out = dsql_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+           offset;
     return 0;
 }

@@ -106,8 +106,8 @@ static int get_expiration(json_t *obj, const dsql_json_cred_fields *f, const cha
     }
     if (f->expiration_epoch_ms) {
         if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                               "%s: %s is not a time in milliseconds", source, f->expiration);
+            return dsql_seterr(err, DSQL_ERR_CREDENTIALS, "%s: %s is not a time in milliseconds",
+                               source, f->expiration);
         *exp = (int64_t)(json_integer_value(v) / 1000);
         return DSQL_OK;
     }
@@ -139,19 +139,18 @@ int dsql_json_parse_credentials(const char *text, size_t len, const dsql_json_cr
         json_t *v = json_object_get(root, f->version);
         if (v == NULL) {
             rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                             "%s: %s is missing; only version 1 is supported", source,
-                             f->version);
+                             "%s: %s is missing; only version 1 is supported", source, f->version);
             goto out;
         }
         if (!version_is_one(v)) {
             if (json_is_integer(v))
                 rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                                 "%s: %s is %" JSON_INTEGER_FORMAT "; only 1 is supported",
-                                 source, f->version, json_integer_value(v));
+                                 "%s: %s is %" JSON_INTEGER_FORMAT "; only 1 is supported", source,
+                                 f->version, json_integer_value(v));
             else
-                rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
-                                 "%s: %s is not 1; only version 1 is supported", source,
-                                 f->version);
+                rc =
+                    dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                                "%s: %s is not 1; only version 1 is supported", source, f->version);
             goto out;
         }
     }
@@ -169,8 +168,8 @@ int dsql_json_parse_credentials(const char *text, size_t len, const dsql_json_cr
         (rc = get_string(obj, f->secret_access_key, source, 1, &secret, err)) != DSQL_OK)
         goto out;
     if (f->session_token != NULL &&
-        (rc = get_string(obj, f->session_token, source, f->session_token_required, &token,
-                         err)) != DSQL_OK)
+        (rc = get_string(obj, f->session_token, source, f->session_token_required, &token, err)) !=
+            DSQL_OK)
         goto out;
     if ((rc = get_expiration(obj, f, source, &exp, err)) != DSQL_OK)
         goto out;

@@ -39,9 +39,8 @@ DSQL_LOCAL extern const dsql_json_cred_fields dsql_json_fields_metadata;
  * "...: AccessKeyId is missing". String values jansson copied are wiped before they are freed.
  */
 DSQL_LOCAL int dsql_json_parse_credentials(const char *text, size_t len,
-                                           const dsql_json_cred_fields *fields,
-                                           const char *source, dsql_credentials **out,
-                                           dsql_error *err);
+                                           const dsql_json_cred_fields *fields, const char *source,
+                                           dsql_credentials **out, dsql_error *err);
 
 /*
  * Parses a JSON object and copies the top-level string members named keys[0..n) into
@@ -49,8 +48,7 @@ DSQL_LOCAL int dsql_json_parse_credentials(const char *text, size_t len,
  * not credentials (the SSO token cache, ...). The caller frees each value with
  * dsql_free_secret. Errors name source.
  */
-DSQL_LOCAL int dsql_json_object_strings(const char *text, size_t len, const char *source,
-                                        size_t n, const char *const *keys, char **values,
-                                        dsql_error *err);
+DSQL_LOCAL int dsql_json_object_strings(const char *text, size_t len, const char *source, size_t n,
+                                        const char *const *keys, char **values, dsql_error *err);
 
 #endif /* DSQL_JSON_H */

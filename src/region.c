@@ -55,8 +55,7 @@ static const char *printable(const char *s)
     return s;
 }
 
-static int accept(const char *v, const char *from, char *region, size_t region_len,
-                  dsql_error *err)
+static int accept(const char *v, const char *from, char *region, size_t region_len, dsql_error *err)
 {
     if (!dsql_valid_region(v))
         return dsql_seterr(err, DSQL_ERR_REGION,
