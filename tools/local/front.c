@@ -8,6 +8,7 @@
 #include "tls.h"
 #include "token_verify.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +39,7 @@ typedef struct conn {
     front *f;
     int fd;
     SSL *ssl;
+    int64_t deadline_ms; /* the whole handshake (TLS, startup, password) ends by then */
     char peer[64];
 } conn;
 
@@ -50,9 +52,27 @@ int64_t front_now_ms(void)
 
 /* ---- blocking I/O for the handshake phase (socket timeouts bound every call) ---------------- */
 
-static int read_plain(int fd, void *buf, size_t n)
+/*
+ * Sets the socket timeouts to what is left of the handshake deadline, so a client that
+ * trickles bytes cannot hold its thread longer than the deadline. -1 when it has passed.
+ */
+static int arm(const conn *c)
 {
+    int64_t left = c->deadline_ms - front_now_ms();
+    if (left <= 0)
+        return -1;
+    struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return 0;
+}
+
+static int read_plain(const conn *c, void *buf, size_t n)
+{
+    int fd = c->fd;
     for (size_t got = 0; got < n;) {
+        if (arm(c) != 0)
+            return -1;
         ssize_t r = recv(fd, (char *)buf + got, n - got, 0);
         if (r < 0 && errno == EINTR)
             continue;
@@ -79,8 +99,10 @@ static int write_plain(int fd, const void *buf, size_t n)
 static int read_conn(conn *c, void *buf, size_t n)
 {
     if (c->ssl == NULL)
-        return read_plain(c->fd, buf, n);
+        return read_plain(c, buf, n);
     for (size_t got = 0; got < n;) {
+        if (arm(c) != 0)
+            return -1;
         int r = SSL_read(c->ssl, (char *)buf + got, (int)(n - got));
         if (r <= 0)
             return -1;
@@ -150,7 +172,7 @@ static void relay_cancel(conn *c, const unsigned char pkt[16])
 static int tls_accept(conn *c, int direct)
 {
     c->ssl = SSL_new(c->f->ctx);
-    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || arm(c) != 0)
         return -1;
     if (SSL_accept(c->ssl) != 1) {
         unsigned long e = ERR_peek_last_error();
@@ -179,6 +201,8 @@ static long read_startup(conn *c, unsigned char *pkt)
         unsigned char hdr[8];
         if (c->ssl == NULL) {
             unsigned char first;
+            if (arm(c) != 0)
+                return -1;
             ssize_t r = recv(c->fd, &first, 1, MSG_PEEK);
             if (r <= 0)
                 return -1;
@@ -276,9 +300,7 @@ static void session(conn *c)
     if (pkt == NULL || st == NULL)
         goto out;
 
-    struct timeval tv = {.tv_sec = cfg->handshake_timeout};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    c->deadline_ms = front_now_ms() + cfg->handshake_timeout * 1000;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
@@ -432,7 +454,10 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         }
         c->f = &f;
         c->fd = fd;
-        snprintf(c->peer, sizeof c->peer, "client fd %d", fd);
+        char ip[INET6_ADDRSTRLEN] = "?";
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
         atomic_fetch_add(&f.active, 1);
         pthread_t t;
         if (pthread_create(&t, &attr, conn_thread, c) != 0) {

@@ -8,8 +8,6 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#define FRONT_ROW_CAP 3000
-
 typedef struct front_config {
     const char *endpoint;   /* the certificate's and the tokens' host name */
     const char *region;     /* the tokens' region */

@@ -4,6 +4,7 @@
 #include "keys.h"
 #include "pgctl.h"
 #include "tls.h"
+#include "token.h"
 
 #include "dsqlauth.h"
 #include "util.h"
@@ -40,6 +41,7 @@ typedef struct settings {
     int port;
     int strict;
     long long max_lifetime;
+    int handshake_timeout;
     size_t nusers;
     char users[MAX_USERS][64];
 } settings;
@@ -65,6 +67,7 @@ static void usage(FILE *f)
           "  --user NAME          a further non-admin role (repeatable; `app` always exists)\n"
           "  --strict             reject what Aurora DSQL rejects (SQLSTATEs as DSQL's)\n"
           "  --max-lifetime S     close sessions after S seconds like DSQL (default 3600; 0: never)\n"
+          "  --handshake-timeout S  seconds a client has for TLS, startup and password (10)\n"
           "  --foreground         run the front in the foreground (logs to stderr)\n"
           "  --help, --version\n",
           f);
@@ -125,6 +128,8 @@ static int state_load(settings *s)
             s->strict = atoi(eq);
         else if (strcmp(line, "max_lifetime") == 0)
             s->max_lifetime = atoll(eq);
+        else if (strcmp(line, "handshake_timeout") == 0)
+            s->handshake_timeout = atoi(eq);
         else if (strcmp(line, "user") == 0 && s->nusers < MAX_USERS)
             snprintf(s->users[s->nusers++], sizeof s->users[0], "%s", eq);
     }
@@ -140,11 +145,29 @@ static int state_save(const settings *s)
     FILE *f = fopen(tmp, "we");
     if (f == NULL)
         return -1;
-    fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n",
-            s->cluster_id, s->region, s->port, s->strict, s->max_lifetime);
+    fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
+               "handshake_timeout=%d\n",
+            s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout);
     for (size_t i = 0; i < s->nusers; i++)
         fprintf(f, "user=%s\n", s->users[i]);
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;
+}
+
+/* Whether pid runs (a zombie waiting for init to reap it does not count). */
+static int alive(pid_t pid)
+{
+    if (pid <= 0 || kill(pid, 0) != 0)
+        return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return !(paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
 }
 
 static pid_t front_pid(const settings *s)
@@ -158,7 +181,7 @@ static pid_t front_pid(const settings *s)
     if (fscanf(f, "%ld", &pid) != 1)
         pid = 0;
     fclose(f);
-    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+    if (!alive((pid_t)pid))
         return 0;
     /* A stale pid file could name an unrelated process: check it is one of ours. */
     char comm[64], cpath[64];
@@ -251,7 +274,7 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
         .keys_path = keys_path,
         .strict = s->strict,
         .max_lifetime = s->max_lifetime,
-        .handshake_timeout = 10,
+        .handshake_timeout = s->handshake_timeout > 0 ? s->handshake_timeout : 10,
         .ready_fd = ready_fd,
     };
     if (snprintf(cfg.backend_socket, sizeof cfg.backend_socket, "%s/.s.PGSQL.%d", pg->sockdir,
@@ -266,7 +289,7 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
     return 0;
 }
 
-static int cmd_start(settings *s, int foreground, int explicit_port)
+static int cmd_start(settings *s, const settings *running, int foreground, int explicit_port)
 {
     char msg[1024], path[600];
     pgctl pg;
@@ -277,12 +300,25 @@ static int cmd_start(settings *s, int foreground, int explicit_port)
 
     pid_t fp = front_pid(s);
     if (fp > 0 && pgctl_running(&pg) > 0) {
+        /* Harmless: the roles of this command line are made, the rest must match. */
+        const char *users[MAX_USERS];
+        for (size_t i = 0; i < s->nusers; i++)
+            users[i] = s->users[i];
+        if (pgctl_setup_roles(&pg, users, s->nusers, msg, sizeof msg) != 0)
+            return die("%s", msg);
+        if (running != NULL &&
+            (strcmp(running->endpoint, s->endpoint) != 0 || running->strict != s->strict ||
+             running->max_lifetime != s->max_lifetime || running->port != s->port))
+            return die("already running in %s with other settings (%s port %d%s, "
+                       "--max-lifetime %lld); `dsqlauth-local stop` first to change them",
+                       s->dir, running->endpoint, running->port,
+                       running->strict ? ", --strict" : "", running->max_lifetime);
         printf("dsqlauth-local: already running on 127.0.0.1:%d (%s)\n", s->port, s->endpoint);
         return 0;
     }
     if (fp > 0) { /* a front without its PostgreSQL: restart both */
         kill(fp, SIGTERM);
-        for (int i = 0; i < 50 && kill(fp, 0) == 0; i++)
+        for (int i = 0; i < 50 && alive(fp); i++)
             usleep(100000);
     }
     if (pgctl_ensure_cluster(&pg, msg, sizeof msg) != 0 || pgctl_start(&pg, msg, sizeof msg) != 0)
@@ -370,9 +406,9 @@ static int cmd_stop(const settings *s)
     pid_t fp = front_pid(s);
     if (fp > 0) {
         kill(fp, SIGTERM);
-        for (int i = 0; i < 100 && kill(fp, 0) == 0; i++)
-            usleep(50000);
-        if (kill(fp, 0) == 0)
+        for (int i = 0; i < 200 && alive(fp); i++)
+            usleep(10000);
+        if (alive(fp))
             kill(fp, SIGKILL);
     }
     char path[600];
@@ -481,7 +517,7 @@ int main(int argc, char **argv)
     const char *cluster_id = NULL, *region = NULL;
     char extra_users[MAX_USERS][64];
     size_t nextra = 0;
-    int port = -1, foreground = 0, strict = 0;
+    int port = -1, foreground = 0, strict = 0, handshake = 10;
     long long lifetime = -1, expires = 0, signing_time = 0;
     const char *token_user = "admin";
     static const struct option opts[] = {
@@ -489,6 +525,7 @@ int main(int argc, char **argv)
         {"cluster-id", required_argument, 0, 'c'}, {"region", required_argument, 0, 'r'},
         {"user", required_argument, 0, 'u'},     {"strict", no_argument, 0, 's'},
         {"max-lifetime", required_argument, 0, 'l'}, {"foreground", no_argument, 0, 'f'},
+        {"handshake-timeout", required_argument, 0, 'H'},
         {"token-user", required_argument, 0, 'U'}, {"expires", required_argument, 0, 'e'},
         {"signing-time", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
@@ -519,6 +556,8 @@ int main(int argc, char **argv)
             cluster_id = optarg;
             break;
         case 'r':
+            if (!dsql_valid_region(optarg))
+                return die("--region: expected a region name such as us-east-1, got %s", optarg);
             region = optarg;
             break;
         case 'u':
@@ -539,6 +578,11 @@ int main(int argc, char **argv)
             break;
         case 'f':
             foreground = 1;
+            break;
+        case 'H':
+            handshake = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || handshake < 1 || handshake > 600)
+                return die("--handshake-timeout: expected 1..600 seconds, got %s", optarg);
             break;
         case 'U':
             token_user = optarg;
@@ -571,6 +615,7 @@ int main(int argc, char **argv)
 
     /* Settings: the last start's, then this command line's. */
     int had_state = state_load(&s) == 0;
+    settings last = s; /* what the last start used */
     if (strcmp(cmd, "start") == 0) {
         s.nusers = 0; /* roles: app plus this start's --user names (old roles stay in the DB) */
         snprintf(s.users[s.nusers++], sizeof s.users[0], "app");
@@ -579,6 +624,7 @@ int main(int argc, char **argv)
                 snprintf(s.users[s.nusers++], sizeof s.users[0], "%s", extra_users[i]);
         s.strict = strict;
         s.max_lifetime = lifetime >= 0 ? lifetime : DEFAULT_LIFETIME;
+        s.handshake_timeout = handshake;
     }
     if (cluster_id != NULL)
         snprintf(s.cluster_id, sizeof s.cluster_id, "%s", cluster_id);
@@ -594,8 +640,12 @@ int main(int argc, char **argv)
     if (dsql_endpoint_resolve(s.cluster_id, s.region, s.endpoint, sizeof s.endpoint, &err) != 0)
         return die("%s", err.message);
 
-    if (strcmp(cmd, "start") == 0)
-        return cmd_start(&s, foreground, port > 0);
+    if (strcmp(cmd, "start") == 0) {
+        if (had_state)
+            dsql_endpoint_resolve(last.cluster_id, last.region, last.endpoint,
+                                  sizeof last.endpoint, NULL);
+        return cmd_start(&s, had_state ? &last : NULL, foreground, port > 0);
+    }
     if (strcmp(cmd, "stop") == 0)
         return cmd_stop(&s);
     if (strcmp(cmd, "status") == 0)

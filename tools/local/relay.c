@@ -4,12 +4,17 @@
  * (Unix socket) in one thread with non-blocking I/O, the maximum connection lifetime, and in
  * strict mode the DSQL rules applied per message.
  *
- * Strict mode, and why it works at message boundaries:
- *  - Each Query ('Q') and Parse ('P') is shown to the strict classifier. A rejected statement is
- *    replaced by a DO block that makes PostgreSQL raise the same SQLSTATE and message, so the
- *    effect on the transaction is PostgreSQL's own (aborted inside BEGIN, nothing outside). For
- *    Parse the error therefore surfaces at Execute rather than at Parse.
- *  - The row cap (FRONT_ROW_CAP rows changed per transaction) is counted from CommandComplete
+ * Strict mode (the classifier is strict.c; this file plays the relay's part strict.h describes):
+ *  - Each statement of a Query ('Q') and each Parse ('P') is shown to the classifier. A rejected
+ *    statement is replaced by a DO block that makes PostgreSQL raise the same SQLSTATE and
+ *    message (the rest of a Query string is dropped, as PostgreSQL would skip it), so the effect
+ *    on the transaction is PostgreSQL's own (aborted inside BEGIN, nothing outside). For Parse
+ *    the error therefore surfaces at Execute rather than at Parse. DSQL's ASYNC keyword is cut
+ *    before PostgreSQL sees it.
+ *  - The transaction rules (one DDL, no DDL with DML) are applied at Parse for the unnamed
+ *    statement; a named statement is checked where it is prepared, not where it runs (so its
+ *    later executions pass: on the side of passing, as strict.h's known differences).
+ *  - The row cap (DSQL_STRICT_ROW_CAP rows changed per transaction) is counted from CommandComplete
  *    tags. A statement outside a transaction block that may change rows is wrapped in a hidden
  *    BEGIN/COMMIT so that going over the cap can still roll it back, exactly as DSQL does.
  *  - To keep hidden statements in order, strict mode forwards one batch (up to a Query or Sync)
@@ -32,9 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifdef DSQL_LOCAL_HAVE_STRICT
 #include "strict.h"
-#endif
 
 #define IO_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)     /* stop reading a side while its output queue is this full */
@@ -119,81 +122,20 @@ typedef struct relay {
     int finished;         /* FATAL queued: flush it and end */
 
     /* strict mode */
+    dsql_strict_session ss; /* the classifier's view of the client's session */
     char txn;             /* the client's transaction status, from the last ReadyForQuery */
     int outstanding;      /* a Query or Sync of the client awaits its ReadyForQuery */
     int in_batch;         /* the client has sent messages since the last ReadyForQuery */
     int wrap;             /* the batch runs inside our hidden BEGIN */
     enum hidden hidden;
     int cap_hit;          /* the batch went over the row cap: drop its results until Z */
-    int copy_in;          /* the running COPY reads from the client (its rows count) */
     int strip_context;    /* the next ErrorResponse comes from our DO: drop its CONTEXT */
-    int64_t rows;         /* rows changed in the current transaction */
-    stmt_flag stmts[MAX_STMTS];
+    stmt_flag stmts[MAX_STMTS]; /* named prepared statements: do they change rows? */
     unsigned next_stmt;
-#ifdef DSQL_LOCAL_HAVE_STRICT
-    strict_session *strict;
-#endif
+    int unnamed_changes_rows;   /* the same for the unnamed statement */
 } relay;
 
 /* ---- SQL helpers ------------------------------------------------------------------------ */
-
-/* 1 if the statement's first keyword says it may change rows (INSERT, UPDATE, ...). */
-static int changes_rows(const char *sql)
-{
-    const char *p = sql;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '(')
-            p++;
-        if (p[0] == '-' && p[1] == '-') {
-            while (*p != '\0' && *p != '\n')
-                p++;
-        } else if (p[0] == '/' && p[1] == '*') {
-            const char *e = strstr(p + 2, "*/");
-            p = e ? e + 2 : p + strlen(p);
-        } else {
-            break;
-        }
-    }
-    static const char *const kw[] = {"insert", "update", "delete", "merge", "copy", "with"};
-    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++) {
-        size_t n = strlen(kw[i]);
-        if (strncasecmp(p, kw[i], n) == 0 &&
-            !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' ||
-              (p[n] >= '0' && p[n] <= '9')))
-            return 1;
-    }
-    return 0;
-}
-
-/* Rows a CommandComplete tag reports as changed. */
-static int64_t tag_rows(const char *tag, int copy_in)
-{
-    static const char *const verbs[] = {"INSERT ", "UPDATE ", "DELETE ", "MERGE ", "COPY "};
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        if (strncmp(tag, verbs[i], strlen(verbs[i])) != 0)
-            continue;
-        if (i == 4 && !copy_in)
-            return 0;
-        const char *sp = strrchr(tag, ' ');
-        return sp ? strtoll(sp + 1, NULL, 10) : 0;
-    }
-    return 0;
-}
-
-/* The DO block that makes PostgreSQL raise sqlstate with message. */
-static void put_raise_sql(dsql_buf *b, const char *sqlstate, const char *message)
-{
-    dsql_buf_printf(b, "DO $dsqlauth$BEGIN RAISE EXCEPTION USING ERRCODE = '%.5s', MESSAGE = E'",
-                    sqlstate);
-    for (const unsigned char *m = (const unsigned char *)message; *m != '\0'; m++) {
-        if (*m == '\'' || *m == '\\')
-            dsql_buf_putc(b, '\\');
-        if (*m == '$')
-            dsql_buf_putc(b, '\\'); /* E'\$' is '$': the dollar tag can never close early */
-        dsql_buf_putc(b, *m < 0x20 ? ' ' : (char)*m);
-    }
-    dsql_buf_puts(b, "'; END$dsqlauth$");
-}
 
 static void put_query(queue *q, const char *sql)
 {
@@ -218,9 +160,9 @@ static void put_error(queue *q, const char *severity, const char *sqlstate, cons
 /* Copies an ErrorResponse without its CONTEXT ('W') field, which names our DO block. */
 static void push_error_without_context(queue *q, const char *msg, size_t n)
 {
-    size_t start = q->w;
     if (q_reserve(q, n) != 0)
         return;
+    size_t start = q->w; /* after q_reserve: it may have moved the contents */
     q_push(q, msg, 5);
     for (size_t i = 5; i < n && msg[i] != '\0';) {
         size_t flen = strnlen(msg + i + 1, n - i - 1) + 2;
@@ -234,22 +176,10 @@ static void push_error_without_context(queue *q, const char *msg, size_t n)
 
 /* ---- strict mode: the client's side ------------------------------------------------------ */
 
-static int screen(relay *r, const char *sql, char sqlstate[6], char *message, size_t len)
-{
-#ifdef DSQL_LOCAL_HAVE_STRICT
-    return strict_screen(r->strict, sql, r->txn, sqlstate, message, len);
-#else
-    (void)r;
-    (void)sql;
-    (void)sqlstate;
-    (void)message;
-    (void)len;
-    return 0; /* the classifier is built in when tools/local/strict.c is present */
-#endif
-}
-
 static void remember_stmt(relay *r, const char *name, int rows)
 {
+    if (*name == '\0')
+        r->unnamed_changes_rows = rows;
     if (*name == '\0' || strlen(name) >= sizeof r->stmts[0].name)
         return;
     stmt_flag *slot = &r->stmts[r->next_stmt++ % MAX_STMTS];
@@ -265,7 +195,7 @@ static int stmt_changes_rows(const relay *r, const char *name)
     for (size_t i = 0; i < MAX_STMTS; i++)
         if (r->stmts[i].name[0] != '\0' && strcmp(r->stmts[i].name, name) == 0)
             return r->stmts[i].changes_rows;
-    return *name == '\0'; /* the unnamed statement: assume it may */
+    return *name == '\0' ? r->unnamed_changes_rows : 1; /* forgotten: assume it may */
 }
 
 /* Starts a hidden transaction block before a batch that may change rows outside one. */
@@ -276,6 +206,79 @@ static void maybe_wrap(relay *r, int rows)
     put_query(&r->to_backend, "BEGIN");
     r->hidden = H_BEGIN;
     r->wrap = 1;
+}
+
+/* Appends the DO block that raises err; returns -1 if it cannot be made. */
+static int put_raise(dsql_buf *b, const dsql_strict_error *err)
+{
+    char sql[DSQL_STRICT_RAISE_MAX];
+    size_t n = dsql_strict_raise_sql(err, sql, sizeof sql);
+    if (n == 0)
+        return -1;
+    dsql_buf_append(b, sql, n);
+    return 0;
+}
+
+/*
+ * The statements of a Query string, as PostgreSQL should see them: each shown to the
+ * classifier, ASYNC cut out, and the first rejected one replaced by a raise (the rest dropped).
+ * Sets *dml when a statement changes rows and *txn_control when one begins or ends a block.
+ */
+static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *out, int *dml,
+                         int *txn_control, int *rejected)
+{
+    size_t pos = 0, off, len, copied = 0;
+    while (dsql_strict_split(sql, sql_len, &pos, &off, &len)) {
+        dsql_strict_stmt st;
+        dsql_strict_error err;
+        if (dsql_strict_check(&r->ss, sql + off, len, &st, &err) == DSQL_STRICT_REJECT) {
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
+            dsql_buf_append(out, sql + copied, off - copied);
+            *rejected = 1;
+            return put_raise(out, &err);
+        }
+        *dml |= st.kind == DSQL_STRICT_DML;
+        *txn_control |= st.kind == DSQL_STRICT_BEGIN || st.kind == DSQL_STRICT_COMMIT ||
+                        st.kind == DSQL_STRICT_ROLLBACK;
+        if (st.async_len > 0) {
+            dsql_buf_append(out, sql + copied, off + st.async_off - copied);
+            copied = off + st.async_off + st.async_len;
+        }
+    }
+    dsql_buf_append(out, sql + copied, sql_len - copied);
+    return 0;
+}
+
+/* The same for the one statement of a Parse. Unnamed statements are admitted here too. */
+static int rewrite_parse(relay *r, const char *name, const char *sql, size_t sql_len,
+                         dsql_buf *out, int *dml, int *rejected)
+{
+    dsql_strict_stmt st;
+    dsql_strict_error err;
+    dsql_strict_classify(sql, sql_len, &st);
+    int refused = st.rejected;
+    if (refused)
+        err = st.error;
+    else if (*name == '\0')
+        refused = dsql_strict_admit(&r->ss, &st, &err) == DSQL_STRICT_REJECT;
+    if (refused) {
+        dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
+        *rejected = 1;
+        return put_raise(out, &err);
+    }
+    *dml = st.kind == DSQL_STRICT_DML;
+    size_t start = 0, end = sql_len;
+    if (st.async_len > 0) {
+        /* The classifier's offsets are from the statement's first token. */
+        size_t lead = 0;
+        size_t p2 = 0, off, len;
+        if (dsql_strict_split(sql, sql_len, &p2, &off, &len))
+            lead = off;
+        dsql_buf_append(out, sql, lead + st.async_off);
+        start = lead + st.async_off + st.async_len;
+    }
+    dsql_buf_append(out, sql + start, end - start);
+    return 0;
 }
 
 /* Handles a whole Query or Parse message; returns 0, or -1 when it is malformed. */
@@ -296,37 +299,35 @@ static int client_statement(relay *r, const char *msg, size_t n)
     if (sql_end == NULL)
         return -1;
 
-    char sqlstate[6] = "", message[512] = "";
-    int rejected = screen(r, sql, sqlstate, message, sizeof message);
-    int rows = !rejected && changes_rows(sql);
-    if (msg[0] == 'P')
-        remember_stmt(r, name, rows);
-    maybe_wrap(r, rows);
-    r->in_batch = 1;
-    if (msg[0] == 'Q')
-        r->outstanding = 1;
-    if (!rejected) {
-        q_push(&r->to_backend, msg, n);
-        return 0;
-    }
-    dsql_log(DSQL_LOG_DEBUG, "local: strict: rejected with %s: %s", sqlstate, message);
     dsql_buf b;
     dsql_buf_init(&b);
     dsql_buf_append(&b, msg, 5);
     if (msg[0] == 'P')
         dsql_buf_append(&b, name, strlen(name) + 1);
-    put_raise_sql(&b, sqlstate, message);
+    int dml = 0, txn_control = 0, rejected = 0, rc;
+    if (msg[0] == 'Q')
+        rc = rewrite_query(r, sql, (size_t)(sql_end - sql), &b, &dml, &txn_control, &rejected);
+    else
+        rc = rewrite_parse(r, name, sql, (size_t)(sql_end - sql), &b, &dml, &rejected);
     dsql_buf_putc(&b, '\0');
-    if (msg[0] == 'P')
+    if (msg[0] == 'P') {
         dsql_buf_append(&b, sql_end + 1, (size_t)(end - sql_end - 1)); /* parameter types */
-    if (dsql_buf_failed(&b)) {
+        remember_stmt(r, name, dml);
+    }
+    if (rc != 0 || dsql_buf_failed(&b)) {
         dsql_buf_cleanup(&b);
         return -1;
     }
     proto_set32(b.data + 1, (uint32_t)(b.len - 1));
+    /* A block of our own lets the row cap roll back what would otherwise commit at once; a
+     * string that begins or ends blocks itself is left alone. */
+    maybe_wrap(r, dml && !txn_control && !rejected);
+    r->in_batch = 1;
+    if (msg[0] == 'Q')
+        r->outstanding = 1;
     q_push(&r->to_backend, b.data, b.len);
     dsql_buf_cleanup(&b);
-    r->strip_context = 1;
+    r->strip_context |= rejected;
     return 0;
 }
 
@@ -379,7 +380,7 @@ static void client_input(relay *r)
                 in->r += 1 + (size_t)len;
                 continue;
             }
-            if (t == 'S')
+            if (t == 'S' || t == 'Q') /* a Query too long to inspect still ends a batch */
                 r->outstanding = 1;
             if (!is_copy_msg(t) && t != 'X')
                 r->in_batch = 1;
@@ -402,8 +403,7 @@ static void batch_done(relay *r, char status)
     r->wrap = 0;
     r->cap_hit = 0;
     r->hidden = H_NONE;
-    if (status == 'I')
-        r->rows = 0;
+    dsql_strict_ready(&r->ss, status);
 }
 
 static const char cap_message[] = "transaction row limit exceeded";
@@ -422,12 +422,11 @@ static void client_ready(relay *r, const char *msg, size_t n)
         }
     } else if (r->cap_hit) {
         if (status == 'T') {
-            dsql_buf b;
-            dsql_buf_init(&b);
-            put_raise_sql(&b, "54000", cap_message);
-            if (!dsql_buf_failed(&b))
-                put_query(&r->to_backend, b.data);
-            dsql_buf_cleanup(&b);
+            dsql_strict_error err = {.sqlstate = "54000"};
+            snprintf(err.message, sizeof err.message, "%s", cap_message);
+            char sql[DSQL_STRICT_RAISE_MAX];
+            if (dsql_strict_raise_sql(&err, sql, sizeof sql) > 0)
+                put_query(&r->to_backend, sql);
             r->hidden = H_RAISE;
             r->strip_context = 1;
             return;
@@ -467,7 +466,6 @@ static void backend_message(relay *r, const char *msg, size_t n)
         break;
     }
     if (t == 'Z') {
-        r->copy_in = 0;
         client_ready(r, msg, n);
         return;
     }
@@ -475,18 +473,13 @@ static void backend_message(relay *r, const char *msg, size_t n)
         return; /* the statement failed: nothing after it in the batch is shown */
     switch (t) {
     case 'G':
-        r->copy_in = 1;
-        break;
-    case 'H':
-        r->copy_in = 0;
+        dsql_strict_copy_in(&r->ss);
         break;
     case 'C': {
-        char tag[64];
-        snprintf(tag, sizeof tag, "%.*s", (int)(n > 6 ? n - 6 : 0), msg + 5);
-        r->rows += tag_rows(tag, r->copy_in);
-        r->copy_in = 0;
-        if (r->rows > FRONT_ROW_CAP && (r->wrap || r->txn != 'I')) {
-            r->cap_hit = 1;
+        dsql_strict_error err;
+        if (dsql_strict_command_complete(&r->ss, msg + 5, &err) == DSQL_STRICT_REJECT &&
+            (r->wrap || r->ss.status != 'I')) {
+            r->cap_hit = 1; /* the statement fails: its CommandComplete is not shown */
             return;
         }
         break;
@@ -550,9 +543,14 @@ static int progress_client_read(relay *r)
         q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
         return 0;
     ERR_clear_error();
-    int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)(dst->cap - dst->w));
+    size_t room = dst->cap - dst->w;
+    int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)room);
     if (n > 0) {
         dst->w += (size_t)n;
+        /* A short read most likely drained the socket: wait for poll instead of a read that
+         * would only say EAGAIN (poll is level-triggered, so nothing is missed). */
+        if ((size_t)n < room && SSL_pending(r->p->ssl) == 0)
+            r->c_can_read = 0;
         client_input(r);
         return 1;
     }
@@ -602,9 +600,12 @@ static int progress_backend_read(relay *r)
     if (r->b_eof || !r->b_can_read || q_len(&r->to_client) >= HIGH_WATER ||
         q_len(dst) >= HIGH_WATER || q_reserve(dst, IO_CHUNK) != 0)
         return 0;
-    ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, dst->cap - dst->w, 0);
+    size_t room = dst->cap - dst->w;
+    ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, room, 0);
     if (n > 0) {
         dst->w += (size_t)n;
+        if ((size_t)n < room)
+            r->b_can_read = 0; /* as above */
         backend_input(r);
         return 1;
     }
@@ -652,10 +653,7 @@ void relay_run(const relay_params *p)
     r->p = p;
     r->c_can_read = r->b_can_read = 1;
     r->txn = 'I';
-#ifdef DSQL_LOCAL_HAVE_STRICT
-    if (p->strict)
-        r->strict = strict_session_new();
-#endif
+    dsql_strict_session_init(&r->ss);
     fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
     struct pollfd pfd[2];
@@ -710,9 +708,6 @@ void relay_run(const relay_params *p)
         if (pfd[0].revents & POLLOUT)
             r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
     }
-#ifdef DSQL_LOCAL_HAVE_STRICT
-    strict_session_free(r->strict);
-#endif
     q_free(&r->cin);
     q_free(&r->bin);
     q_free(&r->to_client);

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_front.c: a real dsqlauth-local, driven by libpq, psql and raw protocol bytes: who gets
+ * in, who is refused with which SQLSTATE and message, and that nothing crashes it.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+TestSuite(front, .timeout = 60);
+
+static char *query1(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    char *v = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+/* Reads messages until an ErrorResponse; returns its SQLSTATE and message. */
+static int read_error(int fd, SSL *ssl, char *code, char *msg, size_t msglen)
+{
+    char type, body[8192];
+    size_t len;
+    while (h_read_msg(fd, ssl, &type, body, sizeof body, &len) == 0) {
+        if (type == 'E') {
+            h_error_field(body, len, 'C', code, 6);
+            h_error_field(body, len, 'M', msg, msglen);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Runs startup + password over ssl and returns the first message type after the password. */
+static char login(int fd, SSL *ssl, const char *user, const char *password, char *code,
+                  char *msg)
+{
+    unsigned char pkt[512];
+    size_t n = h_startup_packet(pkt, user, "database\0postgres\0", 18);
+    cr_assert_eq(SSL_write(ssl, pkt, (int)n), (int)n);
+    char type, body[8192];
+    size_t len;
+    cr_assert_eq(h_read_msg(fd, ssl, &type, body, sizeof body, &len), 0);
+    cr_assert_eq(type, 'R');
+    cr_assert_eq(body[3], 3, "not AuthenticationCleartextPassword");
+    unsigned char pw[4096];
+    size_t pl = strlen(password) + 1;
+    pw[0] = 'p';
+    h_put32(pw + 1, (uint32_t)(4 + pl));
+    memcpy(pw + 5, password, pl);
+    cr_assert_eq(SSL_write(ssl, pw, (int)(5 + pl)), (int)(5 + pl));
+    cr_assert_eq(h_read_msg(fd, ssl, &type, body, sizeof body, &len), 0);
+    if (type == 'E') {
+        h_error_field(body, len, 'C', code, 6);
+        h_error_field(body, len, 'M', msg, 512);
+    }
+    if (type == 'R')
+        cr_assert_eq(body[3], 0, "expected AuthenticationOk");
+    return type;
+}
+
+/* ---- who gets in ------------------------------------------------------------------------- */
+
+Test(front, admin_connects_with_a_token)
+{
+    char *t = h_token(1, 0, 0);
+    PGconn *c = h_connect("admin", t, NULL);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    char *who = query1(c, "SELECT current_user");
+    cr_assert_str_eq(who, "admin");
+    cr_assert_str_eq(PQparameterStatus(c, "server_encoding"), "UTF8"); /* ParameterStatus relayed */
+    cr_assert_gt(PQbackendPID(c), 0);                                   /* BackendKeyData relayed */
+    free(who);
+    PQfinish(c);
+    free(t);
+}
+
+Test(front, app_connects_uses_myschema_and_cannot_write_public)
+{
+    char *t = h_token(0, 0, 0);
+    PGconn *c = h_connect("app", t, "-c search_path=myschema");
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    char *who = query1(c, "SELECT current_user || ' ' || current_setting('search_path')");
+    cr_assert_str_eq(who, "app myschema");
+    PGresult *r = PQexec(c, "CREATE TABLE IF NOT EXISTS app_t (id int)");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    r = PQexec(c, "CREATE TABLE public.app_t (id int)");
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
+    PQclear(r);
+    free(who);
+    PQfinish(c);
+    free(t);
+}
+
+Test(front, copy_notices_and_cancel_are_relayed)
+{
+    char *t = h_token(1, 0, 0);
+    PGconn *c = h_connect("admin", t, NULL);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(PQexec(c, "CREATE TEMP TABLE cp (id int, s text)"));
+    PGresult *r = PQexec(c, "COPY cp FROM STDIN");
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN);
+    PQclear(r);
+    for (int i = 0; i < 1000; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%d\trow %d\n", i, i);
+        cr_assert_eq(PQputCopyData(c, line, n), 1);
+    }
+    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
+    r = PQgetResult(c);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    cr_assert_str_eq(PQcmdTuples(r), "1000");
+    PQclear(r);
+    PQclear(PQgetResult(c));
+    char *n = query1(c, "SELECT count(*) FROM cp");
+    cr_assert_str_eq(n, "1000");
+    free(n);
+
+    r = PQexec(c, "DO $$BEGIN RAISE NOTICE 'hello from the backend'; END$$");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    /* Cancel by key: the front relays the CancelRequest to PostgreSQL. */
+    cr_assert_eq(PQsendQuery(c, "SELECT pg_sleep(20)"), 1);
+    usleep(300 * 1000);
+    PGcancel *cancel = PQgetCancel(c);
+    char err[256];
+    time_t t0 = time(NULL);
+    cr_assert_eq(PQcancel(cancel, err, sizeof err), 1, "%s", err);
+    PQfreeCancel(cancel);
+    r = PQgetResult(c);
+    cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57014");
+    cr_assert_lt(time(NULL) - t0, 10);
+    PQclear(r);
+    PQclear(PQgetResult(c));
+    PQfinish(c);
+    free(t);
+}
+
+Test(front, psql_connects_with_a_library_token)
+{
+    char *t = h_token(1, 0, 0);
+    char cmd[4096], out[1024];
+    snprintf(cmd, sizeof cmd,
+             "PGPASSWORD='%s' psql -X -At \"host=%s hostaddr=127.0.0.1 port=%d user=admin "
+             "dbname=postgres sslmode=verify-full sslrootcert=%s\" -c 'SELECT current_user'",
+             t, h_endpoint(), h_port(), h_ca());
+    cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_str_eq(out, "admin\n");
+    free(t);
+}
+
+/* ---- who is refused ---------------------------------------------------------------------- */
+
+Test(front, refusals_name_the_failed_part)
+{
+    char *good = h_token(1, 0, 0);
+    char *tampered = strdup(good);
+    char *sig = strstr(tampered, "X-Amz-Signature=") + 16;
+    sig[5] = sig[5] == '0' ? '1' : '0';
+    char *expired = h_token(1, time(NULL) - 1000, 900);
+    char *other = h_token_custom("other0000000000000000000aa.dsql.us-east-1.on.aws", "us-east-1",
+                                 "AKIAIOSFODNN7EXAMPLE", "x", 1, 0, 0);
+    char *user_tok = h_token(0, 0, 0);
+    char *unknown = h_token_custom(h_endpoint(), "us-east-1", "AKIAUNKNOWN000000000", "x", 1, 0,
+                                   0);
+    struct {
+        const char *user, *password, *options, *text;
+    } cases[] = {
+        {"admin", tampered, NULL, "signature mismatch"},
+        {"admin", expired, NULL, "token expired"},
+        {"admin", other, NULL, "token is for host other"},
+        {"admin", user_tok, NULL, "wrong action for role admin"},
+        {"app", good, NULL, "wrong action for role app"},
+        {"admin", unknown, NULL, "unknown access key id"},
+        {"admin", "hunter2", NULL, "malformed token"},
+        {"admin", good, "-c work_mem=1MB",
+         "setting configuration parameter \"work_mem\" not supported"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        PGconn *c = h_connect(cases[i].user, cases[i].password, cases[i].options);
+        h_expect_refused(c, "28P01", cases[i].text);
+        cr_assert(strstr(PQerrorMessage(c), "X-Amz-Signature") == NULL, "token echoed");
+        PQfinish(c);
+    }
+    free(good), free(tampered), free(expired), free(other), free(user_tok), free(unknown);
+}
+
+Test(front, bad_token_sqlstate_is_28P01)
+{
+    SSL_CTX *ctx = h_client_ctx();
+    int fd = h_tcp();
+    SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    char code[6] = "", msg[512] = "";
+    cr_assert_eq(login(fd, ssl, "admin", "bogus", code, msg), 'E');
+    cr_assert_str_eq(code, "28P01");
+    cr_assert(strstr(msg, "password authentication failed for user \"admin\": malformed token"));
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
+Test(front, plaintext_is_refused_with_28000)
+{
+    int fd = h_tcp();
+    unsigned char pkt[256];
+    size_t n = h_startup_packet(pkt, "admin", "", 0);
+    cr_assert_eq(send(fd, pkt, n, 0), (ssize_t)n);
+    char code[6], msg[512];
+    cr_assert_eq(read_error(fd, NULL, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "28000");
+    cr_assert(strstr(msg, "TLS is required") != NULL, "%s", msg);
+    close(fd);
+}
+
+Test(front, gssenc_request_is_declined_then_tls_works)
+{
+    int fd = h_tcp();
+    unsigned char req[8];
+    h_put32(req, 8);
+    h_put32(req + 4, 80877104);
+    cr_assert_eq(send(fd, req, 8, 0), 8);
+    char a;
+    cr_assert_eq(recv(fd, &a, 1, 0), 1);
+    cr_assert_eq(a, 'N');
+    SSL_CTX *ctx = h_client_ctx();
+    SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    char *t = h_token(1, 0, 0);
+    char code[6], msg[512];
+    cr_assert_eq(login(fd, ssl, "admin", t, code, msg), 'R', "%s", msg);
+    free(t);
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
+Test(front, oversized_and_malformed_startup_packets)
+{
+    SSL_CTX *ctx = h_client_ctx();
+    char code[6], msg[512];
+    /* Oversized, announced in plaintext before TLS. */
+    int fd = h_tcp();
+    unsigned char big[8];
+    h_put32(big, 20000);
+    h_put32(big + 4, 196608);
+    cr_assert_eq(send(fd, big, 8, 0), 8);
+    cr_assert_eq(read_error(fd, NULL, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "08P01");
+    cr_assert(strstr(msg, "invalid length of startup packet"), "%s", msg);
+    close(fd);
+
+    /* Oversized inside TLS. */
+    fd = h_tcp();
+    SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    cr_assert_eq(SSL_write(ssl, big, 8), 8);
+    cr_assert_eq(read_error(fd, ssl, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "08P01");
+    SSL_free(ssl);
+    close(fd);
+
+    /* Key/value pairs without the final terminator. */
+    fd = h_tcp();
+    ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    unsigned char pkt[64];
+    size_t n = h_startup_packet(pkt, "admin", "", 0) - 1;
+    h_put32(pkt, (uint32_t)n);
+    cr_assert_eq(SSL_write(ssl, pkt, (int)n), (int)n);
+    cr_assert_eq(read_error(fd, ssl, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "08P01");
+    cr_assert(strstr(msg, "invalid startup packet layout"), "%s", msg);
+    SSL_free(ssl);
+    close(fd);
+
+    /* A parameter outside DSQL's allowlist, with DSQL's SQLSTATE. */
+    fd = h_tcp();
+    ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+    n = h_startup_packet(pkt, "admin", "lock_timeout\0" "1\0", 15);
+    cr_assert_eq(SSL_write(ssl, pkt, (int)n), (int)n);
+    cr_assert_eq(read_error(fd, ssl, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "0A000");
+    cr_assert_str_eq(msg, "setting configuration parameter \"lock_timeout\" not supported");
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+}
+
+Test(front, direct_tls_needs_alpn_and_a_known_sni)
+{
+    SSL_CTX *ctx = h_client_ctx();
+    char code[6] = "", msg[512] = "";
+    /* PostgreSQL 17 style: TLS first, ALPN postgresql. */
+    int fd = h_tcp();
+    SSL *ssl = h_tls_session(fd, ctx, 0, h_endpoint(), 1);
+    cr_assert(ssl != NULL, "direct TLS handshake failed");
+    char *t = h_token(1, 0, 0);
+    cr_assert_eq(login(fd, ssl, "admin", t, code, msg), 'R', "%s", msg);
+    SSL_free(ssl);
+    close(fd);
+
+    /* Direct TLS without ALPN: refused as PostgreSQL 17 refuses it. */
+    fd = h_tcp();
+    ssl = h_tls_session(fd, ctx, 0, h_endpoint(), 0);
+    cr_assert(ssl != NULL);
+    cr_assert_eq(read_error(fd, ssl, code, msg, sizeof msg), 0);
+    cr_assert_str_eq(code, "08P01");
+    cr_assert(strstr(msg, "ALPN"), "%s", msg);
+    SSL_free(ssl);
+    close(fd);
+
+    /* SNI for another host: the handshake fails. localhost is fine. */
+    fd = h_tcp();
+    cr_assert_null(h_tls_session(fd, ctx, 1, "other.example.com", 0));
+    close(fd);
+    fd = h_tcp();
+    ssl = h_tls_session(fd, ctx, 1, "localhost", 0);
+    cr_assert(ssl != NULL);
+    SSL_free(ssl);
+    close(fd);
+    free(t);
+    SSL_CTX_free(ctx);
+}
+
+/* ---- robustness -------------------------------------------------------------------------- */
+
+/* Random and truncated bytes, plaintext and inside TLS; never AuthenticationOk, never a crash. */
+Test(front, fuzz_never_crashes_and_never_admits, .timeout = 60)
+{
+    SSL_CTX *ctx = h_client_ctx();
+    char *t = h_token(1, 0, 0);
+    unsigned char good[512];
+    size_t gn = h_startup_packet(good, "admin", "database\0postgres\0", 18);
+    for (int i = 0; i < 400; i++) {
+        unsigned char buf[600];
+        unsigned char r[4];
+        RAND_bytes(r, sizeof r);
+        size_t n = 1 + r[0] % 300;
+        int fd = h_tcp();
+        struct timeval tv = {.tv_sec = 1};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        int mode = i % 4;
+        if (mode == 0) { /* random bytes in the clear */
+            RAND_bytes(buf, (int)n);
+            if (buf[0] == 0x16)
+                buf[0] = 0;
+            send(fd, buf, n, MSG_NOSIGNAL);
+        } else if (mode == 1) { /* a valid startup, truncated or with a flipped byte, in TLS */
+            SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+            cr_assert(ssl != NULL);
+            memcpy(buf, good, gn);
+            size_t cut = 4 + r[1] % gn;
+            buf[4 + r[2] % (gn - 4)] ^= (unsigned char)(1u << (r[3] % 8));
+            SSL_write(ssl, buf, (int)(cut < gn ? cut : gn));
+            if (cut < gn)
+                shutdown(fd, SHUT_WR); /* truncated: let the front see the end at once */
+            char type, body[4096];
+            size_t len;
+            while (h_read_msg(fd, ssl, &type, body, sizeof body, &len) == 0) {
+                if (type == 'R' && len >= 4 && body[3] == 3) {
+                    /* Asked for a password: send a mangled token. */
+                    char pw[2048];
+                    size_t tl = strlen(t);
+                    memcpy(pw + 5, t, tl + 1);
+                    /* ^0x01 changes meaning wherever it lands (^0x20 would only change the
+                     * case of the host or of %XX hex, which rightly still verifies). */
+                    pw[5 + r[1] % tl] ^= 0x01;
+                    pw[0] = 'p';
+                    h_put32((unsigned char *)pw + 1, (uint32_t)(tl + 5));
+                    SSL_write(ssl, pw, (int)(tl + 6));
+                    continue;
+                }
+                cr_assert(!(type == 'R' && len >= 4 && body[3] == 0),
+                          "a mangled token was accepted (round %d)", i);
+            }
+            SSL_free(ssl);
+        } else if (mode == 2) { /* random bytes after TLS */
+            SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
+            cr_assert(ssl != NULL);
+            RAND_bytes(buf, (int)n);
+            SSL_write(ssl, buf, (int)n);
+            shutdown(fd, SHUT_WR);
+            char type, body[4096];
+            size_t len;
+            while (h_read_msg(fd, ssl, &type, body, sizeof body, &len) == 0)
+                cr_assert(!(type == 'R' && len >= 4 && body[3] == 0), "random bytes admitted");
+            SSL_free(ssl);
+        } else { /* a random-length header, then close */
+            h_put32(buf, (uint32_t)r[1] << 24 | r[2]);
+            send(fd, buf, 1 + r[3] % 8, MSG_NOSIGNAL);
+        }
+        close(fd);
+    }
+    PGconn *c = h_connect("admin", t, NULL);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "the front did not survive: %s", PQerrorMessage(c));
+    PQfinish(c);
+    free(t);
+    SSL_CTX_free(ctx);
+}
+
+#define CONCURRENT 200
+
+struct worker {
+    pthread_t t;
+    const char *token;
+    PGconn *c;
+    int ok;
+};
+
+static void *connect_worker(void *arg)
+{
+    struct worker *w = arg;
+    w->c = h_connect("admin", w->token, NULL);
+    if (PQstatus(w->c) == CONNECTION_OK) {
+        PGresult *r = PQexec(w->c, "SELECT 1");
+        w->ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+    }
+    return NULL;
+}
+
+Test(front, two_hundred_clients_while_one_stalls, .timeout = 60)
+{
+    /* A client that opens a TCP connection and says nothing must not hold anyone up. */
+    int stalled = h_tcp();
+    int stalled_tls = h_tcp();
+    unsigned char req[8];
+    h_put32(req, 8);
+    h_put32(req + 4, 80877103);
+    send(stalled_tls, req, 8, 0); /* then never starts the handshake */
+
+    char *t = h_token(1, 0, 0);
+    static struct worker w[CONCURRENT];
+    time_t t0 = time(NULL);
+    /* Handshakes in waves of 25 (a 2-core machine need not take 200 TLS handshakes at the same
+     * instant); each connection stays open, so all 200 are open together at the end. */
+    int ok = 0;
+    for (int wave = 0; wave < CONCURRENT; wave += 25) {
+        for (int i = wave; i < wave + 25; i++) {
+            w[i] = (struct worker){.token = t};
+            pthread_attr_t a;
+            pthread_attr_init(&a);
+            pthread_attr_setstacksize(&a, 512 * 1024);
+            cr_assert_eq(pthread_create(&w[i].t, &a, connect_worker, &w[i]), 0);
+            pthread_attr_destroy(&a);
+        }
+        for (int i = wave; i < wave + 25; i++) {
+            pthread_join(w[i].t, NULL);
+            ok += w[i].ok;
+            if (!w[i].ok)
+                cr_log_error("client %d: %s", i, PQerrorMessage(w[i].c));
+        }
+    }
+    /* All 200 are open at once here. */
+    cr_assert_eq(ok, CONCURRENT);
+    PGconn *extra = h_connect("admin", t, NULL);
+    char *n = query1(extra, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'admin'");
+    cr_assert_geq(atoi(n), CONCURRENT + 1);
+    free(n);
+    PQfinish(extra);
+    for (int i = 0; i < CONCURRENT; i++)
+        PQfinish(w[i].c);
+    cr_assert_lt(time(NULL) - t0, 40);
+    close(stalled);
+    close(stalled_tls);
+    free(t);
+}
+
+int main(int argc, char *argv[])
+{
+    return h_main(argc, argv, "");
+}

@@ -1,0 +1,1109 @@
+/* SPDX-License-Identifier: MIT */
+/* test_strict.c: the strict-mode classifier against DSQL's recorded answers and a real PostgreSQL. */
+#include "strict.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <glob.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ABORTED_MSG "current transaction is aborted, commands ignored until end of transaction block"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+#define MAX_PARTS 16
+
+/* Splits sql and copies each statement into parts; returns how many. */
+static size_t split_all(const char *sql, char parts[][256])
+{
+    size_t pos = 0, off, len, n = 0;
+    while (n < MAX_PARTS && dsql_strict_split(sql, strlen(sql), &pos, &off, &len)) {
+        cr_assert(len < 256);
+        memcpy(parts[n], sql + off, len);
+        parts[n][len] = '\0';
+        n++;
+    }
+    return n;
+}
+
+static void classify(const char *sql, dsql_strict_stmt *st)
+{
+    dsql_strict_classify(sql, strlen(sql), st);
+}
+
+/* One statement alone in a fresh session: the verdict and error. */
+static int check_alone(const char *sql, dsql_strict_error *err)
+{
+    dsql_strict_session s;
+    dsql_strict_session_init(&s);
+    memset(err, 0, sizeof *err);
+    return dsql_strict_check(&s, sql, strlen(sql), NULL, err);
+}
+
+/* Runs a whole simple Query through the session as the relay does; returns the REJECT index
+ * (0-based) or -1, with err filled. */
+static int run_query(dsql_strict_session *s, const char *sql, dsql_strict_error *err)
+{
+    size_t pos = 0, off, len;
+    int i = 0;
+    while (dsql_strict_split(sql, strlen(sql), &pos, &off, &len)) {
+        if (dsql_strict_check(s, sql + off, len, NULL, err) == DSQL_STRICT_REJECT)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Splitter                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+Test(split, plain_statements_and_empty_ones)
+{
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all("SELECT 1; SELECT 2;;  ;\n", p), 2);
+    cr_assert_str_eq(p[0], "SELECT 1");
+    cr_assert_str_eq(p[1], "SELECT 2");
+    cr_assert_eq(split_all("", p), 0);
+    cr_assert_eq(split_all(" ; -- nothing\n ; /* nor here */", p), 0);
+    cr_assert_eq(split_all("SELECT 3", p), 1);
+    cr_assert_str_eq(p[0], "SELECT 3");
+}
+
+Test(split, quotes_hide_semicolons)
+{
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all("SELECT 'a;b', 'it''s;'; SELECT \"x;\"\"y\" FROM t", p), 2);
+    cr_assert_str_eq(p[0], "SELECT 'a;b', 'it''s;'");
+    cr_assert_str_eq(p[1], "SELECT \"x;\"\"y\" FROM t");
+    /* E'' strings: a backslash escapes the quote */
+    cr_assert_eq(split_all("SELECT E'\\';' ; SELECT e'x\\\\'; SELECT 2", p), 3);
+    cr_assert_str_eq(p[0], "SELECT E'\\';'");
+    cr_assert_str_eq(p[1], "SELECT e'x\\\\'");
+    /* in a standard string a backslash is just a character */
+    cr_assert_eq(split_all("SELECT 'x\\'; SELECT 2", p), 2);
+    cr_assert_str_eq(p[0], "SELECT 'x\\'");
+    /* a word ending in e is not an E'' prefix; U&'' and B'' are strings */
+    cr_assert_eq(split_all("SELECT some'a;\\'; SELECT U&'d;' , B'1;'; SELECT 3", p), 3);
+    cr_assert_str_eq(p[0], "SELECT some'a;\\'");
+    cr_assert_str_eq(p[1], "SELECT U&'d;' , B'1;'");
+}
+
+Test(split, dollar_quotes)
+{
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all("SELECT $$a;b$$; SELECT $tag$ $$; $x$ ;$tag$; SELECT 3", p), 3);
+    cr_assert_str_eq(p[0], "SELECT $$a;b$$");
+    cr_assert_str_eq(p[1], "SELECT $tag$ $$; $x$ ;$tag$");
+    cr_assert_str_eq(p[2], "SELECT 3");
+    /* $1 is a parameter and a$b$ an identifier, neither opens a quote */
+    cr_assert_eq(split_all("SELECT $1; SELECT a$b$; SELECT 2 $x$", p), 3);
+    cr_assert_str_eq(p[1], "SELECT a$b$");
+    /* unterminated: runs to the end */
+    cr_assert_eq(split_all("SELECT $q$ ; never closed", p), 1);
+    cr_assert_eq(split_all("SELECT 'open ; ", p), 1);
+}
+
+Test(split, comments)
+{
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all("-- a; comment\nSELECT 1 -- x;\n; /* a /* nested; */ still; */ SELECT 2",
+                           p),
+                 2);
+    cr_assert_str_eq(p[0], "SELECT 1");
+    cr_assert_str_eq(p[1], "SELECT 2");
+    cr_assert_eq(split_all("SELECT 1 - -2; SELECT 3 /**/ / 1", p), 2);
+    cr_assert_str_eq(p[0], "SELECT 1 - -2");
+    cr_assert_str_eq(p[1], "SELECT 3 /**/ / 1");
+}
+
+Test(split, parentheses_and_routine_bodies)
+{
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all("CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b); SELECT 1",
+                           p),
+                 2);
+    cr_assert_str_eq(p[0], "CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b)");
+    const char *atomic = "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC "
+                         "SELECT CASE WHEN true THEN 1 END; SELECT 2; END; SELECT 3";
+    cr_assert_eq(split_all(atomic, p), 2);
+    cr_assert_str_eq(p[1], "SELECT 3");
+    cr_assert_eq(split_all("CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END; "
+                           "BEGIN; SELECT 1; END",
+                           p),
+                 4);
+    cr_assert_str_eq(p[1], "BEGIN");
+    cr_assert_str_eq(p[3], "END");
+}
+
+Test(split, offsets_point_into_the_query)
+{
+    const char *q = "  SELECT 1 ;\n\tINSERT INTO t VALUES (';') ";
+    size_t pos = 0, off, len;
+    cr_assert(dsql_strict_split(q, strlen(q), &pos, &off, &len));
+    cr_assert_eq(off, 2);
+    cr_assert_eq(len, 8);
+    cr_assert(dsql_strict_split(q, strlen(q), &pos, &off, &len));
+    cr_assert_eq(off, 14);
+    cr_assert_eq(q[off + len - 1], ')');
+    cr_assert_not(dsql_strict_split(q, strlen(q), &pos, &off, &len));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* cases.tsv                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+struct step {
+    char name[64];
+    char sql[512];
+    char expected[256];
+};
+
+#define MAX_STEPS 128
+
+/* Reads tests/local/dsql-cases.tsv; returns the number of steps. */
+static size_t load_cases(struct step *steps)
+{
+    const char *root = getenv("DSQLAUTH_SOURCE_ROOT");
+    char path[1024], line[2048];
+    size_t n = 0;
+    cr_assert_not_null(root, "DSQLAUTH_SOURCE_ROOT is not set (run through meson test)");
+    snprintf(path, sizeof path, "%s/tests/local/dsql-cases.tsv", root);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s", path);
+    cr_assert_not_null(fgets(line, sizeof line, f)); /* header */
+    cr_assert(strncmp(line, "case\tstep\tstatement\texpected", 28) == 0);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0')
+            continue;
+        char *f1 = strtok(line, "\t"), *f2 = strtok(NULL, "\t"), *f3 = strtok(NULL, "\t"),
+             *f4 = strtok(NULL, "\t");
+        cr_assert(f1 && f2 && f3 && f4, "malformed row %zu", n + 1);
+        cr_assert_lt(n, MAX_STEPS);
+        snprintf(steps[n].name, sizeof steps[n].name, "%s", f1);
+        snprintf(steps[n].sql, sizeof steps[n].sql, "%s", f3);
+        snprintf(steps[n].expected, sizeof steps[n].expected, "%s", f4);
+        n++;
+    }
+    fclose(f);
+    cr_assert_gt(n, 40);
+    return n;
+}
+
+/* "INSERT ... generate_series(1, N)" -> N, the rows a backend would report. */
+static unsigned long simulated_rows(const char *sql)
+{
+    const char *g = strstr(sql, "generate_series(1, ");
+    if (strncmp(sql, "INSERT", 6) != 0)
+        return 0;
+    return g ? strtoul(g + 19, NULL, 10) : 1;
+}
+
+/*
+ * Every case against a simulated backend: PostgreSQL's own transaction behaviour (25P02 in a
+ * failed block, COMMIT of a failed block answering ROLLBACK) and the rows an INSERT reports.
+ */
+Test(cases, every_recorded_answer_simulated)
+{
+    static struct step steps[MAX_STEPS];
+    size_t n = load_cases(steps);
+    dsql_strict_session s;
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(steps[i].name, steps[i - 1].name) != 0)
+            dsql_strict_session_init(&s);
+        const char *sql = steps[i].sql;
+        char got[300];
+        dsql_strict_stmt st;
+        dsql_strict_error err;
+        char before = s.status;
+        classify(sql, &st);
+        if (dsql_strict_admit(&s, &st, &err) == DSQL_STRICT_REJECT) {
+            snprintf(got, sizeof got, "error %s %s", err.sqlstate, err.message);
+        } else if (before == 'E' && st.kind != DSQL_STRICT_COMMIT &&
+                   st.kind != DSQL_STRICT_ROLLBACK) {
+            snprintf(got, sizeof got, "error 25P02 %s", ABORTED_MSG);
+        } else if (st.kind == DSQL_STRICT_BEGIN) {
+            snprintf(got, sizeof got, "ok BEGIN");
+        } else if (st.kind == DSQL_STRICT_COMMIT || st.kind == DSQL_STRICT_ROLLBACK) {
+            snprintf(got, sizeof got, "ok %s",
+                     (st.kind == DSQL_STRICT_COMMIT && before != 'E') ? "COMMIT" : "ROLLBACK");
+        } else if (st.kind == DSQL_STRICT_DML) {
+            char tag[64];
+            snprintf(tag, sizeof tag, "INSERT 0 %lu", simulated_rows(sql));
+            if (dsql_strict_command_complete(&s, tag, &err) == DSQL_STRICT_REJECT) {
+                snprintf(got, sizeof got, "error %s %s", err.sqlstate, err.message);
+                if (s.status == 'T')
+                    s.status = 'E'; /* what the relay's raise does to the block */
+            } else {
+                snprintf(got, sizeof got, "ok %s", tag);
+            }
+        } else {
+            /* ok with a tag the simulation does not know: compare the outcome only */
+            snprintf(got, sizeof got, "ok");
+        }
+        if (strcmp(got, "ok") == 0)
+            cr_expect(strncmp(steps[i].expected, "ok ", 3) == 0, "%s: %s: expected %s, got ok",
+                      steps[i].name, sql, steps[i].expected);
+        else
+            cr_expect_str_eq(got, steps[i].expected, "%s: %s", steps[i].name, sql);
+        dsql_strict_ready(&s, s.status); /* the backend's ReadyForQuery */
+        checked++;
+    }
+    cr_assert_eq(checked, n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Refusals beyond cases.tsv                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+struct refusal {
+    const char *sql, *sqlstate, *message;
+};
+
+#define TXN_STMT "unsupported transaction statement: "
+#define PARAM(x) "setting configuration parameter \"" x "\" not supported"
+#define CTAS "unsupported statement: CreateTableAs"
+#define IDENTITY                                                                               \
+    "identity column is not supported without an explicit cache size. please define CACHE "   \
+    "greater than or equal to 65536 or equal to 1"
+#define SEQUENCE                                                                               \
+    "CREATE SEQUENCE is not supported without an explicit cache size. please define CACHE "   \
+    "greater than or equal to 65536 or equal to 1"
+#define ADD_COL "ALTER TABLE ADD COLUMN with constraint not supported"
+#define ADD_CON "unsupported ALTER TABLE ADD CONSTRAINT statement"
+
+static const struct refusal refusals[] = {
+    {"savepoint a", "0A000", TXN_STMT "SAVEPOINT"},
+    {"RELEASE SAVEPOINT a", "0A000", TXN_STMT "RELEASE"},
+    {"release a", "0A000", TXN_STMT "RELEASE"},
+    {"ROLLBACK WORK TO a", "0A000", TXN_STMT "ROLLBACK TO"},
+    {"ROLLBACK TRANSACTION TO SAVEPOINT a", "0A000", TXN_STMT "ROLLBACK TO"},
+    {"create temp table t (id int)", "0A000", "TEMPORARY or TEMP table not supported for CREATE TABLE"},
+    {"CREATE GLOBAL TEMPORARY TABLE t (id int)", "0A000",
+     "TEMPORARY or TEMP table not supported for CREATE TABLE"},
+    {"CREATE LOCAL TEMP TABLE IF NOT EXISTS t (id int)", "0A000",
+     "TEMPORARY or TEMP table not supported for CREATE TABLE"},
+    {"CREATE UNLOGGED TABLE s.t (id int)", "0A000", "UNLOGGED table not supported for CREATE TABLE"},
+    {"CREATE TEMP TABLE t AS SELECT 1", "0A000", CTAS},
+    {"CREATE TABLE t (a, b) AS VALUES (1, 2)", "0A000", CTAS},
+    {"CREATE TABLE IF NOT EXISTS t AS TABLE u", "0A000", CTAS},
+    {"CREATE MATERIALIZED VIEW IF NOT EXISTS v AS SELECT 1", "0A000", CTAS},
+    {"SELECT * INTO newt FROM t", "0A000", CTAS},
+    {"WITH x AS (SELECT 1 AS a) SELECT a INTO TEMP t FROM x", "0A000", CTAS},
+    {"CREATE TABLE t (id bigserial primary key)", "42704", "type \"bigserial\" does not exist"},
+    {"CREATE TABLE t (a text, id SMALLSERIAL)", "42704", "type \"smallserial\" does not exist"},
+    {"CREATE TABLE t (id serial8, CONSTRAINT p PRIMARY KEY (id))", "42704",
+     "type \"serial8\" does not exist"},
+    {"CREATE TABLE t (id serial4)", "42704", "type \"serial4\" does not exist"},
+    {"CREATE TABLE t (id serial2)", "42704", "type \"serial2\" does not exist"},
+    {"CREATE TABLE t (id \"serial\")", "42704", "type \"serial\" does not exist"},
+    {"ALTER TABLE t ADD COLUMN s serial", "42704", "type \"serial\" does not exist"},
+    {"ALTER TABLE t ADD big BIGSERIAL", "42704", "type \"bigserial\" does not exist"},
+    {"TRUNCATE ONLY t", "0A000", "unsupported statement: Truncate"},
+    {"VACUUM (FULL) t", "0A000", "unsupported VACUUM statement"},
+    {"vacuum", "0A000", "unsupported VACUUM statement"},
+    {"LOCK TABLE t IN ACCESS EXCLUSIVE MODE", "0A000", "unsupported statement: Lock"},
+    {"LOCK t", "0A000", "unsupported statement: Lock"},
+    {"DECLARE c CURSOR FOR SELECT 1", "0A000", "unsupported statement: DeclareCursor"},
+    {"DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR SELECT 1", "0A000",
+     "unsupported statement: DeclareCursor"},
+    {"UNLISTEN *", "0A000", "unsupported statement: Unlisten"},
+    {"NOTIFY c, 'payload'", "0A000", "unsupported statement: Notify"},
+    {"CREATE EXTENSION vector", "0A000", "unsupported statement: CreateExtension"},
+    {"CREATE OR REPLACE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()", "0A000",
+     "CREATE TRIGGER not supported"},
+    {"CREATE CONSTRAINT TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "0A000",
+     "CREATE TRIGGER not supported"},
+    {"create database d", "0A000", "unsupported statement: Createdb"},
+    {"CREATE TABLESPACE ts LOCATION '/x'", "0A000", "unsupported statement: CreateTableSpace"},
+    {"CREATE FOREIGN TABLE ft (id int) SERVER s", "0A000", "unsupported statement: CreateForeignTable"},
+    {"CREATE TYPE s.mood AS ENUM ()", "0A000", "CREATE TYPE not supported"},
+    {"CREATE TYPE pair AS (a int, b text)", "0A000", "unsupported statement: CompositeType"},
+    {"CREATE TYPE r AS RANGE (subtype = float8)", "0A000", "unsupported statement: CreateRange"},
+    {"CREATE TYPE shell", "0A000", "CREATE TYPE not supported"},
+    {"CREATE TYPE box2 (INPUT = b_in, OUTPUT = b_out)", "0A000", "CREATE TYPE not supported"},
+    {"ALTER SYSTEM RESET ALL", "0A000", "unsupported statement: AlterSystem"},
+    {"CREATE FUNCTION f() RETURNS void AS $$ BEGIN END $$ LANGUAGE plpgsql", "0A000",
+     "CREATE FUNCTION with language plpgsql not supported"},
+    {"CREATE OR REPLACE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN END $$", "0A000",
+     "CREATE FUNCTION with language plpgsql not supported"},
+    {"CREATE FUNCTION f() RETURNS int LANGUAGE 'plpgsql' AS 'select 1'", "0A000",
+     "CREATE FUNCTION with language plpgsql not supported"},
+    {"CREATE FUNCTION f() RETURNS int LANGUAGE C AS 'lib', 'sym'", "0A000",
+     "CREATE FUNCTION with language c not supported"},
+    {"CREATE FUNCTION f(language text) RETURNS text LANGUAGE plv8 AS 'x'", "0A000",
+     "CREATE FUNCTION with language plv8 not supported"},
+    {"SET work_mem = '64MB'", "0A000", PARAM("work_mem")},
+    {"SET SESSION statement_timeout TO 0", "0A000", PARAM("statement_timeout")},
+    {"set local Lock_Timeout = 1", "0A000", PARAM("lock_timeout")},
+    {"SET \"Work_Mem\" = 1", "0A000", PARAM("Work_Mem")},
+    {"SET myapp.user_id = 42", "0A000", PARAM("myapp.user_id")},
+    {"RESET work_mem", "0A000", PARAM("work_mem")},
+    {"SET default_transaction_isolation = 'repeatable read'", "0A000",
+     PARAM("default_transaction_isolation")},
+    {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "0A000", PARAM("TRANSACTION")},
+    {"SET LOCAL TRANSACTION READ ONLY", "0A000", PARAM("TRANSACTION")},
+    {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "0A000", "Unsupported isolation level: SERIALIZABLE"},
+    {"SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "0A000", PARAM("TRANSACTION SNAPSHOT")},
+    {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "0A000",
+     PARAM("SESSION CHARACTERISTICS")},
+    {"SET SESSION AUTHORIZATION app", "0A000", PARAM("session_authorization")},
+    {"RESET TRANSACTION ISOLATION LEVEL", "0A000", PARAM("transaction_isolation")},
+    {"SET XML OPTION DOCUMENT", "0A000", PARAM("xmloption")},
+    {"BEGIN ISOLATION LEVEL SERIALIZABLE", "0A000", "Unsupported isolation level: SERIALIZABLE"},
+    {"START TRANSACTION READ WRITE, ISOLATION LEVEL SERIALIZABLE", "0A000",
+     "Unsupported isolation level: SERIALIZABLE"},
+    {"SHOW LC_CTYPE", "42704", "unrecognized configuration parameter \"lc_ctype\""},
+    {"show \"LC_COLLATE\"", "42704", "unrecognized configuration parameter \"LC_COLLATE\""},
+    {"CREATE INDEX i ON t (a)", "0A000", "unsupported mode. please use CREATE INDEX ASYNC."},
+    {"create unique index on t (a)", "0A000", "unsupported mode. please use CREATE INDEX ASYNC."},
+    {"CREATE INDEX CONCURRENTLY i ON t (a)", "0A000", "CONCURRENTLY not supported for CREATE INDEX"},
+    {"CREATE SEQUENCE s", "0A000", SEQUENCE},
+    {"CREATE SEQUENCE IF NOT EXISTS s START 10 CACHE 100", "0A000", SEQUENCE},
+    {"CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, value text)", "0A000",
+     IDENTITY},
+    {"CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY (START WITH 5))", "0A000", IDENTITY},
+    {"CREATE TABLE t (id integer GENERATED BY DEFAULT AS IDENTITY (CACHE 1) PRIMARY KEY)", "0A000",
+     "datatype integer not supported, identity column type must be bigint"},
+    {"CREATE TABLE t (v text, id int2 GENERATED ALWAYS AS IDENTITY (CACHE 65536))", "0A000",
+     "datatype smallint not supported, identity column type must be bigint"},
+    {"ALTER TABLE t ADD COLUMN seq2 bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 1)", "0A000",
+     ADD_COL},
+    {"ALTER TABLE t ADD COLUMN nn int NOT NULL DEFAULT 0", "0A000", ADD_COL},
+    {"ALTER TABLE t ADD COLUMN df int DEFAULT 7", "0A000", ADD_COL},
+    {"ALTER TABLE t ADD COLUMN ck int CHECK (ck > 0)", "0A000", ADD_COL},
+    {"ALTER TABLE IF EXISTS ONLY t ADD uq int UNIQUE", "0A000", ADD_COL},
+    {"ALTER TABLE t ADD COLUMN p uuid REFERENCES u(id)", "0A000", ADD_COL},
+    {"ALTER TABLE t ADD CONSTRAINT pk PRIMARY KEY (id)", "0A000", ADD_CON},
+    {"ALTER TABLE t ADD CONSTRAINT uq UNIQUE (v)", "0A000", ADD_CON},
+    {"ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (p) REFERENCES u(id)", "0A000", ADD_CON},
+    {"ALTER TABLE t ADD CHECK (a IS NOT NULL)", "0A000", ADD_CON},
+    {"ALTER TABLE t ALTER COLUMN a TYPE xml", "0A000",
+     "unsupported ALTER TABLE ALTER COLUMN ... SET DATA TYPE statement"},
+    {"ALTER TABLE t ADD COLUMN c text, ALTER a SET DATA TYPE varchar(20)", "0A000",
+     "unsupported ALTER TABLE ALTER COLUMN ... SET DATA TYPE statement"},
+    {"ALTER TABLE t VALIDATE CONSTRAINT fk", "0A000",
+     "unsupported ALTER TABLE VALIDATE CONSTRAINT statement"},
+};
+
+Test(classify, refusals_beyond_the_cases)
+{
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        dsql_strict_error err;
+        int v = check_alone(refusals[i].sql, &err);
+        cr_expect_eq(v, DSQL_STRICT_REJECT, "%s: passed", refusals[i].sql);
+        cr_expect_str_eq(err.sqlstate, refusals[i].sqlstate, "%s", refusals[i].sql);
+        cr_expect_str_eq(err.message, refusals[i].message, "%s", refusals[i].sql);
+    }
+}
+
+struct passing {
+    const char *sql;
+    enum dsql_strict_kind kind;
+};
+
+static const struct passing passes[] = {
+    {"", DSQL_STRICT_EMPTY},
+    {"-- only a comment", DSQL_STRICT_EMPTY},
+    {"SELECT 1", DSQL_STRICT_OTHER},
+    {"(SELECT 1)", DSQL_STRICT_OTHER},
+    {"VALUES (1)", DSQL_STRICT_OTHER},
+    {"select * from t where id = $1 for update", DSQL_STRICT_OTHER},
+    {"SELECT a AS into_x, 'into' FROM t", DSQL_STRICT_OTHER},
+    {"INSERT INTO t SELECT * FROM u", DSQL_STRICT_DML},
+    {"insert into t values ($1, $2) on conflict (id) do nothing returning id", DSQL_STRICT_DML},
+    {"UPDATE t SET a = 1", DSQL_STRICT_DML},
+    {"DELETE FROM t", DSQL_STRICT_DML},
+    {"MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE", DSQL_STRICT_DML},
+    {"WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", DSQL_STRICT_DML},
+    {"WITH x AS MATERIALIZED (SELECT 1) INSERT INTO t SELECT * FROM x", DSQL_STRICT_DML},
+    {"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) "
+     "SEARCH DEPTH FIRST BY n SET o SELECT * FROM r",
+     DSQL_STRICT_OTHER},
+    {"COPY t FROM STDIN", DSQL_STRICT_DML},
+    {"COPY t (a, b) FROM STDIN WITH (FORMAT csv)", DSQL_STRICT_DML},
+    {"COPY (SELECT * FROM t) TO STDOUT", DSQL_STRICT_OTHER},
+    {"COPY t TO STDOUT", DSQL_STRICT_OTHER},
+    {"EXPLAIN ANALYZE INSERT INTO t VALUES (1)", DSQL_STRICT_DML},
+    {"EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t", DSQL_STRICT_DML},
+    {"EXPLAIN (ANALYZE false) DELETE FROM t", DSQL_STRICT_OTHER},
+    {"EXPLAIN INSERT INTO t VALUES (1)", DSQL_STRICT_OTHER},
+    {"BEGIN", DSQL_STRICT_BEGIN},
+    {"begin work", DSQL_STRICT_BEGIN},
+    {"BEGIN ISOLATION LEVEL REPEATABLE READ", DSQL_STRICT_BEGIN},
+    {"START TRANSACTION", DSQL_STRICT_BEGIN},
+    {"COMMIT", DSQL_STRICT_COMMIT},
+    {"END TRANSACTION", DSQL_STRICT_COMMIT},
+    {"COMMIT AND NO CHAIN", DSQL_STRICT_COMMIT},
+    {"ROLLBACK", DSQL_STRICT_ROLLBACK},
+    {"ABORT", DSQL_STRICT_ROLLBACK},
+    {"CREATE TABLE t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL)",
+     DSQL_STRICT_DDL},
+    {"CREATE TABLE serial (serial int, b \"Serial\", c pg_catalog.int4)", DSQL_STRICT_DDL},
+    {"CREATE TABLE t (id int PRIMARY KEY, p uuid REFERENCES u(id) DEFERRABLE INITIALLY DEFERRED)",
+     DSQL_STRICT_DDL},
+    {"CREATE TABLE t (id bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 1) PRIMARY KEY)",
+     DSQL_STRICT_DDL},
+    {"CREATE TABLE t (id int8 GENERATED ALWAYS AS IDENTITY (START WITH 10 CACHE 70000))",
+     DSQL_STRICT_DDL},
+    {"CREATE TABLE t (a int GENERATED ALWAYS AS (b * 2) STORED, b int)", DSQL_STRICT_DDL},
+    {"CREATE INDEX ASYNC i ON t (a)", DSQL_STRICT_DDL},
+    {"CREATE UNIQUE INDEX ASYNC IF NOT EXISTS i ON t (a) NULLS NOT DISTINCT", DSQL_STRICT_DDL},
+    {"CREATE INDEX ASYNC ON t (a)", DSQL_STRICT_DDL},
+    {"CREATE SCHEMA s", DSQL_STRICT_DDL},
+    {"CREATE VIEW v AS SELECT 1", DSQL_STRICT_DDL},
+    {"CREATE DOMAIN d AS int", DSQL_STRICT_DDL},
+    {"CREATE ROLE app WITH LOGIN", DSQL_STRICT_DDL},
+    {"CREATE SEQUENCE s CACHE 65536", DSQL_STRICT_DDL},
+    {"CREATE SEQUENCE s CACHE 1", DSQL_STRICT_DDL},
+    {"CREATE SEQUENCE s CACHE 0x10000", DSQL_STRICT_DDL},
+    {"CREATE FUNCTION f() RETURNS int LANGUAGE SQL AS $$ SELECT 1 $$", DSQL_STRICT_DDL},
+    {"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END", DSQL_STRICT_DDL},
+    {"CREATE FUNCTION f(language text) RETURNS text LANGUAGE sql RETURN language",
+     DSQL_STRICT_DDL},
+    {"CREATE FUNCTION f() RETURNS int RETURN 1", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD COLUMN c text", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD COLUMN d text STORAGE PLAIN", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD e timestamp with time zone NULL", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ALTER COLUMN a SET STORAGE PLAIN", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ALTER COLUMN a SET DEFAULT 1", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES u(id) NOT VALID", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID", DSQL_STRICT_DDL},
+    {"ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX i", DSQL_STRICT_DDL},
+    {"ALTER TABLE ASYNC t VALIDATE CONSTRAINT f", DSQL_STRICT_DDL},
+    {"ALTER TABLE t DROP COLUMN b", DSQL_STRICT_DDL},
+    {"ALTER TABLE t RENAME TO u", DSQL_STRICT_DDL},
+    {"DROP TABLE t", DSQL_STRICT_DDL},
+    {"GRANT USAGE, CREATE ON SCHEMA myschema TO app", DSQL_STRICT_OTHER},
+    {"REVOKE ALL ON t FROM app", DSQL_STRICT_OTHER},
+    {"DO $$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = E'x'; END$$", DSQL_STRICT_OTHER},
+    {"SET search_path = myschema, public", DSQL_STRICT_OTHER},
+    {"SET TIME ZONE 'UTC'", DSQL_STRICT_OTHER},
+    {"SET NAMES 'UTF8'", DSQL_STRICT_OTHER},
+    {"SET SCHEMA 'myschema'", DSQL_STRICT_OTHER},
+    {"SET ROLE app", DSQL_STRICT_OTHER},
+    {"SET SESSION ROLE app", DSQL_STRICT_OTHER},
+    {"SET enable_seqscan = off", DSQL_STRICT_OTHER},
+    {"SET LOCAL enable_hashjoin TO false", DSQL_STRICT_OTHER},
+    {"set DateStyle to ISO", DSQL_STRICT_OTHER},
+    {"SET \"TimeZone\" = 'UTC'", DSQL_STRICT_OTHER},
+    {"SET application_name = 'x'", DSQL_STRICT_OTHER},
+    {"SET extra_float_digits = 3", DSQL_STRICT_OTHER},
+    {"SET IntervalStyle = postgres", DSQL_STRICT_OTHER},
+    {"SET client_encoding TO 'UTF8'", DSQL_STRICT_OTHER},
+    {"SET disable_sync_create_index = on", DSQL_STRICT_OTHER},
+    {"SET CONSTRAINTS ALL DEFERRED", DSQL_STRICT_OTHER},
+    {"RESET ALL", DSQL_STRICT_OTHER},
+    {"RESET search_path", DSQL_STRICT_OTHER},
+    {"RESET TIME ZONE", DSQL_STRICT_OTHER},
+    {"SHOW server_version", DSQL_STRICT_OTHER},
+    {"SHOW transaction_isolation", DSQL_STRICT_OTHER},
+    {"SHOW ALL", DSQL_STRICT_OTHER},
+    {"ANALYZE t", DSQL_STRICT_OTHER},
+    {"CALL p()", DSQL_STRICT_OTHER},
+    {"PREPARE q AS SELECT 1", DSQL_STRICT_OTHER},
+};
+
+Test(classify, what_dsql_accepts_passes)
+{
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
+        dsql_strict_stmt st;
+        classify(passes[i].sql, &st);
+        cr_expect_not(st.rejected, "%s: refused with %s %s", passes[i].sql, st.error.sqlstate,
+                      st.error.message);
+        cr_expect_eq(st.kind, passes[i].kind, "%s: kind %d, expected %d", passes[i].sql, st.kind,
+                     passes[i].kind);
+    }
+}
+
+Test(classify, async_keyword_and_chain)
+{
+    dsql_strict_stmt st;
+    const char *q = "CREATE UNIQUE INDEX  async i ON t (a)";
+    classify(q, &st);
+    cr_assert_eq(st.async_len, 5);
+    cr_assert(strncmp(q + st.async_off, "async", 5) == 0);
+    q = "ALTER TABLE ASYNC t VALIDATE CONSTRAINT f";
+    classify(q, &st);
+    cr_assert(strncmp(q + st.async_off, "ASYNC", st.async_len) == 0 && st.async_len == 5);
+    classify("CREATE TABLE async (id int)", &st);
+    cr_assert_eq(st.async_len, 0);
+    classify("COMMIT AND CHAIN", &st);
+    cr_assert(st.chain);
+    classify("ROLLBACK WORK AND CHAIN", &st);
+    cr_assert(st.chain && st.kind == DSQL_STRICT_ROLLBACK);
+    classify("COMMIT AND NO CHAIN", &st);
+    cr_assert_not(st.chain);
+}
+
+Test(classify, identifiers_are_cut_like_postgresql)
+{
+    dsql_strict_error err;
+    char sql[256], name[128];
+    /* 70 ASCII letters: cut to 63 */
+    memset(name, 'a', 70);
+    name[70] = '\0';
+    snprintf(sql, sizeof sql, "SET %s = 1", name);
+    cr_assert_eq(check_alone(sql, &err), DSQL_STRICT_REJECT);
+    name[63] = '\0';
+    char want[200];
+    snprintf(want, sizeof want, "setting configuration parameter \"%s\" not supported", name);
+    cr_assert_str_eq(err.message, want);
+    /* 62 letters then a two-byte character: the character does not fit and goes whole */
+    memset(name, 'b', 62);
+    memcpy(name + 62, "\xc3\xa9x", 4);
+    snprintf(sql, sizeof sql, "SET \"%s\" = 1", name);
+    cr_assert_eq(check_alone(sql, &err), DSQL_STRICT_REJECT);
+    name[62] = '\0';
+    snprintf(want, sizeof want, "setting configuration parameter \"%s\" not supported", name);
+    cr_assert_str_eq(err.message, want);
+}
+
+/* Splits and classifies text held in a buffer of exactly its length (no NUL after it). */
+static void split_and_classify_exact(const char *text, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    cr_assert_not_null(copy);
+    memcpy(copy, text, len);
+    size_t pos = 0, off, slen;
+    unsigned count = 0;
+    while (dsql_strict_split(copy, len, &pos, &off, &slen)) {
+        cr_assert_leq(off + slen, len);
+        cr_assert_leq(pos, len);
+        dsql_strict_stmt st;
+        dsql_strict_classify(copy + off, slen, &st);
+        cr_assert_lt(strlen(st.error.message), sizeof st.error.message);
+        cr_assert_lt(++count, 1000u);
+    }
+    free(copy);
+}
+
+/* Every prefix of every sample, so a statement cut anywhere (mid-quote, mid-comment) is safe. */
+Test(classify, every_prefix_is_safe)
+{
+    static const char *const extra[] = {
+        "SELECT E'\\", "SELECT $a$ x $a", "SELECT \"x", "/* /* */", "U&'x", "SELECT $",
+        "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (CACHE", "SET a.b.", "\xff\xfe;\x80",
+        "CREATE FUNCTION f() BEGIN ATOMIC CASE END; END; SELECT (((",
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+        for (size_t n = 0; n <= strlen(refusals[i].sql); n++)
+            split_and_classify_exact(refusals[i].sql, n);
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+        for (size_t n = 0; n <= strlen(passes[i].sql); n++)
+            split_and_classify_exact(passes[i].sql, n);
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        for (size_t n = 0; n <= strlen(extra[i]); n++)
+            split_and_classify_exact(extra[i], n);
+    /* a pseudo-random byte soup of SQL's special characters */
+    static const char alphabet[] = "'\"$-/*();\\eE&uU ab1.,";
+    char soup[64];
+    unsigned x = 12345;
+    for (int round = 0; round < 3000; round++) {
+        for (size_t k = 0; k < sizeof soup; k++) {
+            x = x * 1103515245u + 12345u;
+            soup[k] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
+        }
+        split_and_classify_exact(soup, sizeof soup);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Transaction rules                                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+Test(session, multi_statement_query_is_one_transaction)
+{
+    dsql_strict_session s;
+    dsql_strict_error err;
+    dsql_strict_session_init(&s);
+    cr_assert_eq(run_query(&s, "CREATE TABLE a (id int); CREATE TABLE b (id int)", &err), 1);
+    cr_assert_str_eq(err.message, "multiple ddl statements not supported in a transaction");
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "CREATE TABLE c (id int); INSERT INTO c (id) VALUES (1)", &err), 1);
+    cr_assert_str_eq(err.message, "ddl and dml are not supported in the same transaction");
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "CREATE TABLE d (id int); CREATE INDEX ASYNC i ON d (id)", &err), 1);
+    cr_assert_str_eq(err.message, "multiple ddl statements not supported in a transaction");
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "BEGIN; CREATE INDEX ASYNC i ON m (a); COMMIT", &err), -1);
+    cr_assert_eq(s.status, 'I');
+    cr_assert_eq(run_query(&s, "BEGIN; INSERT INTO m (id, a) VALUES (1, 1); COMMIT", &err), -1);
+    /* a COMMIT inside the string ends the implicit transaction */
+    cr_assert_eq(run_query(&s, "INSERT INTO m VALUES (1); COMMIT; CREATE TABLE e (id int)", &err),
+                 -1);
+    dsql_strict_ready(&s, 'I');
+    /* statements before a BEGIN join its block */
+    cr_assert_eq(run_query(&s, "INSERT INTO m VALUES (1); BEGIN; CREATE TABLE f (id int)", &err),
+                 2);
+    cr_assert_str_eq(err.message, "ddl and dml are not supported in the same transaction");
+}
+
+Test(session, ddl_after_dml_and_resets)
+{
+    dsql_strict_session s;
+    dsql_strict_error err;
+    dsql_strict_session_init(&s);
+    /* separate autocommit statements: each its own transaction */
+    cr_assert_eq(run_query(&s, "CREATE TABLE a (id int)", &err), -1);
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "INSERT INTO a VALUES (1)", &err), -1);
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "CREATE TABLE b (id int)", &err), -1);
+    dsql_strict_ready(&s, 'I');
+    /* DML then DDL in a block */
+    cr_assert_eq(run_query(&s, "BEGIN", &err), -1);
+    dsql_strict_ready(&s, 'T');
+    cr_assert_eq(run_query(&s, "UPDATE a SET id = 2", &err), -1);
+    dsql_strict_ready(&s, 'T');
+    cr_assert_eq(run_query(&s, "DROP TABLE b", &err), 0);
+    cr_assert_str_eq(err.sqlstate, "0A000");
+    cr_assert_str_eq(err.message, "ddl and dml are not supported in the same transaction");
+    cr_assert_eq(s.status, 'E');
+    dsql_strict_ready(&s, 'E');
+    /* in a failed block everything passes: the backend answers 25P02 itself */
+    cr_assert_eq(run_query(&s, "CREATE TABLE c (id int)", &err), -1);
+    cr_assert_eq(run_query(&s, "ROLLBACK", &err), -1);
+    cr_assert_eq(s.status, 'I');
+    dsql_strict_ready(&s, 'I');
+    /* COMMIT AND CHAIN starts a fresh block */
+    cr_assert_eq(run_query(&s, "BEGIN; CREATE TABLE d (id int); COMMIT AND CHAIN; "
+                               "CREATE TABLE e (id int)",
+                           &err),
+                 -1);
+    cr_assert_eq(s.status, 'T');
+    /* ReadyForQuery resynchronises */
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(s.status, 'I');
+    cr_assert_eq(s.ddl, 0);
+    dsql_strict_ready(&s, 'x'); /* not a status: ignored */
+    cr_assert_eq(s.status, 'I');
+}
+
+Test(session, refusal_outside_a_block_aborts_nothing)
+{
+    dsql_strict_session s;
+    dsql_strict_error err;
+    dsql_strict_session_init(&s);
+    cr_assert_eq(run_query(&s, "TRUNCATE baseline_parent", &err), 0);
+    cr_assert_eq(s.status, 'I');
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(run_query(&s, "SELECT 1", &err), -1);
+    cr_assert_eq(run_query(&s, "BEGIN; TRUNCATE t", &err), 1);
+    cr_assert_eq(s.status, 'E');
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Row cap                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+Test(rows, exactly_3000_passes_3001_does_not)
+{
+    dsql_strict_session s;
+    dsql_strict_error err;
+    dsql_strict_session_init(&s);
+    dsql_strict_ready(&s, 'T');
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 3000", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "SELECT 5000", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "UPDATE 0", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "DELETE 1", &err), DSQL_STRICT_REJECT);
+    cr_assert_str_eq(err.sqlstate, "54000");
+    cr_assert_str_eq(err.message, "transaction row limit exceeded");
+    /* a new transaction starts from zero */
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(s.rows, 0);
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 3001", &err), DSQL_STRICT_REJECT);
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(dsql_strict_command_complete(&s, "MERGE 3001", &err), DSQL_STRICT_REJECT);
+    dsql_strict_ready(&s, 'I');
+    /* rows add up within a transaction */
+    dsql_strict_ready(&s, 'T');
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 1500", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "UPDATE 1500", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 1", &err), DSQL_STRICT_REJECT);
+    /* COMMIT resets too */
+    dsql_strict_stmt st;
+    classify("COMMIT", &st);
+    cr_assert_eq(dsql_strict_admit(&s, &st, &err), DSQL_STRICT_PASS);
+    cr_assert_eq(s.rows, 0);
+}
+
+Test(rows, copy_counts_only_when_writing)
+{
+    dsql_strict_session s;
+    dsql_strict_error err;
+    dsql_strict_session_init(&s);
+    cr_assert_eq(dsql_strict_command_complete(&s, "COPY 5000", &err), DSQL_STRICT_PASS);
+    dsql_strict_copy_in(&s);
+    cr_assert_eq(dsql_strict_command_complete(&s, "COPY 3001", &err), DSQL_STRICT_REJECT);
+    dsql_strict_ready(&s, 'I');
+    /* a failed block counts nothing */
+    dsql_strict_ready(&s, 'E');
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 9000", &err), DSQL_STRICT_PASS);
+    /* garbage is not a count */
+    dsql_strict_ready(&s, 'I');
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT 0 12x", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, "INSERT", &err), DSQL_STRICT_PASS);
+    cr_assert_eq(dsql_strict_command_complete(&s, NULL, &err), DSQL_STRICT_PASS);
+    cr_assert_eq(s.rows, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The DO statement, offline                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static dsql_strict_error mkerr(const char *state, const char *msg)
+{
+    dsql_strict_error e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.sqlstate, sizeof e.sqlstate, "%s", state);
+    snprintf(e.message, sizeof e.message, "%s", msg);
+    return e;
+}
+
+Test(raise, text_and_tag)
+{
+    char buf[DSQL_STRICT_RAISE_MAX];
+    dsql_strict_error e = mkerr("0A000", "it's a \\ test");
+    size_t n = dsql_strict_raise_sql(&e, buf, sizeof buf);
+    cr_assert_str_eq(buf, "DO $dsql0$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = "
+                          "E'it''s a \\\\ test'; END$dsql0$");
+    cr_assert_eq(n, strlen(buf));
+    e = mkerr("0A000", "has $dsql0$ and $dsql1$");
+    dsql_strict_raise_sql(&e, buf, sizeof buf);
+    cr_assert(strncmp(buf, "DO $dsql2$", 10) == 0, "%s", buf);
+    /* the relay's own DO passes the classifier and splits as one statement */
+    dsql_strict_stmt st;
+    classify(buf, &st);
+    cr_assert_not(st.rejected);
+    char p[MAX_PARTS][256];
+    cr_assert_eq(split_all(buf, p), 1);
+    /* bad SQLSTATEs and short buffers give nothing */
+    e = mkerr("0a000", "x");
+    cr_assert_eq(dsql_strict_raise_sql(&e, buf, sizeof buf), 0);
+    e = mkerr("0A00", "x");
+    cr_assert_eq(dsql_strict_raise_sql(&e, buf, sizeof buf), 0);
+    e = mkerr("0A000", "x");
+    cr_assert_eq(dsql_strict_raise_sql(&e, buf, 20), 0);
+    cr_assert_eq(dsql_strict_raise_sql(NULL, buf, sizeof buf), 0);
+    /* the longest message, all quotes, fits the documented maximum */
+    memset(e.message, '\'', sizeof e.message - 1);
+    e.message[sizeof e.message - 1] = '\0';
+    cr_assert_gt(dsql_strict_raise_sql(&e, buf, sizeof buf), 2 * (sizeof e.message - 1));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* A throwaway PostgreSQL                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+struct pg {
+    char bindir[512];
+    char dir[64];
+    uid_t uid;
+    gid_t gid;
+};
+
+/* The installed server's bindir: DSQLAUTH_PG_BINDIR, else the newest /usr/lib/postgresql/N. */
+static void find_bindir(struct pg *pg)
+{
+    const char *env = getenv("DSQLAUTH_PG_BINDIR");
+    glob_t g;
+    int best = -1;
+    if (env && *env) {
+        snprintf(pg->bindir, sizeof pg->bindir, "%s", env);
+        return;
+    }
+    pg->bindir[0] = '\0';
+    if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            int v = atoi(g.gl_pathv[i] + strlen("/usr/lib/postgresql/"));
+            if (v > best) {
+                best = v;
+                snprintf(pg->bindir, sizeof pg->bindir, "%.*s", (int)(strlen(g.gl_pathv[i]) - 7),
+                         g.gl_pathv[i]);
+            }
+        }
+        globfree(&g);
+    }
+    cr_assert(pg->bindir[0], "no PostgreSQL server found (install postgresql, or set "
+                             "DSQLAUTH_PG_BINDIR)");
+}
+
+/* Runs bindir/prog with args as the server's user; output goes to dir/log. */
+static int run_pg(const struct pg *pg, const char *prog, const char *const *args)
+{
+    char path[600], log[128];
+    const char *argv[16];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", pg->bindir, prog);
+    snprintf(log, sizeof log, "%s/tool.log", pg->dir);
+    argv[n++] = path;
+    for (; *args && n < 15; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stdout);
+        if (f == NULL || dup2(fileno(stdout), 2) < 0)
+            _exit(126);
+        if (geteuid() == 0 &&
+            (setgroups(0, NULL) != 0 || setgid(pg->gid) != 0 || setuid(pg->uid) != 0))
+            _exit(126);
+        setenv("LC_ALL", "C", 1);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void pg_stop(struct pg *pg)
+{
+    char data[128];
+    snprintf(data, sizeof data, "%s/data", pg->dir);
+    const char *args[] = {"-D", data, "-m", "immediate", "-w", "-s", "stop", NULL};
+    run_pg(pg, "pg_ctl", args);
+    nftw(pg->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* initdb in a temporary directory and start a server on a Unix socket there, nothing else. */
+static void pg_start(struct pg *pg)
+{
+    char data[128], opts[256];
+    find_bindir(pg);
+    snprintf(pg->dir, sizeof pg->dir, "/tmp/dsqlstrict.XXXXXX");
+    cr_assert_not_null(mkdtemp(pg->dir));
+    pg->uid = geteuid();
+    pg->gid = getegid();
+    if (pg->uid == 0) { /* the server refuses to run as root */
+        struct passwd *pw = getpwnam("postgres");
+        if (pw == NULL)
+            pw = getpwnam("nobody");
+        cr_assert_not_null(pw, "running as root and no unprivileged user to run PostgreSQL as");
+        pg->uid = pw->pw_uid;
+        pg->gid = pw->pw_gid;
+        cr_assert_eq(chown(pg->dir, pg->uid, pg->gid), 0);
+    }
+    snprintf(data, sizeof data, "%s/data", pg->dir);
+    const char *initdb[] = {"-D", data, "-U", "strict", "-A", "trust", "-E", "UTF8",
+                            "--no-locale", "--no-sync", NULL};
+    cr_assert_eq(run_pg(pg, "initdb", initdb), 0, "initdb failed: see %s/tool.log", pg->dir);
+    snprintf(opts, sizeof opts, "-k %s -c listen_addresses='' -c fsync=off", pg->dir);
+    const char *start[] = {"-D", data, "-w", "-s", "-l", "server.log", "-o", opts, "start", NULL};
+    char logpath[128];
+    snprintf(logpath, sizeof logpath, "%s/server.log", pg->dir);
+    start[5] = logpath;
+    if (run_pg(pg, "pg_ctl", start) != 0) {
+        pg_stop(pg);
+        cr_assert_fail("pg_ctl start failed");
+    }
+}
+
+static PGconn *pg_connect(const struct pg *pg)
+{
+    char conninfo[256];
+    snprintf(conninfo, sizeof conninfo, "host=%s user=strict dbname=postgres", pg->dir);
+    PGconn *conn = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
+    return conn;
+}
+
+static char rfq_status(PGconn *conn)
+{
+    switch (PQtransactionStatus(conn)) {
+    case PQTRANS_INTRANS:
+        return 'T';
+    case PQTRANS_INERROR:
+        return 'E';
+    default:
+        return 'I';
+    }
+}
+
+/* Runs sql; writes "ok <tag>" or "error <SQLSTATE> <primary message>" into out. */
+static void exec_answer(PGconn *conn, const char *sql, char *out, size_t size)
+{
+    PGresult *r = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        snprintf(out, size, "ok %s", PQcmdStatus(r));
+    else
+        snprintf(out, size, "error %s %s", PQresultErrorField(r, PG_DIAG_SQLSTATE),
+                 PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+    PQclear(r);
+}
+
+/* The splitter finds as many statements as the server runs, for queries the server accepts. */
+static void expect_split_matches_server(PGconn *conn)
+{
+    static const char *const queries[] = {
+        "SELECT 'a;b', 'it''s;'; SELECT \"x;\"\"y\" FROM (SELECT 1 AS \"x;\"\"y\") s",
+        "SELECT E'\\';'; SELECT e'x\\\\'; SELECT 'x\\'; SELECT 2",
+        "SELECT $$a;b$$; SELECT $tag$ $$; $x$ ;$tag$; SELECT 3",
+        "SELECT 1 AS a$b; SELECT $q1$x;$q1$",
+        "-- a; comment\nSELECT 1 -- x;\n; /* a /* nested; */ still; */ SELECT 2",
+        "SELECT 1 - -2; SELECT 3 /**/ / 1",
+        "SELECT U&'d;' , B'1', X'1F', N'n;'; SELECT 3",
+        "SELECT ';' ;;; SELECT 2;",
+        "CREATE FUNCTION f_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC "
+        "SELECT CASE WHEN true THEN 1 END; SELECT 2; END; SELECT f_atomic(); "
+        "DROP FUNCTION f_atomic()",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char parts[MAX_PARTS][256];
+        size_t ours = split_all(queries[i], parts), theirs = 0;
+        cr_assert(PQsendQuery(conn, queries[i]), "%s", PQerrorMessage(conn));
+        PGresult *r;
+        while ((r = PQgetResult(conn)) != NULL) {
+            ExecStatusType st = PQresultStatus(r);
+            cr_expect(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", queries[i],
+                      PQresultErrorMessage(r));
+            theirs++;
+            PQclear(r);
+        }
+        cr_expect_eq(ours, theirs, "%s: we split %zu, the server ran %zu", queries[i], ours,
+                     theirs);
+    }
+}
+
+Test(pg, raise_and_splitting_match_the_server, .timeout = 120)
+{
+    static const char *const messages[] = {
+        "unsupported transaction statement: SAVEPOINT",
+        "setting configuration parameter \"TRANSACTION\" not supported",
+        "type \"serial\" does not exist",
+        "it's ''quoted'' and \\back\\slashed\\",
+        "dollars $$ $dsql0$ $dsql1$ $ $$$",
+        "percent % %s %% %d",
+        "E'not an escape' \\n \\x41",
+        "unicode: \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x9c\x93",
+        "END$$; SELECT 1; --",
+    };
+    static const char *const states[] = {"0A000", "42704", "54000", "25P02", "XX000", "P0001"};
+    struct pg pg;
+    pg_start(&pg);
+    PGconn *conn = pg_connect(&pg);
+    char buf[DSQL_STRICT_RAISE_MAX], got[600], want[600];
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++) {
+        for (size_t j = 0; j < sizeof states / sizeof states[0]; j++) {
+            dsql_strict_error e = mkerr(states[j], messages[i]);
+            cr_assert_gt(dsql_strict_raise_sql(&e, buf, sizeof buf), 0);
+            exec_answer(conn, buf, got, sizeof got);
+            snprintf(want, sizeof want, "error %s %s", states[j], messages[i]);
+            cr_expect_str_eq(got, want, "DO text: %s", buf);
+        }
+    }
+    /* the longest message, all quotes */
+    dsql_strict_error e = mkerr("0A000", "");
+    memset(e.message, '\'', sizeof e.message - 1);
+    e.message[sizeof e.message - 1] = '\0';
+    cr_assert_gt(dsql_strict_raise_sql(&e, buf, sizeof buf), 0);
+    exec_answer(conn, buf, got, sizeof got);
+    snprintf(want, sizeof want, "error 0A000 %s", e.message);
+    cr_expect_str_eq(got, want);
+    /* inside a block the raise fails the block; outside it leaves nothing open */
+    exec_answer(conn, "BEGIN", got, sizeof got);
+    e = mkerr("0A000", "unsupported statement: Truncate");
+    dsql_strict_raise_sql(&e, buf, sizeof buf);
+    exec_answer(conn, buf, got, sizeof got);
+    cr_expect_eq(rfq_status(conn), 'E');
+    exec_answer(conn, "SELECT 1", got, sizeof got);
+    cr_expect_str_eq(got, "error 25P02 " ABORTED_MSG);
+    exec_answer(conn, "ROLLBACK", got, sizeof got);
+    exec_answer(conn, buf, got, sizeof got);
+    cr_expect_eq(rfq_status(conn), 'I');
+    expect_split_matches_server(conn);
+    PQfinish(conn);
+    pg_stop(&pg);
+}
+
+/*
+ * The relay's part, as this test plays it: each step is one simple Query. A refused statement
+ * is replaced by the raise; DML outside a block runs inside a BEGIN the relay adds, so that a
+ * row-cap breach raises before anything commits; ReadyForQuery resynchronises the session.
+ */
+static void relay_step(PGconn *conn, dsql_strict_session *s, const char *sql, char *got,
+                       size_t size)
+{
+    char buf[DSQL_STRICT_RAISE_MAX], ignored[600];
+    dsql_strict_stmt st;
+    dsql_strict_error err;
+    if (dsql_strict_check(s, sql, strlen(sql), &st, &err) == DSQL_STRICT_REJECT) {
+        cr_assert_gt(dsql_strict_raise_sql(&err, buf, sizeof buf), 0);
+        exec_answer(conn, buf, got, size);
+    } else {
+        int wrap = st.kind == DSQL_STRICT_DML && rfq_status(conn) == 'I';
+        if (wrap)
+            exec_answer(conn, "BEGIN", ignored, sizeof ignored);
+        exec_answer(conn, sql, got, size);
+        if (strncmp(got, "ok ", 3) == 0 &&
+            dsql_strict_command_complete(s, got + 3, &err) == DSQL_STRICT_REJECT) {
+            dsql_strict_raise_sql(&err, buf, sizeof buf);
+            exec_answer(conn, buf, got, size);
+        }
+        if (wrap)
+            exec_answer(conn, rfq_status(conn) == 'E' ? "ROLLBACK" : "COMMIT", ignored,
+                        sizeof ignored);
+    }
+    dsql_strict_ready(s, rfq_status(conn));
+}
+
+Test(pg, every_case_replayed_through_the_relay, .timeout = 120)
+{
+    static struct step steps[MAX_STEPS];
+    size_t n = load_cases(steps);
+    struct pg pg;
+    pg_start(&pg);
+    PGconn *setup = pg_connect(&pg), *conn = NULL;
+    char got[600];
+    exec_answer(setup,
+                "CREATE TABLE baseline_parent (id uuid PRIMARY KEY, name text); "
+                "CREATE TABLE baseline_bulk (id int); CREATE TABLE baseline_implicit_bulk (id int)",
+                got, sizeof got);
+    cr_assert_str_eq(got, "ok CREATE TABLE");
+    PQfinish(setup);
+    dsql_strict_session s;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(steps[i].name, steps[i - 1].name) != 0) {
+            if (conn)
+                PQfinish(conn);
+            conn = pg_connect(&pg); /* each case on a fresh session */
+            dsql_strict_session_init(&s);
+        }
+        relay_step(conn, &s, steps[i].sql, got, sizeof got);
+        cr_expect_str_eq(got, steps[i].expected, "%s: %s", steps[i].name, steps[i].sql);
+    }
+    PQfinish(conn);
+    /* the refused autocommit INSERT left no rows, as on DSQL */
+    conn = pg_connect(&pg);
+    PGresult *r = PQexec(conn, "SELECT count(*) FROM baseline_implicit_bulk");
+    cr_expect_str_eq(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    PQfinish(conn);
+    pg_stop(&pg);
+}
