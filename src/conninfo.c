@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -405,19 +404,6 @@ void dsql_conninfo_free(dsql_conninfo *ci)
 
 /* ---- the rewrite ------------------------------------------------------------------------ */
 
-static int fail(dsql_error *err, int code, const char *fmt, ...) DSQL_PRINTF(3, 4);
-static int fail(dsql_error *err, int code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
-
 struct appended {
     const char *kw[MAX_APPENDED];
     const char *val[MAX_APPENDED];
@@ -589,7 +575,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
     int nhosts = 0;
 
     if (ci->target != DSQL_TARGET_DSQL) {
-        rc = fail(err, DSQL_ERR_INVALID, "not an Aurora DSQL target");
+        rc = dsql_seterr(err, DSQL_ERR_INVALID, "not an Aurora DSQL target");
         goto out;
     }
     nhosts = split_hosts(effective(ci, "host", "PGHOST"), hosts, MAX_HOSTS);
@@ -599,7 +585,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
     for (int i = 0; i < nhosts; i++) {
         enum host_kind k = classify_host(hosts[i]);
         if (k == HOST_OTHER) {
-            rc = fail(err, DSQL_ERR_INVALID,
+            rc = dsql_seterr(err, DSQL_ERR_INVALID,
                       "the host list mixes Aurora DSQL endpoints with other hosts (\"%s\"); "
                       "connect to them separately",
                       hosts[i]);
@@ -670,7 +656,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
                     tok_by_host[i] = tokens[first_of[i]];
                 char *path = NULL;
                 if (write_passfile(ci, hosts, tok_by_host, nhosts, &path) != 0) {
-                    rc = fail(err, DSQL_ERR_IO,
+                    rc = dsql_seterr(err, DSQL_ERR_IO,
                               "cannot create the in-memory password file for a list of %d "
                               "endpoints (%s); connect to one endpoint at a time",
                               ndistinct, strerror(errno));
@@ -703,7 +689,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
         } else {
             const char *bundle = system_ca_bundle();
             if (bundle == NULL) {
-                rc = fail(err, DSQL_ERR_CONFIG,
+                rc = dsql_seterr(err, DSQL_ERR_CONFIG,
                           "no CA certificate bundle found for sslmode=verify-full; set "
                           "DSQLAUTH_SSLROOTCERT to a PEM file that holds Amazon Root CA 1");
                 goto out;
@@ -770,7 +756,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
     rc = DSQL_OK;
     goto out;
 nomem:
-    rc = fail(err, DSQL_ERR_NOMEM, "out of memory");
+    rc = dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
 out:
     for (int i = 0; i < nhosts; i++)
         if (tokens[i] != NULL)
