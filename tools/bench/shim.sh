@@ -23,7 +23,7 @@ LOCAL=$(realpath "$BUILD/tools/local/dsqlauth-local")
 for p in "$PRELOAD" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
 for p in pgbench psql bash; do command -v "$p" >/dev/null || { echo "shim.sh: $p is missing" >&2; exit 2; }; done
 
-T=$(mktemp -d /tmp/dsqlauth-bench.XXXXXX)
+T=$(mktemp -d)
 chmod 755 "$T"
 trap '"$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"' EXIT
 "$LOCAL" start --dir "$T/local" >/dev/null
