@@ -6,23 +6,68 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static EVP_MD *sha256_md;
 static EVP_MAC *hmac_mac;
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key;
+static int ctx_key_ok;
+
+/*
+ * Per-thread contexts, reused from call to call: creating a context and naming its digest on
+ * every call costs more than the hashing itself (OpenSSL 3 looks the digest name up again).
+ * Freed by the key's destructor when the thread ends.
+ */
+struct thread_ctx {
+    EVP_MD_CTX *md;
+    EVP_MAC_CTX *mac;
+};
+
+static void thread_ctx_free(void *p)
+{
+    struct thread_ctx *t = p;
+    if (t == NULL)
+        return;
+    EVP_MD_CTX_free(t->md);
+    EVP_MAC_CTX_free(t->mac);
+    free(t);
+}
 
 /* Fetch the algorithms once per process: an implicit fetch on every call costs a lookup. */
 static void fetch_algorithms(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    ctx_key_ok = pthread_key_create(&ctx_key, thread_ctx_free) == 0;
 }
 
 static int algorithms(void)
 {
     pthread_once(&fetch_once, fetch_algorithms);
-    return sha256_md != NULL && hmac_mac != NULL ? 0 : -1;
+    return sha256_md != NULL && hmac_mac != NULL && ctx_key_ok ? 0 : -1;
+}
+
+static struct thread_ctx *thread_ctx(void)
+{
+    if (algorithms() != 0)
+        return NULL;
+    struct thread_ctx *t = pthread_getspecific(ctx_key);
+    if (t != NULL)
+        return t;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    t = calloc(1, sizeof *t);
+    if (t == NULL || (t->md = EVP_MD_CTX_new()) == NULL ||
+        (t->mac = EVP_MAC_CTX_new(hmac_mac)) == NULL || EVP_MAC_CTX_set_params(t->mac, params) != 1 ||
+        pthread_setspecific(ctx_key, t) != 0) {
+        thread_ctx_free(t);
+        return NULL;
+    }
+    return t;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -149,7 +194,9 @@ void dsql_hex(const unsigned char *in, size_t n, char *hex)
 int dsql_sha256_hex(const void *data, size_t len, char hex[DSQL_SHA256_HEX_LEN + 1])
 {
     unsigned char md[DSQL_SHA256_LEN];
-    if (algorithms() != 0 || EVP_Digest(data, len, md, NULL, sha256_md, NULL) != 1)
+    struct thread_ctx *t = thread_ctx();
+    if (t == NULL || EVP_DigestInit_ex2(t->md, sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(t->md, data, len) != 1 || EVP_DigestFinal_ex(t->md, md, NULL) != 1)
         return -1;
     dsql_hex(md, sizeof md, hex);
     return 0;
@@ -158,22 +205,13 @@ int dsql_sha256_hex(const void *data, size_t len, char hex[DSQL_SHA256_HEX_LEN +
 int dsql_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                      unsigned char out[DSQL_SHA256_LEN])
 {
-    int rc = -1;
-    EVP_MAC_CTX *ctx = NULL;
     size_t outl = 0;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (algorithms() != 0 || (ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL)
-        goto out;
-    if (EVP_MAC_init(ctx, key, key_len, params) != 1 || EVP_MAC_update(ctx, data, len) != 1 ||
-        EVP_MAC_final(ctx, out, &outl, DSQL_SHA256_LEN) != 1 || outl != DSQL_SHA256_LEN)
-        goto out;
-    rc = 0;
-out:
-    EVP_MAC_CTX_free(ctx);
-    return rc;
+    struct thread_ctx *t = thread_ctx();
+    if (t == NULL || EVP_MAC_init(t->mac, key, key_len, NULL) != 1 ||
+        EVP_MAC_update(t->mac, data, len) != 1 ||
+        EVP_MAC_final(t->mac, out, &outl, DSQL_SHA256_LEN) != 1 || outl != DSQL_SHA256_LEN)
+        return -1;
+    return 0;
 }
 
 int dsql_sigv4_signing_key(const char *secret, const char *date, const char *region,

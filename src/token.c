@@ -3,6 +3,7 @@
 #include "creds.h"
 #include "token.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,9 +91,16 @@ int dsql_token_generate(dsql_credentials *creds, const dsql_token_params *p, cha
     dsql_buf_puts(&query, "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
     const char *akid = dsql_credentials_access_key_id(creds);
     dsql_uri_encode(&query, akid, strlen(akid));
-    dsql_buf_printf(&query, "%%2F%s%%2F%s%%2F" SERVICE "%%2Faws4_request&X-Amz-Date=%s"
-                            "&X-Amz-Expires=%lld",
-                    at.date, p->region, at.datetime, (long long)expires);
+    char num[24];
+    int numlen = snprintf(num, sizeof num, "%lld", (long long)expires);
+    dsql_buf_puts(&query, "%2F");
+    dsql_buf_append(&query, at.date, DSQL_AMZ_DATE_LEN);
+    dsql_buf_puts(&query, "%2F");
+    dsql_buf_puts(&query, p->region);
+    dsql_buf_puts(&query, "%2F" SERVICE "%2Faws4_request&X-Amz-Date=");
+    dsql_buf_append(&query, at.datetime, DSQL_AMZ_DATETIME_LEN);
+    dsql_buf_puts(&query, "&X-Amz-Expires=");
+    dsql_buf_append(&query, num, (size_t)numlen);
     if (dsql_credentials_has_session_token(creds)) {
         dsql_buf_puts(&query, "&X-Amz-Security-Token=");
         dsql_buf_puts(&query, dsql_credentials_session_token_encoded(creds));
@@ -113,8 +121,14 @@ int dsql_token_generate(dsql_credentials *creds, const dsql_token_params *p, cha
         rc = dsql_seterr(err, DSQL_ERR_CRYPTO, "token: SHA-256 failed in OpenSSL");
         goto out;
     }
-    dsql_buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/" SERVICE "/aws4_request\n%s", at.datetime,
-                    at.date, p->region, hash_hex);
+    dsql_buf_puts(&sts, "AWS4-HMAC-SHA256\n");
+    dsql_buf_append(&sts, at.datetime, DSQL_AMZ_DATETIME_LEN);
+    dsql_buf_putc(&sts, '\n');
+    dsql_buf_append(&sts, at.date, DSQL_AMZ_DATE_LEN);
+    dsql_buf_putc(&sts, '/');
+    dsql_buf_puts(&sts, p->region);
+    dsql_buf_puts(&sts, "/" SERVICE "/aws4_request\n");
+    dsql_buf_append(&sts, hash_hex, DSQL_SHA256_HEX_LEN);
     if (dsql_buf_failed(&sts)) {
         rc = dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
         goto out;

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: MIT
+# lib.sh: TAP helpers and a private endpoint for the demo's tests (sourced, POSIX sh).
+#
+# endpoint_start starts a private dsqlauth-local --strict in a temporary directory (stopped on
+# exit) and exports its environment (PGHOST=endpoint, PGHOSTADDR, PGPORT, PGSSLROOTCERT,
+# AWS_*, CLUSTER_ENDPOINT, REGION). Then, with the whole chain (IAM token, verified TLS, and
+# for roles other than admin the search_path of myschema, all added by dsqlauth):
+#   petclinic ROLE wrapped|preload ARGS...   the demo as ROLE: `petclinic` linked with the
+#                         link-time wrapper, or `petclinic-plain` under dsqlauth-run
+#   as ROLE CMD...        any libpq program as ROLE under dsqlauth-run (LD_PRELOAD)
+#   backend_sql SQL       SQL on the PostgreSQL behind the front, as its superuser, to look
+#                         at what the server saw
+# The backend runs transactions under REPEATABLE READ, the snapshot isolation DSQL gives, so
+# that concurrent writers get SQLSTATE 40001 as they do on DSQL.
+
+: "${DSQLAUTH_BUILD_ROOT:?run through meson test}"
+PETCLINIC=${PETCLINIC:-$DSQLAUTH_BUILD_ROOT/demo/petclinic}
+PETCLINIC_PLAIN=${PETCLINIC_PLAIN:-$DSQLAUTH_BUILD_ROOT/demo/petclinic-plain}
+DSQLAUTH_RUN=${DSQLAUTH_RUN:-$DSQLAUTH_BUILD_ROOT/tools/run/dsqlauth-run}
+export DSQLAUTH_PRELOAD="${DSQLAUTH_PRELOAD:-$DSQLAUTH_BUILD_ROOT/src/libdsqlauth_preload.so}"
+
+tap_n=0
+tap_failed=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# check NAME CMD...: one test point from a command's exit status; its output goes to diag
+# when it fails.
+check() {
+    _name=$1
+    shift
+    if _out=$("$@" 2>&1); then ok "$_name"; else not_ok "$_name"; diag "$_out"; fi
+}
+# expect NAME GOT WANT
+expect() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "expected: $3" "got:      $2"; fi
+}
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
+done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+LOCAL=$DSQLAUTH_BUILD_ROOT/tools/local/dsqlauth-local
+
+endpoint_stop() {
+    if [ -n "${ENDPOINT_DIR:-}" ] && [ -d "$ENDPOINT_DIR" ]; then
+        "$LOCAL" stop --dir "$ENDPOINT_DIR" >/dev/null 2>&1
+        rm -rf "$ENDPOINT_DIR"
+    fi
+}
+
+endpoint_start() {
+    [ -x "$LOCAL" ] || { echo "Bail out! $LOCAL is not built"; exit 1; }
+    ENDPOINT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/petclinic-test.XXXXXX")
+    trap endpoint_stop EXIT
+    trap 'exit 130' INT TERM
+    if ! "$LOCAL" start --dir "$ENDPOINT_DIR" --strict >"$ENDPOINT_DIR/start.log" 2>&1; then
+        echo "Bail out! dsqlauth-local did not start"
+        sed 's/^/# /' "$ENDPOINT_DIR/start.log"
+        exit 1
+    fi
+    eval "$("$LOCAL" env --dir "$ENDPOINT_DIR")"
+    backend_sql "ALTER DATABASE postgres SET default_transaction_isolation = 'repeatable read'"
+}
+
+backend_sql() {
+    env -u PGHOSTADDR -u PGSSLMODE -u PGPASSWORD -u PGOPTIONS \
+        psql -h "$ENDPOINT_DIR/run" -p 5432 -U admin -d postgres -X -q -tA -v ON_ERROR_STOP=1 -c "$1"
+}
+
+as() {
+    _role=$1
+    shift
+    CLUSTER_USER=$_role PGUSER=$_role "$DSQLAUTH_RUN" "$@"
+}
+
+petclinic() {
+    _role=$1
+    _how=$2
+    shift 2
+    case $_how in
+    wrapped) CLUSTER_USER=$_role "$PETCLINIC" "$@" ;;
+    preload) CLUSTER_USER=$_role "$DSQLAUTH_RUN" "$PETCLINIC_PLAIN" "$@" ;;
+    *) echo "petclinic: wrapped or preload, not $_how" >&2; return 2 ;;
+    esac
+}
+
+# json FILE EXPR: a value from a JSON document (python3 is in tools/bootstrap's list).
+json() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
+}
