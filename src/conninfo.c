@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,21 +208,33 @@ static int split_hosts(const char *list, char hosts[][DSQL_HOST_MAX], int max)
     }
 }
 
-static int classify(const dsql_conninfo *ci)
+/* How many entries of a host list are DSQL targets; -1 if it is not a usable list. */
+static int count_dsql_hosts(const char *list, int *total)
 {
-    const char *host = effective(ci, "host", "PGHOST");
-    if (host == NULL)
-        return DSQL_TARGET_OTHER; /* a Unix socket, or only hostaddr: nothing to sign for */
     char hosts[MAX_HOSTS][DSQL_HOST_MAX];
-    int n = split_hosts(host, hosts, MAX_HOSTS);
-    if (n < 0)
-        return DSQL_TARGET_OTHER;
+    int n = split_hosts(list, hosts, MAX_HOSTS);
     int dsql = 0;
     for (int i = 0; i < n; i++)
         if (classify_host(hosts[i]) != HOST_OTHER)
             dsql++;
+    *total = n;
+    return n < 0 ? -1 : dsql;
+}
+
+int dsql_conninfo_host_is_dsql(const char *host_list)
+{
+    int total;
+    return count_dsql_hosts(host_list, &total) == total && total > 0;
+}
+
+static int classify(const dsql_conninfo *ci)
+{
+    const char *host = effective(ci, "host", "PGHOST");
+    int total;
+    if (host == NULL)
+        return DSQL_TARGET_OTHER; /* a Unix socket, or only hostaddr: nothing to sign for */
     /* A list that mixes both kinds is DSQL too; the rewrite refuses it with a message. */
-    return dsql > 0 ? DSQL_TARGET_DSQL : DSQL_TARGET_OTHER;
+    return count_dsql_hosts(host, &total) > 0 ? DSQL_TARGET_DSQL : DSQL_TARGET_OTHER;
 }
 
 /* libpq's conninfo_array_parse, without defaults: fills ci->eff. -1: libpq will refuse it. */
@@ -261,25 +272,29 @@ static int analyse(dsql_conninfo *ci)
     return 0;
 }
 
-static int conninfo_new(const dsql_pq_api *pq, const char *const *kw, const char *const *val,
-                        int expand, dsql_conninfo **out)
+/* A new, empty analysis (target OTHER), or NULL. */
+static dsql_conninfo *conninfo_alloc(const dsql_pq_api *pq)
 {
     dsql_conninfo *ci = calloc(1, sizeof *ci);
-    if (ci == NULL)
-        return DSQL_ERR_NOMEM;
-    ci->pq = pq;
-    ci->passfile_fd = -1;
-    if (kw == NULL) { /* a string that libpq will refuse */
+    if (ci != NULL) {
+        ci->pq = pq;
+        ci->passfile_fd = -1;
         ci->target = DSQL_TARGET_OTHER;
-        *out = ci;
-        return DSQL_OK;
     }
+    return ci;
+}
+
+/* Analyses ci's arrays and hands it to *out; on out of memory frees it. */
+static int conninfo_finish(dsql_conninfo *ci, const char *const *kw, const char *const *val,
+                           int expand, dsql_conninfo **out)
+{
     ci->kw = kw;
     ci->val = val;
     ci->expand = expand;
     int rc = analyse(ci);
     if (rc == -2) {
         dsql_conninfo_free(ci);
+        *out = NULL;
         return DSQL_ERR_NOMEM;
     }
     ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
@@ -291,34 +306,30 @@ int dsql_conninfo_from_params(const dsql_pq_api *pq, const char *const *keywords
                               const char *const *values, int expand_dbname, dsql_conninfo **out)
 {
     static const char *const none[] = {NULL};
-    return conninfo_new(pq, keywords != NULL ? keywords : none, values != NULL ? values : none,
-                        expand_dbname, out);
+    dsql_conninfo *ci = conninfo_alloc(pq);
+    if (ci == NULL)
+        return DSQL_ERR_NOMEM;
+    return conninfo_finish(ci, keywords != NULL ? keywords : none,
+                           values != NULL ? values : none, expand_dbname, out);
 }
 
-/* Builds ci->own_kw/own_val, then analyses them. */
+/* Copies n keyword/value pairs into ci's own arrays and analyses them; refuse: leave as OTHER. */
 static int conninfo_new_own(const dsql_pq_api *pq, const char *const *kw,
                             const char *const *val, size_t n, int expand, int refuse,
                             dsql_conninfo **out)
 {
-    int rc = conninfo_new(pq, NULL, NULL, 0, out);
-    if (rc != DSQL_OK || refuse)
-        return rc;
-    dsql_conninfo *ci = *out;
+    dsql_conninfo *ci = conninfo_alloc(pq);
+    if (ci == NULL)
+        return DSQL_ERR_NOMEM;
+    if (refuse) {
+        *out = ci;
+        return DSQL_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         ci->own_kw[i] = kw[i];
         ci->own_val[i] = val[i];
     }
-    ci->kw = ci->own_kw;
-    ci->val = ci->own_val;
-    ci->expand = expand;
-    rc = analyse(ci);
-    if (rc == -2) {
-        dsql_conninfo_free(ci);
-        *out = NULL;
-        return DSQL_ERR_NOMEM;
-    }
-    ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
-    return DSQL_OK;
+    return conninfo_finish(ci, ci->own_kw, ci->own_val, expand, out);
 }
 
 int dsql_conninfo_from_string(const dsql_pq_api *pq, const char *conninfo, dsql_conninfo **out)
@@ -326,7 +337,8 @@ int dsql_conninfo_from_string(const dsql_pq_api *pq, const char *conninfo, dsql_
     /*
      * PQconnectdb(s) behaves as PQconnectdbParams({"dbname"}, {s}, 1) when s is a connection
      * string (the expansion parses it exactly as PQconnectdb does, "" values included), and as
-     * PQconnectdbParams({}, {}, 0) when s is blank. Anything else libpq refuses; so do we.
+     * PQconnectdbParams({}, {}, 0) when s is blank. libpq refuses anything else itself, so that
+     * passes through.
      */
     const char *kw[] = {"dbname"};
     const char *val[] = {conninfo};
@@ -391,19 +403,6 @@ void dsql_conninfo_free(dsql_conninfo *ci)
 }
 
 /* ---- the rewrite ------------------------------------------------------------------------ */
-
-static int fail(dsql_error *err, int code, const char *fmt, ...) DSQL_PRINTF(3, 4);
-static int fail(dsql_error *err, int code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
 
 struct appended {
     const char *kw[MAX_APPENDED];
@@ -576,7 +575,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
     int nhosts = 0;
 
     if (ci->target != DSQL_TARGET_DSQL) {
-        rc = fail(err, DSQL_ERR_INVALID, "not an Aurora DSQL target");
+        rc = dsql_seterr(err, DSQL_ERR_INVALID, "not an Aurora DSQL target");
         goto out;
     }
     nhosts = split_hosts(effective(ci, "host", "PGHOST"), hosts, MAX_HOSTS);
@@ -586,7 +585,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
     for (int i = 0; i < nhosts; i++) {
         enum host_kind k = classify_host(hosts[i]);
         if (k == HOST_OTHER) {
-            rc = fail(err, DSQL_ERR_INVALID,
+            rc = dsql_seterr(err, DSQL_ERR_INVALID,
                       "the host list mixes Aurora DSQL endpoints with other hosts (\"%s\"); "
                       "connect to them separately",
                       hosts[i]);
@@ -657,7 +656,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
                     tok_by_host[i] = tokens[first_of[i]];
                 char *path = NULL;
                 if (write_passfile(ci, hosts, tok_by_host, nhosts, &path) != 0) {
-                    rc = fail(err, DSQL_ERR_IO,
+                    rc = dsql_seterr(err, DSQL_ERR_IO,
                               "cannot create the in-memory password file for a list of %d "
                               "endpoints (%s); connect to one endpoint at a time",
                               ndistinct, strerror(errno));
@@ -690,7 +689,7 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
         } else {
             const char *bundle = system_ca_bundle();
             if (bundle == NULL) {
-                rc = fail(err, DSQL_ERR_CONFIG,
+                rc = dsql_seterr(err, DSQL_ERR_CONFIG,
                           "no CA certificate bundle found for sslmode=verify-full; set "
                           "DSQLAUTH_SSLROOTCERT to a PEM file that holds Amazon Root CA 1");
                 goto out;
@@ -745,10 +744,19 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
         ci->out_val[k++] = a.val[i];
     }
     ci->out_expand = flatten ? 0 : ci->expand;
+    if (dsql_log_level() >= DSQL_LOG_DEBUG) {
+        char line[1024] = "";
+        for (size_t i = 0; i < a.n; i++) {
+            size_t n = strlen(line);
+            int secret = strcmp(a.kw[i], "password") == 0;
+            snprintf(line + n, sizeof line - n, " %s=%s", a.kw[i], secret ? "<token>" : a.val[i]);
+        }
+        dsql_log(DSQL_LOG_DEBUG, "appended:%s", line);
+    }
     rc = DSQL_OK;
     goto out;
 nomem:
-    rc = fail(err, DSQL_ERR_NOMEM, "out of memory");
+    rc = dsql_seterr(err, DSQL_ERR_NOMEM, "out of memory");
 out:
     for (int i = 0; i < nhosts; i++)
         if (tokens[i] != NULL)

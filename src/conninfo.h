@@ -78,6 +78,9 @@ DSQL_LOCAL int dsql_conninfo_from_setdb(const dsql_pq_api *pq, const char *host,
                                         const char *dbname, const char *user,
                                         const char *password, dsql_conninfo **out);
 
+/* 1 if every entry of a libpq host list is a DSQL endpoint, cluster id or DSQLAUTH_HOSTS match. */
+DSQL_LOCAL int dsql_conninfo_host_is_dsql(const char *host_list);
+
 /* DSQL_TARGET_DSQL or DSQL_TARGET_OTHER. */
 DSQL_LOCAL int dsql_conninfo_target(const dsql_conninfo *ci);
 

@@ -4,7 +4,7 @@
 /*
  * Every wrapper does the same four things:
  *  1. find the real function in the libpq copy the *caller* uses (find_libpq): the caller's own
- *     object is found from the return address (dladdr1 -> link map), opened with RTLD_NOLOAD
+ *     object is found from the return address (its link map), opened with RTLD_NOLOAD
  *     and asked with dlsym, which searches that object's dependencies; RTLD_NEXT is only right
  *     for the main program's libpq (a Python extension's libpq is loaded RTLD_LOCAL, invisible
  *     to RTLD_NEXT), and dl_iterate_phdr is the last resort. Every helper (PQconninfoParse,
@@ -33,30 +33,45 @@
 
 /* ---- which libpq ------------------------------------------------------------------------ */
 
-static _Thread_local int depth;
+/* Initial-exec: the preload is loaded at start-up, so static TLS is there, and the access costs
+ * no __tls_get_addr call (nor a dependency on ld.so). */
+static _Thread_local int depth __attribute__((tls_model("initial-exec")));
 
 static void self_marker(void)
 {
 }
 
-/* The preload's own load address, to recognise (and skip) our own definitions. */
-static void *self_base(void)
+/*
+ * The link map of the object that contains addr. _dl_find_object (glibc >= 2.35) is lock-free
+ * and cheap; dladdr1 also looks for the nearest symbol, which costs more than the rest of a
+ * wrapper together.
+ */
+static struct link_map *object_of(const void *addr)
 {
-    static void *base;
-    void *b = __atomic_load_n(&base, __ATOMIC_RELAXED);
-    if (b == NULL) {
-        Dl_info info;
-        if (dladdr((void *)(uintptr_t)self_marker, &info) != 0)
-            b = info.dli_fbase;
-        __atomic_store_n(&base, b, __ATOMIC_RELAXED);
-    }
-    return b;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    struct dl_find_object found;
+    if (_dl_find_object((void *)addr, &found) == 0)
+        return found.dlfo_link_map;
+    return NULL;
+#else
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0)
+        return NULL;
+    return lm;
+#endif
 }
 
+/* Our own definitions: what dlsym may hand back instead of libpq's (getenv is declared below). */
 static int is_ours(void *fn)
 {
-    Dl_info info;
-    return fn != NULL && dladdr(fn, &info) != 0 && info.dli_fbase == self_base();
+    static struct link_map *self;
+    struct link_map *me = __atomic_load_n(&self, __ATOMIC_RELAXED);
+    if (me == NULL) {
+        me = object_of((void *)(uintptr_t)self_marker);
+        __atomic_store_n(&self, me, __ATOMIC_RELAXED);
+    }
+    return fn != NULL && me != NULL && object_of(fn) == me;
 }
 
 /* A handle on one libpq copy, and the functions taken from it. */
@@ -88,10 +103,9 @@ static int phdr_visit(struct dl_phdr_info *info, size_t size, void *data)
     if (h == NULL)
         return 0;
     void *fn = dlsym(h, s->name);
-    Dl_info where;
+    struct link_map *where = fn != NULL ? object_of(fn) : NULL;
     /* Only a definition inside this very object; its dependencies get their own turn. */
-    if (fn != NULL && !is_ours(fn) && dladdr(fn, &where) != 0 && where.dli_fname != NULL &&
-        strcmp(where.dli_fname, info->dlpi_name) == 0)
+    if (where != NULL && !is_ours(fn) && strcmp(where->l_name, info->dlpi_name) == 0)
         s->fn = fn;
     dlclose(h);
     return s->fn != NULL;
@@ -104,9 +118,8 @@ static int phdr_visit(struct dl_phdr_info *info, size_t size, void *data)
 static int find_libpq(const void *caller, const char *name, struct pq *pq, void **real)
 {
     void *fn = NULL;
-    Dl_info info;
-    struct link_map *lm = NULL;
-    if (dladdr1(caller, &info, (void **)&lm, RTLD_DL_LINKMAP) != 0 && lm != NULL) {
+    struct link_map *lm = object_of(caller);
+    if (lm != NULL) {
         void *h = dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
         if (h != NULL) {
             fn = sym_not_ours(h, name);
@@ -118,7 +131,7 @@ static int find_libpq(const void *caller, const char *name, struct pq *pq, void 
         dl_iterate_phdr(phdr_visit, &s);
         fn = s.fn;
     }
-    if (fn == NULL || dladdr1(fn, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0 || lm == NULL)
+    if (fn == NULL || (lm = object_of(fn)) == NULL)
         return -1;
     pq->handle = dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
     if (pq->handle == NULL)
@@ -213,34 +226,7 @@ static const dsql_signer *library(char *msg, size_t len)
     return &library_signer;
 }
 
-/* ---- the shared core ------------------------------------------------------------------- */
-
-enum outcome { PASS_THROUGH, REWRITTEN, FAILED };
-
-/*
- * Decides and rewrites. ci may be NULL (out of memory: pass through, as libpq would then fail
- * the same way). On FAILED, msg holds the reason.
- */
-static enum outcome prepare(dsql_conninfo *ci, int flags, char *msg, size_t len)
-{
-    if (ci == NULL || dsql_conninfo_target(ci) != DSQL_TARGET_DSQL)
-        return PASS_THROUGH;
-    const dsql_signer *signer = library(msg, len);
-    if (signer == NULL)
-        return FAILED;
-    dsql_error err = {0};
-    if (dsql_conninfo_rewrite(ci, signer, flags, &err) != DSQL_OK) {
-        snprintf(msg, len, "%s", err.message);
-        return FAILED;
-    }
-    return REWRITTEN;
-}
-
-static PGconn *failed(struct pq *pq, const char *msg)
-{
-    dsql_log(DSQL_LOG_ERROR, "%s", msg);
-    return dsql_conninfo_failed_conn(&pq->api, msg);
-}
+/* ---- one wrapped call ---------------------------------------------------------------------- */
 
 typedef PGconn *(*params_fn)(const char *const *, const char *const *, int);
 typedef PGconn *(*string_fn)(const char *);
@@ -249,263 +235,297 @@ typedef PGPing (*ping_string_fn)(const char *);
 typedef PGconn *(*setdb_fn)(const char *, const char *, const char *, const char *,
                             const char *, const char *, const char *);
 
-/*
- * The wrappers' common start: resolves the real function; returns 1 when the call must go
- * straight through (nested, disabled, or no helpers), 0 when it is ours to look at, -1 when
- * there is no libpq at all.
- */
-static int enter(const void *caller, const char *name, struct pq *pq, void **real)
+/* A call of a wrapped entry point: which one, and the caller's arguments in its form. */
+enum form { FORM_STRING, FORM_PARAMS, FORM_SETDB };
+struct call {
+    const char *name;        /* the entry point */
+    const char *params_name; /* the real `*Params` function a rewrite goes to */
+    enum form form;
+    const char *conninfo;                        /* FORM_STRING */
+    const char *const *keywords, *const *values; /* FORM_PARAMS */
+    int expand;
+    const char *host, *port, *options, *tty, *dbname, *user, *password; /* FORM_SETDB */
+};
+
+enum outcome { NO_LIBPQ, PASS_THROUGH, REWRITTEN, FAILED };
+
+/* What to do with a call, and what that needs; released by plan_done. */
+struct plan {
+    enum outcome what;
+    struct pq pq;
+    void *real; /* the caller's libpq's own entry point */
+    dsql_conninfo *ci;
+    char msg[DSQL_ERROR_MAX]; /* FAILED: why */
+};
+
+static dsql_conninfo *analyse_call(const dsql_pq_api *api, const struct call *c)
 {
-    *pq = (struct pq){0};
-    if (find_libpq(caller, name, pq, real) != 0) {
-        dsql_log(DSQL_LOG_ERROR, "%s: no libpq found for the caller", name);
-        return -1;
+    dsql_conninfo *ci = NULL; /* stays NULL when out of memory: then pass through */
+    switch (c->form) {
+    case FORM_STRING:
+        dsql_conninfo_from_string(api, c->conninfo, &ci);
+        break;
+    case FORM_PARAMS:
+        dsql_conninfo_from_params(api, c->keywords, c->values, c->expand, &ci);
+        break;
+    case FORM_SETDB:
+        dsql_conninfo_from_setdb(api, c->host, c->port, c->options, c->dbname, c->user,
+                                 c->password, &ci);
+        break;
     }
-    if (depth > 0 || dsql_shim_disabled() || pq_helpers(pq) != 0)
-        return 1;
-    return 0;
+    return ci;
 }
 
-/* The connect-style entry points, whichever form the caller used. */
-static PGconn *connect_common(struct pq *pq, dsql_conninfo *ci, const char *params_name,
-                              PGconn *(*pass)(void *), void *pass_arg)
+/*
+ * Resolves the real functions, then decides: straight through when nested (libpq calling its
+ * own PQconnectStart*), disabled, or not a DSQL target; else the rewrite, or FAILED with the
+ * reason. Leaves errno as the caller set it.
+ */
+static void plan(const void *caller, const struct call *c, int flags, struct plan *p)
 {
-    char msg[DSQL_ERROR_MAX];
-    PGconn *conn;
-    depth++;
-    switch (prepare(ci, 0, msg, sizeof msg)) {
+    int saved = errno;
+    *p = (struct plan){.what = PASS_THROUGH};
+    if (find_libpq(caller, c->name, &p->pq, &p->real) != 0) {
+        dsql_log(DSQL_LOG_ERROR, "%s: no libpq found for the caller", c->name);
+        p->what = NO_LIBPQ;
+    } else if (depth == 0 && !dsql_shim_disabled() && pq_helpers(&p->pq) == 0) {
+        p->ci = analyse_call(&p->pq.api, c);
+        if (p->ci != NULL && dsql_conninfo_target(p->ci) == DSQL_TARGET_DSQL) {
+            const dsql_signer *signer = library(p->msg, sizeof p->msg);
+            dsql_error err = {0};
+            if (signer == NULL) {
+                p->what = FAILED;
+            } else if (dsql_conninfo_rewrite(p->ci, signer, flags, &err) != DSQL_OK) {
+                snprintf(p->msg, sizeof p->msg, "%s", err.message);
+                p->what = FAILED;
+            } else {
+                p->what = REWRITTEN;
+            }
+            if (p->what == FAILED)
+                dsql_log(DSQL_LOG_ERROR, "%s", p->msg);
+        }
+    }
+    errno = saved;
+}
+
+static void plan_done(struct plan *p)
+{
+    dsql_conninfo_free(p->ci);
+    pq_close(&p->pq);
+}
+
+/* PQconnectdb, PQconnectdbParams, PQsetdbLogin, PQconnectStart, PQconnectStartParams. */
+static PGconn *wrap_connect(const void *caller, const struct call *c)
+{
+    struct plan p;
+    PGconn *conn = NULL;
+    plan(caller, c, 0, &p);
+    depth++; /* libpq's own calls of the entry points, from here on, go straight through */
+    switch (p.what) {
+    case PASS_THROUGH:
+        if (c->form == FORM_STRING)
+            conn = ((string_fn)p.real)(c->conninfo);
+        else if (c->form == FORM_PARAMS)
+            conn = ((params_fn)p.real)(c->keywords, c->values, c->expand);
+        else
+            conn = ((setdb_fn)p.real)(c->host, c->port, c->options, c->tty, c->dbname, c->user,
+                                      c->password);
+        break;
     case REWRITTEN: {
-        params_fn real = (params_fn)pq_sym(pq, params_name);
-        conn = real(dsql_conninfo_keywords(ci), dsql_conninfo_values(ci),
-                    dsql_conninfo_expand_dbname(ci));
+        params_fn real = (params_fn)pq_sym(&p.pq, c->params_name);
+        conn = real != NULL ? real(dsql_conninfo_keywords(p.ci), dsql_conninfo_values(p.ci),
+                                   dsql_conninfo_expand_dbname(p.ci))
+                            : dsql_conninfo_failed_conn(&p.pq.api, "this libpq has no *Params");
         break;
     }
     case FAILED:
-        conn = failed(pq, msg);
+        conn = dsql_conninfo_failed_conn(&p.pq.api, p.msg);
         break;
-    default:
-        conn = pass(pass_arg);
-        break;
+    case NO_LIBPQ:
+        break; /* nothing to make a PGconn with; cannot happen for a caller linked with libpq */
     }
     depth--;
+    plan_done(&p);
     return conn;
 }
 
-static PGPing ping_common(struct pq *pq, dsql_conninfo *ci, PGPing (*pass)(void *),
-                          void *pass_arg)
+/* PQping, PQpingParams: the server answers a ping without a password, so no token. */
+static PGPing wrap_ping(const void *caller, const struct call *c)
 {
-    char msg[DSQL_ERROR_MAX];
-    PGPing r;
+    struct plan p;
+    PGPing r = PQPING_NO_ATTEMPT;
+    plan(caller, c, DSQL_REWRITE_NO_TOKEN, &p);
     depth++;
-    switch (prepare(ci, DSQL_REWRITE_NO_TOKEN, msg, sizeof msg)) {
+    switch (p.what) {
+    case PASS_THROUGH:
+        r = c->form == FORM_STRING ? ((ping_string_fn)p.real)(c->conninfo)
+                                   : ((ping_params_fn)p.real)(c->keywords, c->values, c->expand);
+        break;
     case REWRITTEN: {
-        ping_params_fn real = (ping_params_fn)pq_sym(pq, "PQpingParams");
-        r = real(dsql_conninfo_keywords(ci), dsql_conninfo_values(ci),
-                 dsql_conninfo_expand_dbname(ci));
+        ping_params_fn real = (ping_params_fn)pq_sym(&p.pq, "PQpingParams");
+        if (real != NULL)
+            r = real(dsql_conninfo_keywords(p.ci), dsql_conninfo_values(p.ci),
+                     dsql_conninfo_expand_dbname(p.ci));
         break;
     }
     case FAILED:
-        dsql_log(DSQL_LOG_ERROR, "%s", msg);
-        r = PQPING_NO_ATTEMPT;
-        break;
-    default:
-        r = pass(pass_arg);
+    case NO_LIBPQ:
         break;
     }
     depth--;
+    plan_done(&p);
     return r;
 }
 
 /* ---- the wrapped entry points ------------------------------------------------------------ */
 
-struct string_call {
-    void *real;
-    const char *conninfo;
-};
-struct params_call {
-    void *real;
-    const char *const *keywords;
-    const char *const *values;
-    int expand;
-};
-struct setdb_call {
-    void *real;
-    const char *host, *port, *options, *tty, *dbname, *user, *password;
-};
-
-static PGconn *pass_string(void *p)
-{
-    struct string_call *c = p;
-    return ((string_fn)c->real)(c->conninfo);
-}
-
-static PGconn *pass_params(void *p)
-{
-    struct params_call *c = p;
-    return ((params_fn)c->real)(c->keywords, c->values, c->expand);
-}
-
-static PGconn *pass_setdb(void *p)
-{
-    struct setdb_call *c = p;
-    return ((setdb_fn)c->real)(c->host, c->port, c->options, c->tty, c->dbname, c->user,
-                               c->password);
-}
-
-static PGPing pass_ping_string(void *p)
-{
-    struct string_call *c = p;
-    return ((ping_string_fn)c->real)(c->conninfo);
-}
-
-static PGPing pass_ping_params(void *p)
-{
-    struct params_call *c = p;
-    return ((ping_params_fn)c->real)(c->keywords, c->values, c->expand);
-}
-
-static PGconn *wrap_string(const void *caller, const char *name, const char *params_name,
-                           const char *conninfo)
-{
-    int saved = errno;
-    struct pq pq;
-    struct string_call c = {NULL, conninfo};
-    PGconn *conn = NULL;
-    int e = enter(caller, name, &pq, &c.real);
-    errno = saved;
-    if (e < 0)
-        return NULL;
-    if (e > 0) {
-        conn = pass_string(&c);
-    } else {
-        dsql_conninfo *ci = NULL;
-        dsql_conninfo_from_string(&pq.api, conninfo, &ci);
-        errno = saved;
-        conn = connect_common(&pq, ci, params_name, pass_string, &c);
-        dsql_conninfo_free(ci);
-    }
-    pq_close(&pq);
-    return conn;
-}
-
-static PGconn *wrap_params(const void *caller, const char *name, const char *const *keywords,
-                           const char *const *values, int expand)
-{
-    int saved = errno;
-    struct pq pq;
-    struct params_call c = {NULL, keywords, values, expand};
-    PGconn *conn = NULL;
-    int e = enter(caller, name, &pq, &c.real);
-    errno = saved;
-    if (e < 0)
-        return NULL;
-    if (e > 0) {
-        conn = pass_params(&c);
-    } else {
-        dsql_conninfo *ci = NULL;
-        dsql_conninfo_from_params(&pq.api, keywords, values, expand, &ci);
-        errno = saved;
-        conn = connect_common(&pq, ci, name, pass_params, &c);
-        dsql_conninfo_free(ci);
-    }
-    pq_close(&pq);
-    return conn;
-}
-
 EXPORT PGconn *PQconnectdb(const char *conninfo)
 {
-    return wrap_string(__builtin_return_address(0), "PQconnectdb", "PQconnectdbParams",
-                       conninfo);
+    struct call c = {"PQconnectdb", "PQconnectdbParams", FORM_STRING, .conninfo = conninfo};
+    return wrap_connect(__builtin_return_address(0), &c);
 }
 
 EXPORT PGconn *PQconnectStart(const char *conninfo)
 {
-    return wrap_string(__builtin_return_address(0), "PQconnectStart", "PQconnectStartParams",
-                       conninfo);
+    struct call c = {"PQconnectStart", "PQconnectStartParams", FORM_STRING, .conninfo = conninfo};
+    return wrap_connect(__builtin_return_address(0), &c);
 }
 
 EXPORT PGconn *PQconnectdbParams(const char *const *keywords, const char *const *values,
                                  int expand_dbname)
 {
-    return wrap_params(__builtin_return_address(0), "PQconnectdbParams", keywords, values,
-                       expand_dbname);
+    struct call c = {"PQconnectdbParams", "PQconnectdbParams", FORM_PARAMS,
+                     .keywords = keywords, .values = values, .expand = expand_dbname};
+    return wrap_connect(__builtin_return_address(0), &c);
 }
 
 EXPORT PGconn *PQconnectStartParams(const char *const *keywords, const char *const *values,
                                     int expand_dbname)
 {
-    return wrap_params(__builtin_return_address(0), "PQconnectStartParams", keywords, values,
-                       expand_dbname);
+    struct call c = {"PQconnectStartParams", "PQconnectStartParams", FORM_PARAMS,
+                     .keywords = keywords, .values = values, .expand = expand_dbname};
+    return wrap_connect(__builtin_return_address(0), &c);
 }
 
+/* PQsetdbLogin becomes a PQconnectdbParams call when rewritten. */
 EXPORT PGconn *PQsetdbLogin(const char *pghost, const char *pgport, const char *pgoptions,
                             const char *pgtty, const char *dbName, const char *login,
                             const char *pwd)
 {
-    int saved = errno;
-    struct pq pq;
-    struct setdb_call c = {NULL, pghost, pgport, pgoptions, pgtty, dbName, login, pwd};
-    PGconn *conn = NULL;
-    int e = enter(__builtin_return_address(0), "PQsetdbLogin", &pq, &c.real);
-    errno = saved;
-    if (e < 0)
-        return NULL;
-    if (e > 0) {
-        conn = pass_setdb(&c);
-    } else {
-        dsql_conninfo *ci = NULL;
-        dsql_conninfo_from_setdb(&pq.api, pghost, pgport, pgoptions, dbName, login, pwd, &ci);
-        errno = saved;
-        conn = connect_common(&pq, ci, "PQconnectdbParams", pass_setdb, &c);
-        dsql_conninfo_free(ci);
-    }
-    pq_close(&pq);
-    return conn;
+    struct call c = {"PQsetdbLogin", "PQconnectdbParams", FORM_SETDB, .host = pghost,
+                     .port = pgport, .options = pgoptions, .tty = pgtty, .dbname = dbName,
+                     .user = login, .password = pwd};
+    return wrap_connect(__builtin_return_address(0), &c);
 }
 
 EXPORT PGPing PQping(const char *conninfo)
 {
-    int saved = errno;
-    struct pq pq;
-    struct string_call c = {NULL, conninfo};
-    PGPing r = PQPING_NO_ATTEMPT;
-    int e = enter(__builtin_return_address(0), "PQping", &pq, &c.real);
-    errno = saved;
-    if (e < 0)
-        return r;
-    if (e > 0) {
-        r = pass_ping_string(&c);
-    } else {
-        dsql_conninfo *ci = NULL;
-        dsql_conninfo_from_string(&pq.api, conninfo, &ci);
-        errno = saved;
-        r = ping_common(&pq, ci, pass_ping_string, &c);
-        dsql_conninfo_free(ci);
-    }
-    pq_close(&pq);
-    return r;
+    struct call c = {"PQping", "PQpingParams", FORM_STRING, .conninfo = conninfo};
+    return wrap_ping(__builtin_return_address(0), &c);
 }
 
 EXPORT PGPing PQpingParams(const char *const *keywords, const char *const *values,
                            int expand_dbname)
 {
-    int saved = errno;
-    struct pq pq;
-    struct params_call c = {NULL, keywords, values, expand_dbname};
-    PGPing r = PQPING_NO_ATTEMPT;
-    int e = enter(__builtin_return_address(0), "PQpingParams", &pq, &c.real);
-    errno = saved;
-    if (e < 0)
-        return r;
-    if (e > 0) {
-        r = pass_ping_params(&c);
-    } else {
-        dsql_conninfo *ci = NULL;
-        dsql_conninfo_from_params(&pq.api, keywords, values, expand_dbname, &ci);
-        errno = saved;
-        r = ping_common(&pq, ci, pass_ping_params, &c);
-        dsql_conninfo_free(ci);
+    struct call c = {"PQpingParams", "PQpingParams", FORM_PARAMS, .keywords = keywords,
+                     .values = values, .expand = expand_dbname};
+    return wrap_ping(__builtin_return_address(0), &c);
+}
+
+/* ---- DSQLAUTH_PGPASSWORD_HOOK: getenv("PGPASSWORD") for callers that bypass the wrappers ---- */
+
+/*
+ * Programs that look libpq's functions up by handle (ctypes, psycopg 3's pure-Python layer)
+ * never reach the wrappers above. libpq itself, though, asks getenv("PGPASSWORD") whenever no
+ * password was given, and that call goes through the PLT to the first getenv in the global
+ * scope: this one. With DSQLAUTH_PGPASSWORD_HOOK=1, PGPASSWORD unset and PGHOST a DSQL endpoint
+ * (getenv carries no other context), it answers with a fresh token for PGHOST as PGUSER (else
+ * admin). Everything else is the plain environment lookup libc would do. The answer stays
+ * valid until the same thread's next hooked call (libpq copies it at once).
+ */
+extern char **environ;
+
+/* The plain lookup, for the first calls (before libc's getenv is known) and recursion. */
+static char *env_scan(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* libc's getenv (faster than env_scan), found once with RTLD_NEXT. */
+static char *env_lookup(const char *name)
+{
+    static char *(*real_getenv)(const char *);
+    static _Thread_local int resolving __attribute__((tls_model("initial-exec")));
+    char *(*real)(const char *) = __atomic_load_n(&real_getenv, __ATOMIC_ACQUIRE);
+    if (real == NULL) {
+        if (resolving)
+            return env_scan(name);
+        resolving = 1;
+        *(void **)&real = dlsym(RTLD_NEXT, "getenv");
+        resolving = 0;
+        if (real == NULL)
+            return env_scan(name);
+        __atomic_store_n(&real_getenv, real, __ATOMIC_RELEASE);
     }
-    pq_close(&pq);
-    return r;
+    return real(name);
+}
+
+/* Each thread's last hooked token, wiped and freed at the next call or at thread exit. */
+static pthread_key_t hook_key;
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static void hook_token_free(void *token)
+{
+    if (token != NULL && library_signer.token_free != NULL)
+        library_signer.token_free(token);
+}
+
+static void hook_key_create(void)
+{
+    pthread_key_create(&hook_key, hook_token_free);
+}
+
+static char *password_hook(void)
+{
+    const char *on = env_lookup("DSQLAUTH_PGPASSWORD_HOOK");
+    const char *host = env_lookup("PGHOST");
+    if (on == NULL || strcmp(on, "1") != 0 || host == NULL || dsql_shim_disabled() ||
+        !dsql_conninfo_host_is_dsql(host))
+        return NULL;
+    char msg[DSQL_ERROR_MAX];
+    const dsql_signer *signer = library(msg, sizeof msg);
+    if (signer == NULL) {
+        dsql_log(DSQL_LOG_ERROR, "PGPASSWORD hook: %s", msg);
+        return NULL;
+    }
+    const char *user = env_lookup("PGUSER");
+    char *token = NULL;
+    dsql_error err = {0};
+    if (signer->token(host, user != NULL && *user != '\0' ? user : "admin", &token, &err) !=
+        DSQL_OK) {
+        dsql_log(DSQL_LOG_ERROR, "PGPASSWORD hook: %s", err.message);
+        return NULL;
+    }
+    pthread_once(&hook_once, hook_key_create);
+    hook_token_free(pthread_getspecific(hook_key));
+    pthread_setspecific(hook_key, token);
+    dsql_log(DSQL_LOG_INFO, "PGPASSWORD hook: signed a token for %s", host);
+    return token;
+}
+
+EXPORT char *getenv(const char *name)
+{
+    char *v = env_lookup(name);
+    if (v != NULL || depth > 0 || strcmp(name, "PGPASSWORD") != 0)
+        return v;
+    int saved = errno;
+    depth++;
+    v = password_hook();
+    depth--;
+    errno = saved;
+    return v;
 }

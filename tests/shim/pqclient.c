@@ -2,14 +2,16 @@
 /* pqclient.c: a plain libpq program the shim tests drive through each entry point, in threads. */
 
 /*
- * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect]
+ * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump] [--reset S]
  *          CONNINFO
  *   FORM: connectdb (default), params, setdb, start, startparams, ping, pingparams
  *   Prints the first row of SQL (fields joined by '|') for each connection, or
  *   "ERROR: <PQerrorMessage>" and exits 1. With threads/count, prints "ok N" when all N
  *   connections succeeded and their answers were all the same. --fork connects once before
  *   fork() and then once in the child and once in the parent. --reconnect connects, then
- *   connects again with PQconninfo of the first connection (psql \c's way).
+ *   connects again with PQconninfo of the first connection (psql \c's way). --dump prints
+ *   every setting libpq ended up with (PQconninfo) and the error message, whatever the outcome.
+ *   --reset S connects, waits S seconds, then PQreset()s and runs the query again.
  */
 #include <libpq-fe.h>
 #include <poll.h>
@@ -167,6 +169,45 @@ static int run_threads(void)
     return failures == 0 ? 0 : 1;
 }
 
+static int dump(void)
+{
+    PGconn *conn = open_conn();
+    if (conn == NULL)
+        return 1;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        printf("%s=%s\n", o->keyword, o->val != NULL ? o->val : "(null)");
+    printf("status=%d\nerror=%s", PQstatus(conn), PQerrorMessage(conn));
+    PQconninfoFree(opts);
+    PQfinish(conn);
+    return 0;
+}
+
+static int reset_after(int seconds)
+{
+    char out[1024];
+    PGconn *conn = open_conn();
+    if (PQstatus(conn) != CONNECTION_OK) {
+        printf("ERROR: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return 1;
+    }
+    sleep((unsigned)seconds);
+    PQreset(conn);
+    int rc = 0;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        printf("reset: ERROR: %s", PQerrorMessage(conn));
+        rc = 1;
+    } else {
+        PGresult *r = PQexec(conn, query);
+        snprintf(out, sizeof out, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "(none)");
+        printf("reset: %s\n", out);
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
 static int reconnect(void)
 {
     PGconn *conn = open_conn();
@@ -205,7 +246,7 @@ static int reconnect(void)
 
 int main(int argc, char **argv)
 {
-    int do_fork = 0, do_reconnect = 0;
+    int do_fork = 0, do_reconnect = 0, do_dump = 0, reset_seconds = -1;
     int i;
     for (i = 1; i < argc - 1; i++) {
         if (strcmp(argv[i], "--via") == 0)
@@ -220,6 +261,10 @@ int main(int argc, char **argv)
             do_fork = 1;
         else if (strcmp(argv[i], "--reconnect") == 0)
             do_reconnect = 1;
+        else if (strcmp(argv[i], "--dump") == 0)
+            do_dump = 1;
+        else if (strcmp(argv[i], "--reset") == 0)
+            reset_seconds = atoi(argv[++i]);
         else
             break;
     }
@@ -234,6 +279,10 @@ int main(int argc, char **argv)
         return run_threads();
     if (do_reconnect)
         return reconnect();
+    if (do_dump)
+        return dump();
+    if (reset_seconds >= 0)
+        return reset_after(reset_seconds);
     char out[1024];
     if (do_fork) {
         int rc = one(out, sizeof out);

@@ -505,3 +505,49 @@ Test(conninfo, libpq_reads_the_result_as_intended)
     PQfinish(conn);
     dsql_conninfo_free(ci);
 }
+
+/* ---- the log: says what it did, never a secret ---- */
+
+/* Runs one rewrite of conninfo with stderr sent to a file; returns what was written. */
+static char *rewrite_logged(const char *conninfo)
+{
+    char path[] = "/tmp/dsqlauth-test-log.XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(ge(int, fd, 0));
+    unlink(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    dsql_conninfo *ci = NULL;
+    dsql_error err = {0};
+    cr_assert(eq(int, dsql_conninfo_from_string(&pq, conninfo, &ci), DSQL_OK));
+    cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK));
+    dsql_conninfo_free(ci);
+    dup2(saved, 2);
+    close(saved);
+    static char log[8192];
+    ssize_t n = pread(fd, log, sizeof log - 1, 0);
+    close(fd);
+    log[n < 0 ? 0 : n] = '\0';
+    return log;
+}
+
+Test(conninfo, log_never_shows_a_secret)
+{
+    clean_env();
+    setenv("DSQLAUTH_LOG", "debug", 1);
+    char *log = rewrite_logged("host=" EP " user=app password=hunter2 sslmode=require");
+    cr_expect(ne(ptr, strstr(log, "replacing the caller's password with an IAM token"), NULL),
+              "%s", log);
+    cr_expect(ne(ptr, strstr(log, "raising sslmode=require to verify-full"), NULL), "%s", log);
+    cr_expect(ne(ptr, strstr(log, "appended: dbname=postgres password=<token> sslmode=verify-full"), NULL), "%s",
+              log);
+    cr_expect(eq(ptr, strstr(log, "X-Amz-Signature"), NULL), "%s", log);
+    cr_expect(eq(ptr, strstr(log, "hunter2"), NULL), "%s", log);
+}
+
+Test(conninfo, silent_without_dsqlauth_log)
+{
+    clean_env();
+    char *log = rewrite_logged("host=" EP " sslmode=disable password=x");
+    cr_expect(eq(str, log, ""));
+}

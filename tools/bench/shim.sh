@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shim.sh: what the preload costs. Prints a table; not part of the test suite.
+#
+#   tools/bench/shim.sh [BUILD_DIR] [SECONDS]     (ROUNDS=5 pgbench rounds per side)
+#
+# 1. pgbench -C (a new connection per transaction) against dsqlauth-local through the preload,
+#    against the same connections made with a token computed beforehand and the parameters the
+#    shim would add written out by hand. Rounds alternate; the medians are compared (target
+#    ratio >= 0.97).
+# 2. The client CPU time per connection attempt, shim vs by hand, against a closed port (no
+#    server in the measurement; needs the test programs of the build, tests/shim/pqclient).
+# 3. Start-up of `bash -c true` and of `psql -c 'select 1'` to a local non-DSQL server (the
+#    endpoint's private PostgreSQL, over its Unix socket) with and without LD_PRELOAD (target:
+#    under 1 ms extra). hyperfine when installed (Debian package hyperfine), else a timed loop.
+set -eu
+
+BUILD=${1:-build}
+SECONDS_PER_RUN=${2:-10}
+ROUNDS=${ROUNDS:-5}
+PRELOAD=$(realpath "$BUILD/src/libdsqlauth_preload.so")
+LOCAL=$(realpath "$BUILD/tools/local/dsqlauth-local")
+for p in "$PRELOAD" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
+for p in pgbench psql bash; do command -v "$p" >/dev/null || { echo "shim.sh: $p is missing" >&2; exit 2; }; done
+
+T=$(mktemp -d)
+chmod 755 "$T"
+trap '"$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"' EXIT
+"$LOCAL" start --dir "$T/local" >/dev/null
+eval "$("$LOCAL" env --dir "$T/local")"
+EP="$CLUSTER_ENDPOINT hostaddr=$PGHOSTADDR port=$PGPORT"
+PGPORT_SAVED=$PGPORT
+unset PGHOST PGHOSTADDR PGPORT PGSSLMODE PGUSER PGDATABASE PGSSLROOTCERT PGOPTIONS PGAPPNAME
+unset DSQLAUTH_LOG
+export DSQLAUTH_SSLROOTCERT
+SOCKET_DIR=$T/local/run # dsqlauth-local's own PostgreSQL: a plain, non-DSQL server
+
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# ---- pgbench -C ---------------------------------------------------------------------------
+echo "select 1;" >"$T/select.sql"
+TOKEN=$("$LOCAL" token --dir "$T/local" --token-user app --expires 3600)
+by_hand="host=$EP user=app dbname=postgres password=$TOKEN sslmode=verify-full sslrootcert=$DSQLAUTH_SSLROOTCERT options='-c search_path=myschema'"
+tps() { sed -n 's/^tps = \([0-9.]*\) (including.*/\1/p'; }
+pgb() { pgbench -n -C -c 4 -j 2 -T "$SECONDS_PER_RUN" -f "$T/select.sql" "$@" 2>&1; }
+shim_runs=() hand_runs=()
+for r in $(seq "$ROUNDS"); do
+    hand_runs+=("$(pgb "$by_hand" | tps)")
+    shim_runs+=("$(LD_PRELOAD=$PRELOAD pgb "host=$EP user=app" | tps)")
+done
+hand=$(printf '%s\n' "${hand_runs[@]}" | median)
+shim=$(printf '%s\n' "${shim_runs[@]}" | median)
+
+# ---- client CPU per connection, no server involved -------------------------------------------
+PQCLIENT=$BUILD/tests/shim/pqclient
+cpu_per_conn=""
+if [ -x "$PQCLIENT" ]; then
+    N=20000
+    closed="${EP/port=$PGPORT_SAVED/port=1}"
+    cpu() { # user+sys seconds of a command, from bash's times
+        local s; s=$( { TIMEFORMAT='%U %S'; time "$@" >/dev/null 2>&1; } 2>&1 ); awk '{print $1 + $2}' <<<"$s"
+    }
+    a=$(cpu "$PQCLIENT" --count $N "${by_hand/port=$PGPORT_SAVED/port=1}")
+    b=$(cpu env LD_PRELOAD="$PRELOAD" "$PQCLIENT" --count $N "host=$closed user=app")
+    cpu_per_conn=$(awk -v a="$a" -v b="$b" -v n=$N 'BEGIN {printf "%.1f %.1f %.1f", a / n * 1e6, b / n * 1e6, (b - a) / n * 1e6}')
+fi
+
+# ---- start-up -----------------------------------------------------------------------------
+# startup RUNS COMMAND...: the median wall time of COMMAND in ms, without and with the preload.
+# Both sides run through env(1), so that only LD_PRELOAD differs; the median resists the noise
+# of a busy machine better than the mean.
+startup() {
+    local runs=$1; shift
+    if command -v hyperfine >/dev/null; then
+        hyperfine -N --warmup 10 --runs "$runs" --export-json "$T/h.json" \
+            "env DSQLAUTH_BENCH=1 $*" "env LD_PRELOAD=$PRELOAD $*" >/dev/null 2>&1
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.3f" % (x["median"]*1000) for x in r))' "$T/h.json"
+        return
+    fi
+    local best_a=999999999 best_b=999999999
+    for round in 1 2 3; do
+        local t0 t1 a b
+        t0=$(date +%s%N); for _ in $(seq $runs); do env DSQLAUTH_BENCH=1 "$@" >/dev/null; done; t1=$(date +%s%N)
+        a=$(( (t1 - t0) / runs )); [ $a -lt $best_a ] && best_a=$a
+        t0=$(date +%s%N); for _ in $(seq $runs); do env LD_PRELOAD="$PRELOAD" "$@" >/dev/null; done; t1=$(date +%s%N)
+        b=$(( (t1 - t0) / runs )); [ $b -lt $best_b ] && best_b=$b
+    done
+    awk -v a=$best_a -v b=$best_b 'BEGIN {printf "%.3f %.3f\n", a / 1e6, b / 1e6}'
+}
+read -r bash_without bash_with < <(startup 500 bash -c true)
+read -r psql_without psql_with < <(startup 30 psql -X -h "$SOCKET_DIR" -U admin -d postgres -Atc 'select 1')
+
+# The dynamic loader's own account of start-up (LD_DEBUG=statistics, in cycles): the part the
+# preload can add, free of the fork/exec noise of a busy machine. p10 and median of 300.
+loader_cycles() {
+    for _ in $(seq 300); do
+        env "$@" LD_DEBUG=statistics /bin/true 2>&1 |
+            sed -n 's/.*total startup time in dynamic loader: \([0-9]*\) cycles/\1/p'
+    done | sort -n | awk '{a[NR] = $1} END {print a[int(NR / 10)], a[int(NR / 2)]}'
+}
+mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+read -r ld_p10_a ld_med_a < <(loader_cycles DSQLAUTH_BENCH=1)
+read -r ld_p10_b ld_med_b < <(loader_cycles LD_PRELOAD="$PRELOAD")
+
+# ---- the table ------------------------------------------------------------------------------
+tool=$(command -v hyperfine >/dev/null && echo hyperfine || echo "timed loop")
+printf '\n%-52s %14s %14s %16s\n' "measurement" "without shim" "with shim" "ratio / extra"
+printf '%-52s %14s %14s %16s\n' "----------------------------------------------------" "------------" "------------" "--------------"
+printf '%-52s %14.1f %14.1f %16.3f\n' "pgbench -C -c 4 -j 2, connections/s (median of $ROUNDS)" "$hand" "$shim" \
+    "$(awk -v a="$hand" -v b="$shim" 'BEGIN {print b / a}')"
+if [ -n "$cpu_per_conn" ]; then
+    read -r cpu_a cpu_b cpu_d <<<"$cpu_per_conn"
+    printf '%-52s %14s %14s %13s us\n' "client CPU per connection attempt, us (closed port)" "$cpu_a" "$cpu_b" "+$cpu_d"
+fi
+printf '%-52s %14.3f %14.3f %13.3f ms\n' "bash -c true, median ms ($tool)" "$bash_without" "$bash_with" \
+    "$(awk -v a="$bash_without" -v b="$bash_with" 'BEGIN {print b - a}')"
+if [ -n "$mhz" ] && [ -n "$ld_p10_a" ]; then
+    for q in p10 median; do
+        if [ $q = p10 ]; then a=$ld_p10_a b=$ld_p10_b; else a=$ld_med_a b=$ld_med_b; fi
+        printf '%-52s %14.3f %14.3f %13.3f ms\n' "/bin/true, dynamic loader time, $q ms" \
+            "$(awk -v c="$a" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+            "$(awk -v c="$b" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+            "$(awk -v a="$a" -v b="$b" -v m="$mhz" 'BEGIN {print (b - a) / m / 1000}')"
+    done
+fi
+printf '%-52s %14.3f %14.3f %13.3f ms\n' "psql -c 'select 1', local non-DSQL, median ms" "$psql_without" "$psql_with" \
+    "$(awk -v a="$psql_without" -v b="$psql_with" 'BEGIN {print b - a}')"
+echo
+echo "pgbench rounds (by hand / shim): ${hand_runs[*]} / ${shim_runs[*]}"
+echo "target: ratio >= 0.97; extra start-up < 1 ms"
