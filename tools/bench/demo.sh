@@ -40,7 +40,7 @@ dsqlauth_run=$build/tools/run/dsqlauth-run
 plain=$build/demo/petclinic-plain
 command -v pgbench >/dev/null || { echo "demo.sh: pgbench is missing (tools/bootstrap)" >&2; exit 1; }
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/petclinic-bench.XXXXXX")
+dir=$(mktemp -d) # short: the Unix socket path must stay under 108 bytes
 trap '"$local_bin" stop --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM
 "$local_bin" start --dir "$dir" $strict >/dev/null
