@@ -233,3 +233,11 @@ long long fake_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int fake_server_log_has(const fake_server *fs, const char *needle)
+{
+    char *log = fake_server_log(fs);
+    int found = log != NULL && strstr(log, needle) != NULL;
+    free(log);
+    return found;
+}

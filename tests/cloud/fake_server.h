@@ -28,6 +28,9 @@ int fake_server_count(const fake_server *fs, const char *method, const char *pat
 /* The whole request log (one JSON line per request), malloc'd; the caller frees. */
 char *fake_server_log(const fake_server *fs);
 
+/* 1 if the request log contains needle anywhere, else 0. */
+int fake_server_log_has(const fake_server *fs, const char *needle);
+
 /*
  * One field of the index-th logged request (0-based): "method", "path", "body", or a header as
  * "header:<lower-case name>". A new string, NULL when there is no such request or field.
