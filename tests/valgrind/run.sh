@@ -14,21 +14,29 @@ endpoint_start
 conns=${VALGRIND_CONNECTIONS:-1000}
 SUPP=$(dirname "$0")/dsqlauth.supp
 export DSQLAUTH_LIBRARY=$DSQLAUTH_BUILD_ROOT/src/libdsqlauth.so
-# Errors make the program exit 99; reachable memory and possible leaks (libraries' caches,
-# OpenSSL's and libpq's globals) are not failures, definite and indirect leaks are.
-vg() {
-    _log=$1
-    shift
-    valgrind --quiet --error-exitcode=99 --exit-on-first-error=no --leak-check=full \
-        --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
-        --num-callers=40 --suppressions="$SUPP" --log-file="$_log" "$@"
-}
-# memcheck NAME LOG CMD...: one test point: exit status 0 and a clean Valgrind log.
+# memcheck NAME LOG [VAR=VALUE]... PROGRAM ARGS...: one test point: PROGRAM under Valgrind, with
+# the variables set for Valgrind and so for it (env(1) must run Valgrind, not the program:
+# Valgrind does not follow an exec), exits 0 and leaves an empty log. Errors make it exit 99;
+# definite and indirect leaks are errors; reachable memory and possible leaks (libraries'
+# caches, OpenSSL's and libpq's globals) are not.
 memcheck() {
     _name=$1 _log=$2
     shift 2
-    if _out=$(vg "$_log" "$@" 2>&1) && ! grep -q '^==[0-9]*== [A-Z]' "$_log"; then
+    _n=0
+    for _a in "$@"; do case $_a in *=*) _n=$((_n + 1)) ;; *) break ;; esac; done
+    _i=0 _total=$#
+    while [ $_i -lt $_total ]; do
+        [ $_i -eq $_n ] && set -- "$@" valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+            --num-callers=40 --suppressions="$SUPP" --log-file="$_log"
+        set -- "$@" "$1"
+        shift
+        _i=$((_i + 1))
+    done
+    _t0=$(date +%s)
+    if _out=$(env "$@" 2>&1) && [ ! -s "$_log" ]; then
         ok "$_name"
+        diag "$(($(date +%s) - _t0)) s"
     else
         not_ok "$_name"; diag "$_out" "$(cat "$_log")"
     fi
@@ -38,11 +46,11 @@ d=$ENDPOINT_DIR
 
 # (a) the walk-through: the wrapped binary as admin, the plain one under the preload as app.
 memcheck "valgrind: walk-through as admin (link-time wrapper)" "$d/vg-walk-admin.log" \
-    env CLUSTER_USER=admin "$PETCLINIC"
+    CLUSTER_USER=admin "$PETCLINIC"
 expect "walk-through as admin passed" "$(printf '%s\n' "$VG_OUT" | tail -n 1 | sed 's/:.*//')" \
     "Walk-through passed as admin in schema public"
 memcheck "valgrind: walk-through as app (preload)" "$d/vg-walk-app.log" \
-    env CLUSTER_USER=app LD_PRELOAD="$DSQLAUTH_PRELOAD" "$PETCLINIC_PLAIN"
+    CLUSTER_USER=app LD_PRELOAD="$DSQLAUTH_PRELOAD" "$PETCLINIC_PLAIN"
 expect "walk-through as app passed" "$(printf '%s\n' "$VG_OUT" | tail -n 1 | sed 's/:.*//')" \
     "Walk-through passed as app in schema myschema"
 
@@ -50,7 +58,7 @@ expect "walk-through as app passed" "$(printf '%s\n' "$VG_OUT" | tail -n 1 | sed
 # over verified TLS: a leak per connection would show up $conns times over.
 before=$(grep -c "authenticated as" "$d/front.log")
 memcheck "valgrind: $conns connections through the preload" "$d/vg-preload.log" \
-    env LD_PRELOAD="$DSQLAUTH_PRELOAD" "$PQCLIENT" --threads 1 --count "$conns" \
+    LD_PRELOAD="$DSQLAUTH_PRELOAD" "$PQCLIENT" --threads 1 --count "$conns" \
     --query "select current_user, current_setting('search_path')" "host=$CLUSTER_ENDPOINT user=app"
 expect "preload: $conns connections answered as app in myschema" "$VG_OUT" "ok $conns app|myschema"
 after=$(grep -c "authenticated as" "$d/front.log")
