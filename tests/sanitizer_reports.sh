@@ -22,9 +22,9 @@ for f in "$dir"/*; do
         printf '%s\n' "$ours"
         bad=1
     fi
-    if grep -q 'ERROR: LeakSanitizer' "$f"; then
+    if [ -z "$ours" ] && grep -q 'ERROR: LeakSanitizer' "$f"; then
         others="$others $(grep -o 'bin/[a-z_0-9.-]*+' "$f" | head -n 1 | tr -d +)"
     fi
 done
-[ -n "$others" ] && echo "sanitizer_reports.sh: leaks of the programs themselves, not dsqlauth's:$(printf '%s\n' $others | sort -u | tr '\n' ' ')"
+[ -n "$others" ] && echo "sanitizer_reports.sh: leaks of the programs themselves, not dsqlauth's:$(printf ' %s' $others | tr ' ' '\n' | sort -u | sed 's,^bin/,,' | tr '\n' ' ')"
 exit $bad
