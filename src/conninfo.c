@@ -591,6 +591,9 @@ static int write_passfile(dsql_conninfo *ci, char hosts[][DSQL_HOST_MAX], char *
             close(dup_fd);
         return -1;
     }
+    /* Our buffer, not one stdio would malloc and free unwiped: it holds the tokens. */
+    char iobuf[4096];
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     for (int i = 0; i < n; i++) {
         passfile_field(f, hosts[i]);
         fputs(":*:*:*:", f);
@@ -598,7 +601,9 @@ static int write_passfile(dsql_conninfo *ci, char hosts[][DSQL_HOST_MAX], char *
         fputc('\n', f);
     }
     int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
+    int closed = fclose(f);
+    explicit_bzero(iobuf, sizeof iobuf);
+    if (closed != 0 || bad)
         return -1;
     char buf[64];
     snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
