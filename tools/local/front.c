@@ -354,6 +354,7 @@ static char *read_password(conn *c)
     if (pw == NULL)
         return NULL;
     if (read_conn(c, pw, len - 4) != 0) {
+        dsql_wipe(pw, len - 4); /* part of a token may have arrived */
         free(pw);
         return NULL;
     }
