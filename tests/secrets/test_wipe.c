@@ -10,6 +10,7 @@
  */
 #include "conninfo.h"
 #include "creds.h"
+#include "fake_server.h"
 #include "sigv4.h"
 #include "token.h"
 #include "token_verify.h"
@@ -370,6 +371,24 @@ Test(wipe, credential_process)
     stop_and_expect_clean();
     unlink(script);
     unlink(path);
+}
+
+/* The container endpoint over loopback HTTP: the response passes through libcurl. */
+Test(wipe, container_credentials_over_http, .timeout = 30)
+{
+    no_ambient_credentials();
+    fake_server fs;
+    fake_server_start(&fs, "{\"routes\":[{\"path\":\"/creds\",\"responses\":[{\"body\":"
+                           "\"{\\\"AccessKeyId\\\":\\\"" KEYID "\\\",\\\"SecretAccessKey\\\":"
+                           "\\\"" SECRET "\\\",\\\"Token\\\":\\\"" SESSION "\\\","
+                           "\\\"Expiration\\\":\\\"{{EXPIRATION}}\\\"}\",\"expires_in\":3600}]}]}");
+    char uri[160];
+    snprintf(uri, sizeof uri, "%s/creds", fs.base);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
+    start();
+    resolve_and_sign();
+    stop_and_expect_clean();
+    fake_server_stop(&fs);
 }
 
 /* ---- the local endpoint's verifier ---------------------------------------------------------- */
