@@ -109,7 +109,11 @@ static void inspect(const void *p, size_t size)
 }
 
 #ifdef UNDER_ASAN
-#include <sanitizer/allocator_interface.h>
+/* The sanitizer runtime's allocator interface (sanitizer/allocator_interface.h, which GCC's
+ * packages do not always ship). */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+size_t __sanitizer_get_allocated_size(const volatile void *p);
 static void free_hook(const volatile void *p)
 {
     if (p != NULL && scanning && !in_hook)
