@@ -253,6 +253,9 @@ static int tls_accept(conn *c, int direct)
     c->ssl = SSL_new(c->f->ctx);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || arm(c) != 0)
         return -1;
+    /* OpenSSL keeps the last decrypted record until the next one: until the password has been
+     * read, wipe each record once it is delivered (cleared again for the relay, see session). */
+    SSL_set_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT);
     if (SSL_accept(c->ssl) != 1) {
         unsigned long e = ERR_peek_last_error();
         dsql_log(DSQL_LOG_INFO, "local: %s: TLS handshake failed: %s", c->peer,
@@ -418,6 +421,7 @@ static void session(conn *c)
     password = read_password(c);
     if (password == NULL)
         goto out;
+    SSL_clear_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT); /* the token has been read */
     dsql_token_verify_params vp = {
         .hostname = cfg->endpoint,
         .region = cfg->region,
