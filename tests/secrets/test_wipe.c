@@ -88,22 +88,44 @@ static void add_needle(const char *name, const void *p, size_t len)
     nneedles++;
 }
 
+/*
+ * libcurl composes each request in a buffer of its own and frees it unwiped; for a signed STS
+ * call that buffer holds the source credentials' X-Amz-Security-Token header. Only a global
+ * allocator hook (curl_global_init_mem) could reach it, which a library inside someone else's
+ * process must not install; a test that expects it names the needle here.
+ */
+static const char *curl_request_residue;
+static volatile int curl_hits;
+
 /* Records a hit when the block at p (size bytes, about to be released) holds a needle. */
 static void inspect(const void *p, size_t size)
 {
     if (!scanning || p == NULL || in_hook)
         return;
     in_hook = 1;
+    const char *who = NULL, *found = NULL;
+    int tolerated = 0;
     for (size_t i = 0; i < nneedles; i++) {
-        if (size >= needles[i].len && memmem(p, size, needles[i].bytes, needles[i].len) != NULL) {
-            const char *who = releaser();
-            if (strstr(who, "/libpq.so") != NULL)
-                libpq_hits++;
-            else if (hits++ == 0)
-                snprintf(first_hit, sizeof first_hit, "%s in a freed block of %zu bytes, "
-                         "released from %s", needles[i].name, size, who);
-            break;
+        if (size < needles[i].len || memmem(p, size, needles[i].bytes, needles[i].len) == NULL)
+            continue;
+        if (who == NULL)
+            who = releaser();
+        if (curl_request_residue != NULL && strstr(who, "/libcurl.so") != NULL &&
+            strstr(needles[i].name, curl_request_residue) != NULL) {
+            tolerated = 1;
+            continue;
         }
+        found = needles[i].name;
+        break;
+    }
+    if (found != NULL && strstr(who, "/libpq.so") != NULL) {
+        libpq_hits++;
+    } else if (found != NULL) {
+        if (hits++ == 0)
+            snprintf(first_hit, sizeof first_hit, "%s in a freed block of %zu bytes, "
+                     "released from %s", found, size, who);
+    } else if (tolerated) {
+        curl_hits++;
     }
     in_hook = 0;
 }
@@ -198,6 +220,7 @@ static void start(void)
     install();
     hits = 0;
     libpq_hits = 0;
+    curl_hits = 0;
     first_hit[0] = '\0';
     scanning = 1;
 }
@@ -392,6 +415,40 @@ Test(wipe, container_credentials_over_http, .timeout = 30)
     start();
     resolve_and_sign();
     stop_and_expect_clean();
+    fake_server_stop(&fs);
+}
+
+/*
+ * Assume-role over loopback HTTP: the source credentials (a file) sign an STS request that
+ * carries their session token; the answer brings the role's secret and session token.
+ */
+Test(wipe, assume_role_over_http, .timeout = 30)
+{
+    no_ambient_credentials();
+    add_needle("the role's secret", "roleSECRETwipe0123456789abcdef", 30);
+    add_needle("the role's received token", "roleSESSIONwipe0123456789abcdef", 31);
+    fake_server fs;
+    fake_server_start(&fs, "{\"routes\":[{\"method\":\"POST\",\"path\":\"/\",\"responses\":[{"
+                           "\"body\":\"<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+                           "<SessionToken>roleSESSIONwipe0123456789abcdef</SessionToken>"
+                           "<SecretAccessKey>roleSECRETwipe0123456789abcdef</SecretAccessKey>"
+                           "<Expiration>2030-01-02T03:04:05Z</Expiration><AccessKeyId>" KEYID
+                           "</AccessKeyId></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+                           "\"}]}]}");
+    fake_isolate_env(&fs);
+    setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
+    setenv("DSQLAUTH_LOG", "error", 1); /* the helper writes the files 0644: no warning */
+    fake_aws_files(&fs, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+                        "source_profile = base\n",
+                   "[base]\naws_access_key_id = AKIABASE0000000000001\naws_secret_access_key = "
+                   SECRET "\naws_session_token = " SESSION "\n");
+    curl_request_residue = "session token"; /* sent as X-Amz-Security-Token (see above) */
+    start();
+    resolve_and_sign();
+    curl_request_residue = NULL;
+    stop_and_expect_clean();
+    cr_log_info("%d blocks libcurl freed unwiped with the source session token in its request",
+                curl_hits);
     fake_server_stop(&fs);
 }
 
