@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,7 @@ const char *fake_server_write_file(const fake_server *fs, const char *name, cons
     cr_assert_not_null(f, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
+    chmod(path, 0600); /* as `aws configure` leaves them: no permission warning */
     return path;
 }
 

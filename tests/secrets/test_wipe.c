@@ -437,7 +437,6 @@ Test(wipe, assume_role_over_http, .timeout = 30)
                            "\"}]}]}");
     fake_isolate_env(&fs);
     setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
-    setenv("DSQLAUTH_LOG", "error", 1); /* the helper writes the files 0644: no warning */
     fake_aws_files(&fs, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
                         "source_profile = base\n",
                    "[base]\naws_access_key_id = AKIABASE0000000000001\naws_secret_access_key = "
