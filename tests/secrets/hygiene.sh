@@ -26,10 +26,6 @@ expect() {
     if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; else not_ok "$1" "want: $2
 got: $3"; fi
 }
-expect_not() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then not_ok "$1" "unwanted: $2
-got: $3"; else ok "$1"; fi
-}
 bail() { echo "Bail out! $*"; exit 1; }
 
 for v in TOKEN LOCAL RUN PRELOAD LIBDSQLAUTH PQCLIENT; do
