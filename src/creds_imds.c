@@ -114,8 +114,7 @@ static int setup(const dsql_imds_options *o, struct imds *m, dsql_error *err)
         o = &none;
     memset(m, 0, sizeof *m);
     if (o->disabled > 0 || (o->disabled == 0 && env_true("AWS_EC2_METADATA_DISABLED")))
-        return dsql_seterr(err, DSQL_ERR_NO_CREDENTIALS,
-                           "IMDS: disabled (AWS_EC2_METADATA_DISABLED)");
+        return dsql_seterr(err, DSQL_ERR_NO_CREDENTIALS, "%s", DSQL_IMDS_DISABLED_MESSAGE);
     const char *ep = o->endpoint != NULL && *o->endpoint != '\0'
                          ? o->endpoint
                          : env_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
