@@ -138,7 +138,8 @@ static char *scenario(void)
      * an empty body, an oversized body, a missing member, a role name that is not one. */
     json_object_set_new(
         modes, "garbage",
-        mode(ok_token(),
+        mode(json_pack("[o, o, o]", resp_body("STORM-TOKEN"),
+                       resp_body("STORM\r\nX-Injected: yes"), resp_body("")),
              json_pack("[o, o, o]", resp_body(ROLE), resp_body("<html>502 Bad Gateway</html>"),
                        resp_body(ROLE)),
              json_pack("[o, o, o, {s:{s:s, s:s}}, o, {s:i}, o]",
@@ -152,6 +153,13 @@ static char *scenario(void)
                                  "\"SecretAccessKey\":\"" SECRET "\",\"Expiration\":"
                                  "\"2030-01-01T00:00:00Z\"}")),
              1));
+    /* The session token revoked (401) now and then: renewed once per request. */
+    json_object_set_new(modes, "revoked",
+                        mode(json_pack("[o, o]", resp_body("STORM-TOKEN-1"),
+                                       resp_body("STORM-TOKEN-2")),
+                             json_pack("[{s:i}, o]", "status", 401, resp_body(ROLE)),
+                             json_pack("[o, {s:i}]", doc(AKID, SECRET, SESSION), "status", 401),
+                             1));
     json_object_set_new(modes, "http500",
                         mode(json_pack("[{s:i}]", "status", 500), json_pack("[{s:i}]", "status", 500),
                              json_pack("[{s:i}]", "status", 500), 0));
@@ -390,15 +398,16 @@ static void report(const char *name)
 Test(imds_storm, every_attempt_connects_or_fails_clearly_in_time, .timeout = 150)
 {
     setup_storm();
-    static const char *const phases[] = {"ok",      "slow",    "ok",       "drop",
-                                         "garbage", "ok",      "http500",  "token_fail",
-                                         "v1_only", "slow",    "garbage",  "drop",
+    static const char *const phases[] = {"ok",      "slow",    "ok",         "drop",
+                                         "garbage", "revoked", "http500",    "token_fail",
+                                         "v1_only", "slow",    "garbage",    "drop",
                                          "ok"};
     storm(phases, sizeof phases / sizeof phases[0], 1);
     report("storm");
     cr_assert_eq(st.nbad, 0, "%d attempts broke the rules (first: %s)", st.nbad, st.bad[0]);
     cr_assert_gt(st.outcomes[CONNECTED], WORKERS, "too few connections went through");
     cr_assert_gt(st.direct_ok, 0);
+    cr_assert(!fake_server_log_has(&fs, "x-injected"), "a garbled token was sent as a header");
     for (int k = 0; k < NKINDS; k++)
         cr_assert_gt(st.kinds[k], 0, "no attempt saw the %s fault", kind_names[k]);
     /* The slow mode's answers never arrived in time, and nobody waited for them. */
