@@ -24,7 +24,8 @@ list of ROUTEs; the file "mode" next to the scenario file names the active one (
 request; write it atomically). The active mode's routes are tried before "routes". Further
 options: a ROUTE with "cycle": true serves its responses round-robin instead of repeating the
 last; a RESPONSE with "reset": true drops the connection with a TCP RST instead of answering,
-"require_header": NAME answers 401 to a request without that header (IMDSv1 turned off).
+"require_header": NAME answers 401 to a request without that header (IMDSv1 turned off),
+"trickle_ms": N sends the body one byte every N ms.
 """
 import argparse
 import datetime
@@ -136,7 +137,14 @@ class Handler(BaseHTTPRequestHandler):
             extra = 100 if resp.get("truncate") else 0
             self.send_header("Content-Length", str(len(data) + extra))
             self.end_headers()
-            self.wfile.write(data)
+            if resp.get("trickle_ms"):
+                self.wfile.flush()
+                for i in range(len(data)):
+                    time.sleep(resp["trickle_ms"] / 1000.0)
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+            else:
+                self.wfile.write(data)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass

@@ -126,6 +126,11 @@ static char *scenario(void)
         mode(json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "STORM-TOKEN"),
              json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", ROLE),
              json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "{}"), 0));
+    /* The document arrives a byte every 50 ms: each read is in time, the whole is not. */
+    json_t *trickled = doc(AKID, SECRET, SESSION);
+    json_object_set_new(trickled, "trickle_ms", json_integer(50));
+    json_object_set_new(modes, "trickle",
+                        mode(ok_token(), ok_role(), json_pack("[o]", trickled), 0));
     /* Connections dropped: mid-response (a body shorter than announced), reset, closed. */
     json_object_set_new(
         modes, "drop",
@@ -400,8 +405,8 @@ Test(imds_storm, every_attempt_connects_or_fails_clearly_in_time, .timeout = 150
     setup_storm();
     static const char *const phases[] = {"ok",      "slow",    "ok",         "drop",
                                          "garbage", "revoked", "http500",    "token_fail",
-                                         "v1_only", "slow",    "garbage",    "drop",
-                                         "ok"};
+                                         "v1_only", "trickle", "garbage",    "drop",
+                                         "slow",    "ok"};
     storm(phases, sizeof phases / sizeof phases[0], 1);
     report("storm");
     cr_assert_eq(st.nbad, 0, "%d attempts broke the rules (first: %s)", st.nbad, st.bad[0]);
