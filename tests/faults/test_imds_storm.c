@@ -388,14 +388,14 @@ static void storm(const char *const *phases, size_t nphases, int direct)
 
 static void report(const char *name)
 {
-    printf("%s: connected %d, refused by the endpoint %d, IMDS failures %d (timeout %d, "
+    fprintf(stderr, "%s: connected %d, refused by the endpoint %d, IMDS failures %d (timeout %d, "
            "dropped %d, garbage %d, HTTP 5xx %d, HTTP 401 %d), unclear %d; direct IMDS ok %d "
            "failed %d; slowest attempt %lld ms (budget %d + %d ms)\n",
            name, st.outcomes[CONNECTED], st.outcomes[REFUSED_BY_FRONT], st.outcomes[IMDS_FAILED],
            st.kinds[K_TIMEOUT], st.kinds[K_DROPPED], st.kinds[K_GARBAGE], st.kinds[K_HTTP500],
            st.kinds[K_401], st.outcomes[BAD], st.direct_ok, st.direct_failed,
            (long long)st.max_ms, BUDGET_MS, SLACK_MS);
-    fflush(stdout);
+    fflush(stderr);
     for (int i = 0; i < st.nbad && i < 8; i++)
         cr_log_error("%s", st.bad[i]);
 }
