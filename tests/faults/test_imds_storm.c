@@ -365,6 +365,8 @@ static void storm(const char *const *phases, size_t nphases, int direct)
 {
     pthread_t t[WORKERS + DIRECT];
     int n = 0;
+    fake_server_set_mode(&fs, phases[0]); /* before anyone asks */
+    forget();
     for (int i = 0; i < WORKERS; i++, n++)
         cr_assert_eq(pthread_create(&t[n], NULL, shim_worker, NULL), 0);
     for (int i = 0; direct && i < DIRECT; i++, n++)
