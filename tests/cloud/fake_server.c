@@ -243,3 +243,15 @@ int fake_server_log_has(const fake_server *fs, const char *needle)
     free(log);
     return found;
 }
+
+void fake_server_set_mode(const fake_server *fs, const char *mode)
+{
+    char tmp[256], path[256];
+    snprintf(tmp, sizeof tmp, "%s/mode.tmp", fs->dir);
+    snprintf(path, sizeof path, "%s/mode", fs->dir);
+    FILE *f = fopen(tmp, "w");
+    cr_assert_not_null(f, "cannot write %s", tmp);
+    fputs(mode, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(rename(tmp, path), 0);
+}

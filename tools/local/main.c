@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,7 +76,9 @@ static void usage(FILE *f)
           "                       verifying them until the window closes (default 10; 0: no limit)\n"
           "  --failed-login-window S  the window, in seconds from the first failure (default 60)\n"
           "  --foreground         run the front in the foreground (logs to stderr)\n"
-          "  --help, --version\n",
+          "  --help, --version\n\n"
+          "`start` raises the open-files soft limit to the hard limit (a client holds two\n"
+          "descriptors); PostgreSQL behind it allows 1000 connections.\n",
           f);
 }
 
@@ -302,10 +305,29 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
     return 0;
 }
 
+/*
+ * Each client holds two descriptors (its socket and the backend's), so the usual soft limit of
+ * 1024 would refuse clients at about 500: the soft limit goes up to the hard one (PostgreSQL
+ * inherits it and keeps to its own max_files_per_process).
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20)
+                                                                             : rl.rlim_max;
+    if (want <= rl.rlim_cur)
+        return;
+    rl.rlim_cur = want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int cmd_start(settings *s, const settings *running, int foreground, int explicit_port)
 {
     char msg[1024], path[600];
     pgctl pg;
+    raise_fd_limit();
     if (make_dir(s) != 0)
         return die("cannot create the state directory %s", s->dir);
     if (pgctl_init(&pg, s->dir, msg, sizeof msg) != 0)
