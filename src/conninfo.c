@@ -402,6 +402,59 @@ void dsql_conninfo_free(dsql_conninfo *ci)
     free(ci);
 }
 
+/* ---- TLS: libpq's sslmodes from weakest to strongest, and the floor the shim enforces ---- */
+
+enum { SSL_REQUIRE = 3, SSL_VERIFY_CA = 4, SSL_VERIFY_FULL = 5 };
+static const char *const sslmodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
+                                       "verify-full"};
+
+/* The rank of an sslmode value; -1 for one libpq does not know (libpq will refuse it). */
+static int sslmode_rank(const char *mode)
+{
+    for (int i = 0; i < (int)(sizeof sslmodes / sizeof sslmodes[0]); i++)
+        if (strcmp(mode, sslmodes[i]) == 0)
+            return i;
+    return -1;
+}
+
+/*
+ * The weakest sslmode the shim lets through: verify-full, unless DSQLAUTH_SSLMODE names
+ * verify-ca or require (TLS without host name or without any certificate verification, for
+ * endpoints reached through a tunnel or a test CA). Never below require: Aurora DSQL refuses
+ * unencrypted connections, so disable/allow/prefer could only fail or leak the token.
+ * -1 with err filled for any other value.
+ */
+static int ssl_floor(dsql_error *err)
+{
+    const char *v = getenv("DSQLAUTH_SSLMODE");
+    if (v == NULL || *v == '\0')
+        return SSL_VERIFY_FULL;
+    int r = sslmode_rank(v);
+    if (r < SSL_REQUIRE) {
+        dsql_seterr(err, DSQL_ERR_CONFIG,
+                    "DSQLAUTH_SSLMODE=%.32s is not accepted: Aurora DSQL needs TLS; use "
+                    "verify-full (the default), verify-ca or require",
+                    v);
+        return -1;
+    }
+    return r;
+}
+
+/* Once per process: the user turned verification off, so say it even without DSQLAUTH_LOG. */
+static void warn_unverified(const char *mode, const char *host)
+{
+    static atomic_int warned;
+    if (atomic_exchange(&warned, 1))
+        return;
+    dsql_log_security("sslmode=%s for %s (DSQLAUTH_SSLMODE): %s; anyone on the network path "
+                      "could impersonate the endpoint and capture the IAM token. Unset "
+                      "DSQLAUTH_SSLMODE to verify the certificate (sslmode=verify-full)",
+                      mode, host,
+                      strcmp(mode, "verify-ca") == 0
+                          ? "the server certificate's host name is not checked"
+                          : "the server certificate is not verified");
+}
+
 /* ---- the rewrite ------------------------------------------------------------------------ */
 
 struct appended {
@@ -538,6 +591,9 @@ static int write_passfile(dsql_conninfo *ci, char hosts[][DSQL_HOST_MAX], char *
             close(dup_fd);
         return -1;
     }
+    /* Our buffer, not one stdio would malloc and free unwiped: it holds the tokens. */
+    char iobuf[4096];
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     for (int i = 0; i < n; i++) {
         passfile_field(f, hosts[i]);
         fputs(":*:*:*:", f);
@@ -545,7 +601,9 @@ static int write_passfile(dsql_conninfo *ci, char hosts[][DSQL_HOST_MAX], char *
         fputc('\n', f);
     }
     int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
+    int closed = fclose(f);
+    explicit_bzero(iobuf, sizeof iobuf);
+    if (closed != 0 || bad)
         return -1;
     char buf[64];
     snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
@@ -668,16 +726,27 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
         }
     }
 
-    /* TLS: verified, with a CA store. */
-    const char *sslmode = effective(ci, "sslmode", "PGSSLMODE");
-    if (sslmode == NULL || strcmp(sslmode, "verify-full") != 0) {
-        if (sslmode != NULL)
-            dsql_log(DSQL_LOG_WARN, "raising sslmode=%s to verify-full: Aurora DSQL needs "
-                                    "verified TLS", sslmode);
-        append(&a, "sslmode", "verify-full");
+    /* TLS: verified, with a CA store, unless DSQLAUTH_SSLMODE lowers the floor. */
+    int floor = ssl_floor(err);
+    if (floor < 0) {
+        rc = DSQL_ERR_CONFIG;
+        goto out;
     }
+    const char *sslmode = effective(ci, "sslmode", "PGSSLMODE");
+    int caller_rank = sslmode != NULL ? sslmode_rank(sslmode) : -1;
+    const char *mode = sslmode;
+    if (caller_rank < floor) {
+        mode = sslmodes[floor];
+        if (sslmode != NULL)
+            dsql_log(DSQL_LOG_WARN, "raising sslmode=%s to %s: Aurora DSQL needs %s TLS",
+                     sslmode, mode, floor == SSL_VERIFY_FULL ? "verified" : "at least");
+        append(&a, "sslmode", mode);
+    }
+    if (sslmode_rank(mode) < SSL_VERIFY_FULL)
+        warn_unverified(mode, hosts[0]);
     int libpq_version = ci->pq->lib_version();
-    if (caller_value(ci, "sslrootcert") == NULL) {
+    /* require: libpq verifies the chain anyway when it is given a root certificate. */
+    if (caller_value(ci, "sslrootcert") == NULL && sslmode_rank(mode) >= SSL_VERIFY_CA) {
         const char *mine = getenv("DSQLAUTH_SSLROOTCERT");
         const char *pgenv = getenv("PGSSLROOTCERT");
         if (mine != NULL && *mine != '\0') {
@@ -690,8 +759,9 @@ int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flag
             const char *bundle = system_ca_bundle();
             if (bundle == NULL) {
                 rc = dsql_seterr(err, DSQL_ERR_CONFIG,
-                          "no CA certificate bundle found for sslmode=verify-full; set "
-                          "DSQLAUTH_SSLROOTCERT to a PEM file that holds Amazon Root CA 1");
+                          "no CA certificate bundle found for sslmode=%s; set "
+                          "DSQLAUTH_SSLROOTCERT to a PEM file that holds Amazon Root CA 1",
+                          mode);
                 goto out;
             }
             append(&a, "sslrootcert", bundle);

@@ -90,7 +90,9 @@ DSQL_LOCAL int dsql_conninfo_target(const dsql_conninfo *ci);
 /*
  * Builds the parameters for a DSQL target: the caller's, then appended `host` (cluster ids
  * expanded), `user=admin` and `dbname=postgres` when unset, `password=<fresh token>` (see
- * DSQL_PASSWORD_RULES in conninfo.c), `sslmode=verify-full`, `sslrootcert`, `sslnegotiation`
+ * DSQL_PASSWORD_RULES in conninfo.c), `sslmode=verify-full` (or the weaker floor that
+ * DSQLAUTH_SSLMODE names, with a warning; another value is an error), `sslrootcert` (not for
+ * `require`), `sslnegotiation`
  * (libpq >= 17), `options` with `-c search_path=<schema>` for non-admin users, and
  * `application_name=dsqlauth` when the caller named no application. Returns DSQL_OK, or an
  * error whose message says what to do (no credentials, no region, ...).

@@ -11,6 +11,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,9 @@ static int run_chain(const struct profile_ref *p, int only_row, int *row, dsql_c
     ctx.files = &files;
     ctx.now = dsql_creds_chain_now();
     rc = DSQL_ERR_NO_CREDENTIALS;
+    /* Why the metadata service, asked last, had none: an unreachable service is worth naming
+     * (a role-less or broken instance, or no instance at all). Empty when it is turned off. */
+    char imds_why[DSQL_ERROR_MAX + 2] = "";
     for (int i = 0; i < CHAIN_LEN; i++) {
         if (only_row >= 0 && i != only_row)
             continue;
@@ -105,9 +109,13 @@ static int run_chain(const struct profile_ref *p, int only_row, int *row, dsql_c
                      dsql_redact_key_id(dsql_credentials_access_key_id(*out), red, sizeof red));
             goto out;
         }
-        if (rc == DSQL_ERR_NO_CREDENTIALS)
+        if (rc == DSQL_ERR_NO_CREDENTIALS) {
             dsql_log(DSQL_LOG_DEBUG, "credentials for profile '%s': none from the %s (%s)",
                      p->name, chain[i].name, e.message);
+            if (chain[i].fetch == dsql_creds_source_imds &&
+                strcmp(e.message, DSQL_IMDS_DISABLED_MESSAGE) != 0)
+                snprintf(imds_why, sizeof imds_why, "; %s", e.message);
+        }
         if (rc != DSQL_ERR_NO_CREDENTIALS) {
             if (err != NULL)
                 *err = e;
@@ -125,8 +133,8 @@ static int run_chain(const struct profile_ref *p, int only_row, int *row, dsql_c
         rc = dsql_seterr(err, DSQL_ERR_NO_CREDENTIALS,
                          "no AWS credentials found for profile '%s': set AWS_ACCESS_KEY_ID and "
                          "AWS_SECRET_ACCESS_KEY, or configure the profile in %s or %s "
-                         "(aws configure)",
-                         p->name, files.config->path, files.credentials->path);
+                         "(aws configure)%s",
+                         p->name, files.config->path, files.credentials->path, imds_why);
 out:
     dsql_aws_files_cleanup(&files);
     return rc;

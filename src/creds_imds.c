@@ -23,6 +23,7 @@
 #define DEFAULT_TTL 21600
 #define TOKEN_SLACK 60 /* a cached token is renewed this long before it ends */
 #define MAX_ATTEMPTS 10
+#define TOKEN_MAX 4096 /* longest session token taken */
 #define BASE_MAX 512
 /*
  * Static stability: credentials with less than EXTEND_BELOW seconds left are used for
@@ -114,8 +115,7 @@ static int setup(const dsql_imds_options *o, struct imds *m, dsql_error *err)
         o = &none;
     memset(m, 0, sizeof *m);
     if (o->disabled > 0 || (o->disabled == 0 && env_true("AWS_EC2_METADATA_DISABLED")))
-        return dsql_seterr(err, DSQL_ERR_NO_CREDENTIALS,
-                           "IMDS: disabled (AWS_EC2_METADATA_DISABLED)");
+        return dsql_seterr(err, DSQL_ERR_NO_CREDENTIALS, "%s", DSQL_IMDS_DISABLED_MESSAGE);
     const char *ep = o->endpoint != NULL && *o->endpoint != '\0'
                          ? o->endpoint
                          : env_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
@@ -179,6 +179,20 @@ static int request(struct imds *m, const char *method, const char *path, const c
     return rc;
 }
 
+/*
+ * Whether an answer can be a session token: it goes into a header of every later request, so
+ * garbage with a line break would smuggle headers in. Real tokens are about 60 base64 characters.
+ */
+static int is_token(const char *t, size_t n)
+{
+    if (n == 0 || n > TOKEN_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] < 0x21 || t[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 /* Gets a session token (cached or new) into m->token, or leaves it NULL for IMDSv1. */
 static int fetch_token(struct imds *m, dsql_error *err)
 {
@@ -209,7 +223,12 @@ static int fetch_token(struct imds *m, dsql_error *err)
             continue;
         }
         long status = resp.status;
-        if (status == 200 && resp.body_len > 0) {
+        if (status == 200 && !is_token(resp.body, resp.body_len)) {
+            dsql_http_response_cleanup(&resp);
+            snprintf(why, sizeof why, "IMDS: token request: the answer is not a session token");
+            continue;
+        }
+        if (status == 200) {
             m->token = resp.body; /* steal: the body is the token */
             resp.body = NULL;
             resp.body_len = 0;

@@ -7,6 +7,9 @@
 #include "creds.h"
 #include "creds_chain.h"
 
+/* The error message when IMDS is turned off (the chain does not repeat it). */
+#define DSQL_IMDS_DISABLED_MESSAGE "IMDS: disabled (AWS_EC2_METADATA_DISABLED)"
+
 /* A zeroed struct means "as the AWS SDKs read the environment". Strings are borrowed. */
 typedef struct dsql_imds_options {
     /* Base URL, e.g. "http://127.0.0.1:8080". NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,7 +57,31 @@ static void close_fd(int *fd)
     }
 }
 
-/* The first line of stderr, printable ASCII only, for an error message. */
+/*
+ * Whether a line a failing credential_process wrote may carry a secret: the name of a secret
+ * field (a command that dumps its JSON or its configuration to stderr), or the value of a secret
+ * in the environment it inherited (a script that echoes its variables). Such a line stays out
+ * of the error message, which reaches logs and users.
+ */
+static int mentions_secret(const char *line)
+{
+    static const char *const names[] = {"secretaccesskey", "secret_access_key", "sessiontoken",
+                                        "session_token", "security_token", "x-amz-signature",
+                                        "x-amz-security-token"};
+    static const char *const vars[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                       "AWS_SECURITY_TOKEN", "PGPASSWORD"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasestr(line, names[i]) != NULL)
+            return 1;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v != NULL && strlen(v) >= 8 && strstr(line, v) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* The first line of stderr, printable ASCII only and never a secret, for an error message. */
 static void first_line(const dsql_buf *b, char *out, size_t len)
 {
     size_t o = 0;
@@ -74,6 +99,8 @@ static void first_line(const dsql_buf *b, char *out, size_t len)
     out[o] = '\0';
     if (o == 0)
         snprintf(out, len, "(nothing on stderr)");
+    else if (mentions_secret(out))
+        snprintf(out, len, "(its stderr is not shown: it mentions a secret)");
 }
 
 /* Reads the child's stdout (capped: over the cap is an error) and stderr (capped: the rest is
@@ -233,11 +260,13 @@ int dsql_creds_process_run(const char *command, int64_t now, dsql_credentials **
         first_line(&stderr_buf, line, sizeof line);
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": '%.200s' was killed by signal %d: %s",
                          w.argv[0], WTERMSIG(status), line);
+        dsql_wipe(line, sizeof line);
         goto out;
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         first_line(&stderr_buf, line, sizeof line);
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, SOURCE ": '%.200s' exited with status %d: %s",
                          w.argv[0], WEXITSTATUS(status), line);
+        dsql_wipe(line, sizeof line);
         goto out;
     }
     dsql_credentials *c = NULL;

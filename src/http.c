@@ -30,12 +30,22 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct sink *s = userp;
     size_t n = size * nmemb;
+    size_t rc = n;
     if (n > s->max || s->buf.len > s->max - n) {
         s->too_large = 1;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        rc = 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    } else {
+        dsql_buf_append(&s->buf, data, n);
+        if (dsql_buf_failed(&s->buf))
+            rc = 0;
     }
-    dsql_buf_append(&s->buf, data, n);
-    return dsql_buf_failed(&s->buf) ? 0 : n;
+    /*
+     * data lies in libcurl's download buffer, which it frees unwiped when the handle goes:
+     * the body holds the credentials, so wipe what was delivered (libcurl does not read it
+     * again; we neither ask for decompression nor pause transfers).
+     */
+    dsql_wipe(data, n);
+    return rc;
 }
 
 int dsql_http_url_parts(const char *url, char *scheme, size_t scheme_len, char *host,

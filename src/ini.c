@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -619,6 +620,57 @@ char *dsql_expand_path(const char *path)
     return r;
 }
 
+/* Whether a parsed file holds a secret: a secret access key or a session token anywhere. */
+static int holds_secrets(const dsql_ini *ini)
+{
+    static const char *const keys[] = {"aws_secret_access_key", "aws_session_token",
+                                       "aws_security_token"};
+    for (size_t i = 0; i <= ini->nsections; i++) {
+        const dsql_ini_section *s = i < ini->nsections ? &ini->sections[i] : &ini->defaults;
+        for (size_t j = 0; j < s->n; j++)
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+                if (s->entries[j].key != NULL && strcmp(s->entries[j].key, keys[k]) == 0)
+                    return 1;
+    }
+    return 0;
+}
+
+/*
+ * As ssh does for a private key and libpq for ~/.pgpass (and the AWS CLI when it writes the
+ * credentials file): a file with secrets that the group or others may access is worth a
+ * warning, shown without DSQLAUTH_LOG. It is only a warning, since botocore uses such files
+ * as they are. Once per file (device and inode) per process, however often it is read.
+ */
+static void check_permissions(const char *path, const struct stat *st, const dsql_ini *ini)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct {
+        dev_t dev;
+        ino_t ino;
+    } warned[16];
+    static size_t nwarned;
+    if ((st->st_mode & 077) == 0 || !holds_secrets(ini))
+        return;
+    pthread_mutex_lock(&lock);
+    int seen = 0;
+    for (size_t i = 0; i < nwarned && !seen; i++)
+        seen = warned[i].dev == st->st_dev && warned[i].ino == st->st_ino;
+    if (!seen && nwarned < sizeof warned / sizeof warned[0]) {
+        warned[nwarned].dev = st->st_dev;
+        warned[nwarned].ino = st->st_ino;
+        nwarned++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!seen)
+        dsql_log_security("%s holds AWS secret keys and is %s by %s (mode %04o); run "
+                          "chmod 600 %s",
+                          path, (st->st_mode & 044) ? "readable" : "accessible",
+                          (st->st_mode & 070) && (st->st_mode & 007) ? "its group and others"
+                          : (st->st_mode & 070)                      ? "its group"
+                                                                     : "others",
+                          (unsigned)(st->st_mode & 07777), path);
+}
+
 static int empty_ini(const char *path, int found, dsql_ini **out, dsql_error *err)
 {
     dsql_ini *ini = calloc(1, sizeof *ini);
@@ -685,6 +737,10 @@ int dsql_ini_load(const char *path, dsql_ini **out, dsql_error *err)
         }
     }
     rc = dsql_ini_parse(text.data, text.len, full, out, err);
+    if (rc == DSQL_OK) {
+        struct stat now;
+        check_permissions(full, fstat(fd, &now) == 0 ? &now : &st, *out);
+    }
 out:
     if (fd >= 0)
         close(fd);

@@ -25,18 +25,15 @@ int dsql_log_level(void)
     return DSQL_LOG_OFF;
 }
 
-void dsql_log(int level, const char *fmt, ...)
+static void vlog(int level, const char *fmt, va_list ap) DSQL_PRINTF(2, 0);
+
+static void vlog(int level, const char *fmt, va_list ap)
 {
-    if (level > dsql_log_level())
-        return;
     int saved = errno;
     static const char *names[] = {"", "error", "warn", "info", "debug"};
     char line[1024];
     int n = snprintf(line, sizeof line, "dsqlauth: %s: ", names[level]);
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2)
         len = sizeof line - 2;
@@ -44,6 +41,27 @@ void dsql_log(int level, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
     errno = saved;
+}
+
+void dsql_log(int level, const char *fmt, ...)
+{
+    if (level > dsql_log_level())
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void dsql_log_security(const char *fmt, ...)
+{
+    const char *v = getenv("DSQLAUTH_LOG");
+    if (v != NULL && *v != '\0' && dsql_log_level() < DSQL_LOG_WARN)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(DSQL_LOG_WARN, fmt, ap);
+    va_end(ap);
 }
 
 const char *dsql_redact_key_id(const char *key_id, char *out, size_t out_len)

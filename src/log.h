@@ -24,6 +24,15 @@ DSQL_LOCAL int dsql_log_level(void);
 DSQL_LOCAL void dsql_log(int level, const char *fmt, ...) DSQL_PRINTF(2, 3);
 
 /*
+ * A security warning that is shown by default: written as "dsqlauth: warn: ..." when
+ * DSQLAUTH_LOG is unset or empty, or asks for warn, info or debug. Only an explicit
+ * DSQLAUTH_LOG=error (or an unknown value, which means off) silences it. For what the user
+ * must know even without asking for a log: verification turned off, secrets in a file others
+ * can read. Callers keep it to once per cause per process.
+ */
+DSQL_LOCAL void dsql_log_security(const char *fmt, ...) DSQL_PRINTF(1, 2);
+
+/*
  * Writes a printable stand-in for an access key id into out, as `aws configure list` does:
  * asterisks and the last four characters. Secrets themselves are never passed to the log.
  */

@@ -273,6 +273,7 @@ int dsql_sigv4_signature(const unsigned char key[DSQL_SHA256_LEN], const char *s
     if (dsql_hmac_sha256(key, DSQL_SHA256_LEN, string_to_sign, len, mac) != 0)
         return -1;
     dsql_hex(mac, sizeof mac, hex);
+    dsql_wipe(mac, sizeof mac); /* the token's signature until the token itself is wiped */
     return 0;
 }
 

@@ -18,6 +18,14 @@ last one repeats. A RESPONSE has:
   expires_in (seconds: "{{EXPIRATION}}" in the body becomes now+N as ISO-8601 UTC and
   "{{EXPIRATION_MS}}" the same instant in epoch milliseconds).
 A request that matches no route gets 404 "no route".
+
+Fault modes switchable while the server runs: the scenario's optional "modes" maps a name to a
+list of ROUTEs; the file "mode" next to the scenario file names the active one (re-read on every
+request; write it atomically). The active mode's routes are tried before "routes". Further
+options: a ROUTE with "cycle": true serves its responses round-robin instead of repeating the
+last; a RESPONSE with "reset": true drops the connection with a TCP RST instead of answering,
+"require_header": NAME answers 401 to a request without that header (IMDSv1 turned off),
+"trickle_ms": N sends the body one byte every N ms.
 """
 import argparse
 import datetime
@@ -25,6 +33,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -32,23 +41,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Routes:
-    def __init__(self, scenario):
+    def __init__(self, scenario, mode_file):
         self.lock = threading.Lock()
         self.routes = scenario.get("routes", [])
-        self.served = [0] * len(self.routes)
+        self.modes = scenario.get("modes", {})
+        self.mode_file = mode_file
+        self.served = {}
+
+    def active_mode(self):
+        try:
+            with open(self.mode_file) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
 
     def pick(self, method, path, body):
         bare = path.split("?", 1)[0]
+        mode = self.active_mode() if self.modes else ""
+        tables = [(mode, self.modes.get(mode, [])), ("", self.routes)]
         with self.lock:
-            for i, r in enumerate(self.routes):
-                if r.get("method", "GET") != method or r.get("path") != bare:
-                    continue
-                if "body_contains" in r and r["body_contains"] not in body:
-                    continue
-                responses = r.get("responses") or [{}]
-                n = self.served[i]
-                self.served[i] += 1
-                return responses[min(n, len(responses) - 1)]
+            for name, routes in tables:
+                for i, r in enumerate(routes):
+                    if r.get("method", "GET") != method or r.get("path") != bare:
+                        continue
+                    if "body_contains" in r and r["body_contains"] not in body:
+                        continue
+                    responses = r.get("responses") or [{}]
+                    n = self.served.get((name, i), 0)
+                    self.served[(name, i)] = n + 1
+                    if r.get("cycle"):
+                        return responses[n % len(responses)]
+                    return responses[min(n, len(responses) - 1)]
         return {"status": 404, "body": "no route"}
 
 
@@ -86,8 +109,19 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log.write(json.dumps(record) + "\n")
             self.server.log.flush()
         resp = self.server.routes.pick(self.command, self.path, body)
+        if resp.get("require_header") and resp["require_header"] not in record["headers"]:
+            resp = {"status": 401, "body": ""}
         if resp.get("delay_ms"):
             time.sleep(resp["delay_ms"] / 1000.0)
+        if resp.get("reset"):
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+            except OSError:
+                pass
+            return
         if resp.get("close"):
             self.close_connection = True
             try:
@@ -103,7 +137,14 @@ class Handler(BaseHTTPRequestHandler):
             extra = 100 if resp.get("truncate") else 0
             self.send_header("Content-Length", str(len(data) + extra))
             self.end_headers()
-            self.wfile.write(data)
+            if resp.get("trickle_ms"):
+                self.wfile.flush()
+                for i in range(len(data)):
+                    time.sleep(resp["trickle_ms"] / 1000.0)
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+            else:
+                self.wfile.write(data)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -111,6 +152,12 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_GET = do_PUT = do_POST = do_DELETE = handle_any
+
+    def finish(self):  # a reset connection has nothing left to flush
+        try:
+            super().finish()
+        except OSError:
+            pass
 
 
 class Server(ThreadingHTTPServer):
@@ -132,7 +179,8 @@ def main():
     with open(args.scenario) as f:
         scenario = json.load(f)
     srv = (Server6 if args.ipv6 else Server)(("::1" if args.ipv6 else "127.0.0.1", 0), Handler)
-    srv.routes = Routes(scenario)
+    mode_file = os.path.join(os.path.dirname(os.path.abspath(args.scenario)), "mode")
+    srv.routes = Routes(scenario, mode_file)
     srv.log = open(args.log, "a")
     srv.log_lock = threading.Lock()
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,7 @@ const char *fake_server_write_file(const fake_server *fs, const char *name, cons
     cr_assert_not_null(f, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
+    chmod(path, 0600); /* as `aws configure` leaves them: no permission warning */
     return path;
 }
 
@@ -240,4 +242,16 @@ int fake_server_log_has(const fake_server *fs, const char *needle)
     int found = log != NULL && strstr(log, needle) != NULL;
     free(log);
     return found;
+}
+
+void fake_server_set_mode(const fake_server *fs, const char *mode)
+{
+    char tmp[256], path[256];
+    snprintf(tmp, sizeof tmp, "%s/mode.tmp", fs->dir);
+    snprintf(path, sizeof path, "%s/mode", fs->dir);
+    FILE *f = fopen(tmp, "w");
+    cr_assert_not_null(f, "cannot write %s", tmp);
+    fputs(mode, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(rename(tmp, path), 0);
 }

@@ -22,6 +22,12 @@ void fake_server_start6(fake_server *fs, const char *scenario_json);
 /* Stops the server and removes its directory. Safe to call twice. */
 void fake_server_stop(fake_server *fs);
 
+/*
+ * Switches the running server to the scenario's fault mode `mode` (a key of its "modes"; any
+ * other name leaves only the plain routes). Atomic: each request sees the old or the new mode.
+ */
+void fake_server_set_mode(const fake_server *fs, const char *mode);
+
 /* How many requests with this method and path (query excluded unless given) it has logged. */
 int fake_server_count(const fake_server *fs, const char *method, const char *path);
 

@@ -180,7 +180,7 @@ Test(chain, absent_imds_means_no_credentials)
     snprintf(expected, sizeof expected,
              "no AWS credentials found for profile 'default': set AWS_ACCESS_KEY_ID and "
              "AWS_SECRET_ACCESS_KEY, or configure the profile in %s/config or %s/credentials "
-             "(aws configure)",
+             "(aws configure); IMDS: token request: connection refused (127.0.0.1)",
              fs.dir, fs.dir);
     expect_error(DSQL_ERR_NO_CREDENTIALS, expected);
     cr_assert_lt(fake_now_ms() - t0, TIMING_MARGIN_MS);

@@ -324,3 +324,20 @@ Test(imds, region)
     cr_assert_str_eq(region, "eu-central-1");
     cr_assert(fake_server_log_has(&fs, "\"x-aws-ec2-metadata-token\": \"TOKEN-1\""));
 }
+
+Test(imds, a_token_that_is_not_one_is_not_sent)
+{
+    /* A token with a line break would smuggle a header into the next requests. */
+    fake_server_start(&fs, "{\"routes\":[{\"method\":\"PUT\",\"path\":\"/latest/api/token\","
+                           "\"responses\":[{\"body\":\"T\\r\\nX-Injected: yes\"}]}," ROLE_OK
+                           "," CREDS_OK "]}");
+    dsql_imds_options o = opts();
+    expect_ok(&o); /* as after any failed token request: IMDSv1 */
+    cr_assert(!fake_server_log_has(&fs, "x-injected"), "a header was smuggled in");
+    cr_assert(!fake_server_log_has(&fs, "x-aws-ec2-metadata-token\":"), "the garbage was sent");
+    o.v1_disabled = 1;
+    dsql_imds_reset(); /* no earlier credentials to fall back on */
+    expect_err(&o, DSQL_ERR_CREDENTIALS,
+               "IMDS: token request: the answer is not a session token; falling back to IMDSv1 "
+               "is disabled (AWS_EC2_METADATA_V1_DISABLED)");
+}

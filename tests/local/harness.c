@@ -80,6 +80,11 @@ int h_start(const char *extra_args)
     char tmpl[] = "/tmp/dsqlauth-test-XXXXXX";
     if (mkdtemp(tmpl) == NULL)
         return -1;
+    return h_start_dir(tmpl, extra_args);
+}
+
+int h_start_dir(const char *tmpl, const char *extra_args)
+{
     char cmd[2048], out[4096];
     snprintf(cmd, sizeof cmd, "%s start --dir %s %s", h_bin(), tmpl, extra_args ? extra_args : "");
     int rc = h_sh(cmd, out, sizeof out);

@@ -20,6 +20,8 @@ const char *h_bin(void); /* the dsqlauth-local executable */
  * DSQLAUTH_TEST_DIR/PORT for the test processes. Returns 0 or -1 (message on stderr).
  */
 int h_start(const char *extra_args);
+/* The same in a directory the caller made (and may have put a keys file in). */
+int h_start_dir(const char *dir, const char *extra_args);
 void h_stop(void);
 
 /* A test program's main: starts the instance (start_args), runs the tests, stops it. */

@@ -200,6 +200,25 @@ Test(front, refusals_name_the_failed_part)
     free(good), free(tampered), free(expired), free(other), free(user_tok), free(unknown);
 }
 
+/*
+ * DSQL tokens are bearer tokens valid until X-Amz-Expires runs out, and DSQL accepts the same one
+ * for any number of connections until then: so does the endpoint; after expiry it refuses it.
+ */
+Test(front, a_token_is_reusable_until_it_expires_then_refused)
+{
+    char *t = h_token(1, time(NULL), 3);
+    for (int i = 0; i < 3; i++) {
+        PGconn *c = h_connect("admin", t, NULL);
+        cr_assert_eq(PQstatus(c), CONNECTION_OK, "use %d: %s", i + 1, PQerrorMessage(c));
+        PQfinish(c);
+    }
+    sleep(4);
+    PGconn *c = h_connect("admin", t, NULL);
+    h_expect_refused(c, "28P01", "token expired");
+    PQfinish(c);
+    free(t);
+}
+
 Test(front, bad_token_sqlstate_is_28P01)
 {
     SSL_CTX *ctx = h_client_ctx();
@@ -483,5 +502,7 @@ Test(front, two_hundred_clients_while_one_stalls, .timeout = 60)
 
 int main(int argc, char *argv[])
 {
-    return h_main(argc, argv, "");
+    /* Many refusals from one address in a few seconds: no failed-login limit here (its own
+     * suite, test_ratelimit.c, tests it). */
+    return h_main(argc, argv, "--max-failed-logins 0");
 }

@@ -92,7 +92,7 @@ static void clean_env(void)
         "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGOPTIONS",
         "PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME", "PGSERVICE", "PGSSLNEGOTIATION",
         "DSQLAUTH_HOSTS", "DSQLAUTH_SCHEMA", "DSQLAUTH_SSLROOTCERT", "DSQLAUTH_LOG",
-        "SSL_CERT_FILE",
+        "DSQLAUTH_SSLMODE", "SSL_CERT_FILE",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
@@ -167,6 +167,21 @@ static struct row rows[] = {
      TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
     {"verify-full kept", "host=" EP " user=admin dbname=postgres sslmode=verify-full", NULL, 0,
      TOKEN_ADMIN(EP) ";sslrootcert=" CA ";application_name=dsqlauth"},
+    {"DSQLAUTH_SSLMODE=verify-full is the default",
+     "host=" EP " user=admin dbname=postgres sslmode=require", "DSQLAUTH_SSLMODE=verify-full", 0,
+     TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
+    {"DSQLAUTH_SSLMODE=require: no CA appended", "host=" EP " user=admin dbname=postgres",
+     "DSQLAUTH_SSLMODE=require", 0,
+     TOKEN_ADMIN(EP) ";sslmode=require;application_name=dsqlauth"},
+    {"DSQLAUTH_SSLMODE=require raises disable", "host=" EP " user=admin dbname=postgres",
+     "DSQLAUTH_SSLMODE=require|PGSSLMODE=disable", 0,
+     TOKEN_ADMIN(EP) ";sslmode=require;application_name=dsqlauth"},
+    {"DSQLAUTH_SSLMODE=require keeps the caller's verify-full",
+     "host=" EP " user=admin dbname=postgres sslmode=verify-full", "DSQLAUTH_SSLMODE=require", 0,
+     TOKEN_ADMIN(EP) ";sslrootcert=" CA ";application_name=dsqlauth"},
+    {"DSQLAUTH_SSLMODE=verify-ca: with a CA", "host=" EP " user=admin dbname=postgres",
+     "DSQLAUTH_SSLMODE=verify-ca", 0,
+     TOKEN_ADMIN(EP) ";sslmode=verify-ca;sslrootcert=" CA ";application_name=dsqlauth"},
     {"caller's sslrootcert", "host=" EP " user=admin dbname=postgres sslrootcert=/x.pem", NULL,
      0, TOKEN_ADMIN(EP) ";sslmode=verify-full;application_name=dsqlauth"},
     {"DSQLAUTH_SSLROOTCERT", "host=" EP " user=admin dbname=postgres",
@@ -543,6 +558,60 @@ Test(conninfo, log_never_shows_a_secret)
               log);
     cr_expect(eq(ptr, strstr(log, "X-Amz-Signature"), NULL), "%s", log);
     cr_expect(eq(ptr, strstr(log, "hunter2"), NULL), "%s", log);
+}
+
+/* Runs one rewrite that must fail; returns its message. */
+static const char *rewrite_error(const char *conninfo)
+{
+    static dsql_error err;
+    dsql_conninfo *ci = NULL;
+    cr_assert(eq(int, dsql_conninfo_from_string(&pq, conninfo, &ci), DSQL_OK));
+    cr_assert(ne(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK), "%s", conninfo);
+    dsql_conninfo_free(ci);
+    return err.message;
+}
+
+Test(conninfo, dsqlauth_sslmode_never_below_require)
+{
+    static const char *const refused[] = {"disable", "allow", "prefer", "verify_full", "off"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        clean_env();
+        setenv("DSQLAUTH_SSLMODE", refused[i], 1);
+        const char *msg = rewrite_error("host=" EP " user=admin");
+        cr_expect(ne(ptr, strstr(msg, "is not accepted: Aurora DSQL needs TLS"), NULL), "%s", msg);
+        cr_expect(ne(ptr, strstr(msg, refused[i]), NULL), "%s", msg);
+    }
+}
+
+Test(conninfo, dsqlauth_sslmode_require_warns_without_dsqlauth_log)
+{
+    clean_env();
+    setenv("DSQLAUTH_SSLMODE", "require", 1);
+    char *log = rewrite_logged("host=" EP " user=admin");
+    cr_expect(ne(ptr, strstr(log, "dsqlauth: warn: sslmode=require for " EP " (DSQLAUTH_SSLMODE): "
+                                  "the server certificate is not verified"),
+                 NULL),
+              "%s", log);
+    /* Once per process, not once per connection. */
+    log = rewrite_logged("host=" EP " user=admin");
+    cr_expect(eq(str, log, ""));
+}
+
+Test(conninfo, dsqlauth_sslmode_warning_silenced_only_by_log_error)
+{
+    clean_env();
+    setenv("DSQLAUTH_SSLMODE", "verify-ca", 1);
+    setenv("DSQLAUTH_LOG", "error", 1);
+    cr_expect(eq(str, rewrite_logged("host=" EP " user=admin"), ""));
+}
+
+Test(conninfo, dsqlauth_sslmode_verify_ca_warns_about_the_host_name)
+{
+    clean_env();
+    setenv("DSQLAUTH_SSLMODE", "verify-ca", 1);
+    setenv("DSQLAUTH_LOG", "warn", 1);
+    char *log = rewrite_logged("host=" EP " user=admin");
+    cr_expect(ne(ptr, strstr(log, "host name is not checked"), NULL), "%s", log);
 }
 
 Test(conninfo, silent_without_dsqlauth_log)

@@ -28,11 +28,27 @@
 #define MAX_PASSWORD_MSG (DSQL_TOKEN_MAX + 64)
 #define MAX_NEGOTIATIONS 2 /* GSSENCRequest then SSLRequest, as libpq may send */
 
+/*
+ * Failed logins per client address: a fixed window that opens at the first failure. Once a
+ * client has max_failed_logins failures in it, every further attempt until the window closes
+ * is refused before its token is read, let alone verified. The table is small and bounded: when
+ * it is full the entry whose window closed first is reused.
+ */
+#define LIMIT_SLOTS 256
+
+typedef struct limit_slot {
+    char addr[INET6_ADDRSTRLEN];
+    int failures;
+    int64_t window_start_ms;
+} limit_slot;
+
 typedef struct front {
     const front_config *cfg;
     SSL_CTX *ctx;
     keys keys;
     atomic_int active;
+    pthread_mutex_t limit_lock;
+    limit_slot limits[LIMIT_SLOTS];
 } front;
 
 typedef struct conn {
@@ -41,6 +57,7 @@ typedef struct conn {
     SSL *ssl;
     int64_t deadline_ms; /* the whole handshake (TLS, startup, password) ends by then */
     char peer[64];
+    char addr[INET6_ADDRSTRLEN]; /* the client's address, without the port */
 } conn;
 
 int64_t front_now_ms(void)
@@ -137,6 +154,68 @@ static int fatal(conn *c, const char *sqlstate, const char *message)
     return -1;
 }
 
+/* ---- failed-login limit per client address ----------------------------------------------- */
+
+/* The slot for addr whose window is still open, or NULL. Caller holds limit_lock. */
+static limit_slot *limit_find(front *f, const char *addr, int64_t now)
+{
+    int64_t window = (int64_t)f->cfg->failed_login_window * 1000;
+    for (size_t i = 0; i < LIMIT_SLOTS; i++) {
+        limit_slot *l = &f->limits[i];
+        if (l->failures > 0 && strcmp(l->addr, addr) == 0)
+            return now - l->window_start_ms < window ? l : NULL;
+    }
+    return NULL;
+}
+
+/* Milliseconds until addr may try again; 0 when it may now. */
+static int64_t limit_blocked_ms(front *f, const char *addr)
+{
+    if (f->cfg->max_failed_logins <= 0)
+        return 0;
+    int64_t now = front_now_ms(), left = 0;
+    pthread_mutex_lock(&f->limit_lock);
+    limit_slot *l = limit_find(f, addr, now);
+    if (l != NULL && l->failures >= f->cfg->max_failed_logins)
+        left = l->window_start_ms + (int64_t)f->cfg->failed_login_window * 1000 - now;
+    pthread_mutex_unlock(&f->limit_lock);
+    return left;
+}
+
+static void limit_record_failure(front *f, const char *addr)
+{
+    if (f->cfg->max_failed_logins <= 0)
+        return;
+    int64_t now = front_now_ms(), window = (int64_t)f->cfg->failed_login_window * 1000;
+    pthread_mutex_lock(&f->limit_lock);
+    limit_slot *l = limit_find(f, addr, now);
+    if (l == NULL) {
+        /* Its old slot if it has one, else a free or expired one, else the oldest. */
+        limit_slot *reuse = NULL;
+        for (size_t i = 0; i < LIMIT_SLOTS && reuse == NULL; i++)
+            if (f->limits[i].failures > 0 && strcmp(f->limits[i].addr, addr) == 0)
+                reuse = &f->limits[i];
+        for (size_t i = 0; i < LIMIT_SLOTS && reuse == NULL; i++)
+            if (f->limits[i].failures == 0 || now - f->limits[i].window_start_ms >= window)
+                reuse = &f->limits[i];
+        if (reuse == NULL) {
+            reuse = &f->limits[0];
+            for (size_t i = 1; i < LIMIT_SLOTS; i++)
+                if (f->limits[i].window_start_ms < reuse->window_start_ms)
+                    reuse = &f->limits[i];
+        }
+        l = reuse;
+        snprintf(l->addr, sizeof l->addr, "%s", addr);
+        l->failures = 0;
+        l->window_start_ms = now;
+    }
+    l->failures++;
+    if (l->failures == f->cfg->max_failed_logins)
+        dsql_log(DSQL_LOG_WARN, "local: %s: %d failed logins within %d s: refusing it until the "
+                 "window closes", addr, l->failures, f->cfg->failed_login_window);
+    pthread_mutex_unlock(&f->limit_lock);
+}
+
 /* ---- backend ------------------------------------------------------------------------------ */
 
 static int backend_connect(const front_config *cfg)
@@ -174,6 +253,9 @@ static int tls_accept(conn *c, int direct)
     c->ssl = SSL_new(c->f->ctx);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || arm(c) != 0)
         return -1;
+    /* OpenSSL keeps the last decrypted record until the next one: until the password has been
+     * read, wipe each record once it is delivered (cleared again for the relay, see session). */
+    SSL_set_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT);
     if (SSL_accept(c->ssl) != 1) {
         unsigned long e = ERR_peek_last_error();
         dsql_log(DSQL_LOG_INFO, "local: %s: TLS handshake failed: %s", c->peer,
@@ -275,6 +357,7 @@ static char *read_password(conn *c)
     if (pw == NULL)
         return NULL;
     if (read_conn(c, pw, len - 4) != 0) {
+        dsql_wipe(pw, len - 4); /* part of a token may have arrived */
         free(pw);
         return NULL;
     }
@@ -319,9 +402,26 @@ static void session(conn *c)
         out.len = 0;
     }
 
+    /*
+     * A client over its failed-login limit is refused here, before its token is read: SQLSTATE
+     * 53300 (class 53, insufficient resources: PostgreSQL's too_many_connections) says "not
+     * now, retry later", which is what it is, rather than 28xxx: its credentials were not
+     * looked at and may well be right.
+     */
+    int64_t blocked = limit_blocked_ms(f, c->addr);
+    if (blocked > 0) {
+        char m[256];
+        snprintf(m, sizeof m, "too many failed logins from %s (%d within %d s); try again in %lld s",
+                 c->addr, cfg->max_failed_logins, cfg->failed_login_window,
+                 (long long)(blocked + 999) / 1000);
+        fatal(c, "53300", m);
+        goto out;
+    }
+
     password = read_password(c);
     if (password == NULL)
         goto out;
+    SSL_clear_options(c->ssl, SSL_OP_CLEANSE_PLAINTEXT); /* the token has been read */
     dsql_token_verify_params vp = {
         .hostname = cfg->endpoint,
         .region = cfg->region,
@@ -338,6 +438,7 @@ static void session(conn *c)
                      err.message);
         else
             snprintf(m, sizeof m, "could not verify the token: %s", err.message);
+        limit_record_failure(f, c->addr);
         fatal(c, "28P01", m);
         goto out;
     }
@@ -403,8 +504,10 @@ static void *conn_thread(void *arg)
 
 int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen)
 {
-    front f = {.cfg = cfg};
+    static front f; /* connection threads may outlive front_serve (see its end) */
+    f.cfg = cfg;
     atomic_init(&f.active, 0);
+    pthread_mutex_init(&f.limit_lock, NULL);
     f.ctx = tls_server_ctx(cfg->state_dir, cfg->endpoint, msg, msglen);
     if (f.ctx == NULL)
         return -1;
@@ -458,6 +561,7 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&sa;
         inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
         snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+        snprintf(c->addr, sizeof c->addr, "%s", ip);
         atomic_fetch_add(&f.active, 1);
         pthread_t t;
         if (pthread_create(&t, &attr, conn_thread, c) != 0) {

@@ -18,6 +18,8 @@ typedef struct front_config {
     int64_t max_lifetime;   /* seconds a session may last; 0: unlimited */
     int handshake_timeout;  /* seconds for TLS + startup + password */
     int ready_fd;           /* written "1" and closed once serving; -1: none */
+    int max_failed_logins;  /* failed logins per client address within the window; 0: no limit */
+    int failed_login_window; /* seconds */
 } front_config;
 
 /*

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +43,8 @@ typedef struct settings {
     int strict;
     long long max_lifetime;
     int handshake_timeout;
+    int max_failed_logins;
+    int failed_login_window;
     size_t nusers;
     char users[MAX_USERS][64];
 } settings;
@@ -68,8 +71,14 @@ static void usage(FILE *f)
           "  --strict             reject what Aurora DSQL rejects (SQLSTATEs as DSQL's)\n"
           "  --max-lifetime S     close sessions after S seconds like DSQL (default 3600; 0: never)\n"
           "  --handshake-timeout S  seconds a client has for TLS, startup and password (10)\n"
+          "  --max-failed-logins N  after N failed logins from one client address within the\n"
+          "                       window, refuse its further attempts (SQLSTATE 53300) without\n"
+          "                       verifying them until the window closes (default 10; 0: no limit)\n"
+          "  --failed-login-window S  the window, in seconds from the first failure (default 60)\n"
           "  --foreground         run the front in the foreground (logs to stderr)\n"
-          "  --help, --version\n",
+          "  --help, --version\n\n"
+          "`start` raises the open-files soft limit to the hard limit (a client holds two\n"
+          "descriptors); PostgreSQL behind it allows 1000 connections.\n",
           f);
 }
 
@@ -130,6 +139,10 @@ static int state_load(settings *s)
             s->max_lifetime = atoll(eq);
         else if (strcmp(line, "handshake_timeout") == 0)
             s->handshake_timeout = atoi(eq);
+        else if (strcmp(line, "max_failed_logins") == 0)
+            s->max_failed_logins = atoi(eq);
+        else if (strcmp(line, "failed_login_window") == 0)
+            s->failed_login_window = atoi(eq);
         else if (strcmp(line, "user") == 0 && s->nusers < MAX_USERS)
             snprintf(s->users[s->nusers++], sizeof s->users[0], "%s", eq);
     }
@@ -146,8 +159,9 @@ static int state_save(const settings *s)
     if (f == NULL)
         return -1;
     fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
-               "handshake_timeout=%d\n",
-            s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout);
+               "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n",
+            s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout,
+            s->max_failed_logins, s->failed_login_window);
     for (size_t i = 0; i < s->nusers; i++)
         fprintf(f, "user=%s\n", s->users[i]);
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;
@@ -275,6 +289,8 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
         .strict = s->strict,
         .max_lifetime = s->max_lifetime,
         .handshake_timeout = s->handshake_timeout > 0 ? s->handshake_timeout : 10,
+        .max_failed_logins = s->max_failed_logins,
+        .failed_login_window = s->failed_login_window > 0 ? s->failed_login_window : 60,
         .ready_fd = ready_fd,
     };
     if (snprintf(cfg.backend_socket, sizeof cfg.backend_socket, "%s/.s.PGSQL.%d", pg->sockdir,
@@ -289,10 +305,29 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
     return 0;
 }
 
+/*
+ * Each client holds two descriptors (its socket and the backend's), so the usual soft limit of
+ * 1024 would refuse clients at about 500: the soft limit goes up to the hard one (PostgreSQL
+ * inherits it and keeps to its own max_files_per_process).
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20)
+                                                                             : rl.rlim_max;
+    if (want <= rl.rlim_cur)
+        return;
+    rl.rlim_cur = want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int cmd_start(settings *s, const settings *running, int foreground, int explicit_port)
 {
     char msg[1024], path[600];
     pgctl pg;
+    raise_fd_limit();
     if (make_dir(s) != 0)
         return die("cannot create the state directory %s", s->dir);
     if (pgctl_init(&pg, s->dir, msg, sizeof msg) != 0)
@@ -536,7 +571,7 @@ int main(int argc, char **argv)
     const char *cluster_id = NULL, *region = NULL;
     char extra_users[MAX_USERS][64];
     size_t nextra = 0;
-    int port = -1, foreground = 0, strict = 0, handshake = 10;
+    int port = -1, foreground = 0, strict = 0, handshake = 10, max_failed = 10, window = 60;
     long long lifetime = -1, expires = 0, signing_time = 0;
     const char *token_user = "admin";
     static const struct option opts[] = {
@@ -547,6 +582,8 @@ int main(int argc, char **argv)
         {"handshake-timeout", required_argument, 0, 'H'},
         {"token-user", required_argument, 0, 'U'}, {"expires", required_argument, 0, 'e'},
         {"signing-time", required_argument, 0, 't'},
+        {"max-failed-logins", required_argument, 0, 'F'},
+        {"failed-login-window", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
@@ -603,6 +640,16 @@ int main(int argc, char **argv)
             if (*end != '\0' || handshake < 1 || handshake > 600)
                 return die("--handshake-timeout: expected 1..600 seconds, got %s", optarg);
             break;
+        case 'F':
+            max_failed = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || max_failed < 0 || max_failed > 1000000)
+                return die("--max-failed-logins: expected 0..1000000, got %s", optarg);
+            break;
+        case 'W':
+            window = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || window < 1 || window > 86400)
+                return die("--failed-login-window: expected 1..86400 seconds, got %s", optarg);
+            break;
         case 'U':
             token_user = optarg;
             break;
@@ -644,6 +691,8 @@ int main(int argc, char **argv)
         s.strict = strict;
         s.max_lifetime = lifetime >= 0 ? lifetime : DEFAULT_LIFETIME;
         s.handshake_timeout = handshake;
+        s.max_failed_logins = max_failed;
+        s.failed_login_window = window;
     }
     if (cluster_id != NULL)
         snprintf(s.cluster_id, sizeof s.cluster_id, "%s", cluster_id);

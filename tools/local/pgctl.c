@@ -178,7 +178,7 @@ static int write_settings(const pgctl *pg)
         fputs(*p == '\'' ? "''" : (char[]){*p, '\0'}, f);
     fprintf(f, "'\n"
                "unix_socket_permissions = 0700\n"
-               "max_connections = 400\n"
+               "max_connections = 1000\n"
                "shared_buffers = 128MB\n"
                "synchronous_commit = off\n"
                "log_min_messages = warning\n"

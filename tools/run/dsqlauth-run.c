@@ -36,6 +36,7 @@ static void usage(FILE *f)
           "IMDS, ...).\n\n"
           "Environment: DSQLAUTH_LOG=error|warn|info|debug, DSQLAUTH_DISABLE=1, DSQLAUTH_REGION,\n"
           "DSQLAUTH_SCHEMA, DSQLAUTH_HOSTS, DSQLAUTH_SSLROOTCERT, DSQLAUTH_TOKEN_EXPIRES,\n"
+          "DSQLAUTH_SSLMODE=verify-ca|require (weaker TLS verification, with a warning),\n"
           "DSQLAUTH_PRELOAD (the preload to use), DSQLAUTH_LIBRARY (libdsqlauth to load).\n\n"
           "  --help     this text\n"
           "  --version  the version\n",
