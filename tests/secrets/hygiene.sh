@@ -68,12 +68,15 @@ export AWS_ACCESS_KEY_ID=$KEYID AWS_SECRET_ACCESS_KEY=$SECRET AWS_SESSION_TOKEN=
 export AWS_REGION=us-east-1 PGHOSTADDR=127.0.0.1 PGPORT=$PORT DSQLAUTH_SSLROOTCERT=$CA
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH DSQLAUTH_PRELOAD=$PRELOAD DSQLAUTH_LOG=debug
 noenv=(-u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN)
-# external: programs built elsewhere cannot load an instrumented preload (sanitizer builds).
-external() {
-    [ -z "${SANITIZED:-}" ] && return 0
-    n=$((n + 1)); echo "ok $n - $1 # SKIP an instrumented preload in uninstrumented programs"
-    return 1
-}
+# ext: for programs built elsewhere (psql, sh) in a sanitizer build, the sanitizer runtimes
+# preloaded ahead of the instrumented preload (tests/sanitizer_preload.sh) and their reports
+# written to $SAN, checked at the end by tests/sanitizer_reports.sh.
+SAN=$T/sanitizer
+mkdir -p "$SAN"
+ext=()
+[ -n "${SANITIZER_PRELOAD:-}" ] && ext=(LD_PRELOAD="$SANITIZER_PRELOAD"
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$SAN/report" LSAN_OPTIONS=exitcode=0
+    UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$SAN/report")
 SIGN_FROM=$(date +%s)
 
 # ---- dsqlauth-token ---------------------------------------------------------------------------
@@ -188,13 +191,11 @@ env "${noenv[@]}" AWS_CONFIG_FILE="$T/config" AWS_PROFILE=echo "$RUN" "$PQCLIENT
     >"$OUT/shim-cp-echo.out" 2>&1
 expect "shim: failing credential_process" "ERROR: dsqlauth: .*credential_process.*not shown" \
     "$(cat "$OUT/shim-cp-echo.out")"
-if external "psql through dsqlauth-run: success and wrong key"; then
-    "$RUN" psql -X -At -c "select current_user" "host=$EP user=app" >"$OUT/psql.out" 2>&1
-    expect "psql: app" "^app$" "$(cat "$OUT/psql.out")"
-    AWS_SECRET_ACCESS_KEY=$WRONG "$RUN" psql -X -At -c "select 1" "host=$EP" </dev/null \
-        >"$OUT/psql-wrong.out" 2>&1
-    expect "psql: wrong key" "psql: error: .*signature mismatch" "$(cat "$OUT/psql-wrong.out")"
-fi
+env "${ext[@]}" "$RUN" psql -X -At -c "select current_user" "host=$EP user=app" >"$OUT/psql.out" 2>&1
+expect "psql: app" "^app$" "$(cat "$OUT/psql.out")"
+env "${ext[@]}" AWS_SECRET_ACCESS_KEY=$WRONG "$RUN" psql -X -At -c "select 1" "host=$EP" </dev/null \
+    >"$OUT/psql-wrong.out" 2>&1
+expect "psql: wrong key" "psql: error: .*signature mismatch" "$(cat "$OUT/psql-wrong.out")"
 
 # ---- DSQLAUTH_SSLMODE: the only way below verify-full ----------------------------------------
 # Without the endpoint's CA the shim verifies against the system store, which does not know it.
@@ -245,21 +246,19 @@ d=$(diff <(env | grep -v -e '^AWS_SECRET_ACCESS_KEY=' -e '^AWS_SESSION_TOKEN=' "
     not_ok "dsqlauth-run passes the environment unchanged but for LD_PRELOAD" "$d"
 expect "the program's command line is what it was given" "^host=$EP user=app$" \
     "$(tail -n 1 "$OUT/proc/$hold.cmdline")"
-if external "dsqlauth-run sh -c: the shell and its child"; then
-    "$RUN" sh -c '"$0" --reset 3 --query "select 1" "host=$1"; :' "$PQCLIENT" "$EP" \
-        >"$OUT/hold-sh.out" 2>&1 &
-    sh_pid=$!
-    sleep 1.5
-    for p in $sh_pid $(pgrep -P "$sh_pid" 2>/dev/null); do
-        tr '\0' '\n' <"/proc/$p/cmdline" >"$OUT/proc/sh-$p.cmdline" 2>/dev/null
-        save_env "$p" "$OUT/proc/sh-$p.environ"
-    done
-    ps -eww -o pid,args >>"$OUT/proc/ps.txt" 2>&1
-    wait "$sh_pid"
-    [ "$(ls "$OUT"/proc/sh-*.environ 2>/dev/null | wc -l)" -ge 2 ] &&
-        ok "dsqlauth-run sh: the shell and the program were inspected" ||
-        not_ok "dsqlauth-run sh: the shell and the program were inspected" "$(ls "$OUT/proc")"
-fi
+env "${ext[@]}" "$RUN" sh -c '"$0" --reset 3 --query "select 1" "host=$1"; :' "$PQCLIENT" "$EP" \
+    >"$OUT/hold-sh.out" 2>&1 &
+sh_pid=$!
+sleep 1.5
+for p in $sh_pid $(pgrep -P "$sh_pid" 2>/dev/null); do
+    tr '\0' '\n' <"/proc/$p/cmdline" >"$OUT/proc/sh-$p.cmdline" 2>/dev/null
+    save_env "$p" "$OUT/proc/sh-$p.environ"
+done
+ps -eww -o pid,args >>"$OUT/proc/ps.txt" 2>&1
+wait "$sh_pid"
+[ "$(ls "$OUT"/proc/sh-*.environ 2>/dev/null | wc -l)" -ge 2 ] &&
+    ok "dsqlauth-run sh: the shell and the program were inspected" ||
+    not_ok "dsqlauth-run sh: the shell and the program were inspected" "$(ls "$OUT/proc")"
 wait "$hold"
 expect "the held session reconnected" "^reset: app$" "$(cat "$OUT/hold.out")"
 SIGN_TO=$(date +%s)
@@ -328,6 +327,16 @@ $hits"
 grep -qaF -f "$needles" "$PRODUCT/token-admin" && grep -qaF -f "$needles" "$T/local/keys" &&
     ok "the search finds them where they belong (the printed token, the keys file)" ||
     not_ok "the search finds them where they belong"
+
+if [ -n "${SANITIZER_PRELOAD:-}" ]; then
+    name="sanitizers: no error, no leak through dsqlauth in psql and sh"
+    if out=$("$(dirname "$0")/../sanitizer_reports.sh" "$SAN"); then
+        ok "$name"
+        [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+    else
+        not_ok "$name" "$out"
+    fi
+fi
 
 echo "1..$n"
 exit $((failed > 0))
