@@ -40,16 +40,17 @@ const char *h_endpoint(void)
     return endpoint;
 }
 
+/* Per thread: the concurrency tests call these from many threads at once. */
 const char *h_ca(void)
 {
-    static char ca[600];
+    static _Thread_local char ca[600];
     snprintf(ca, sizeof ca, "%s/ca.crt", h_dir());
     return ca;
 }
 
 const char *h_bin(void)
 {
-    static char bin[600];
+    static _Thread_local char bin[600];
     const char *b = getenv("DSQLAUTH_BUILD_ROOT");
     snprintf(bin, sizeof bin, "%s/tools/local/dsqlauth-local", b ? b : ".");
     return bin;
