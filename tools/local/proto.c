@@ -196,6 +196,25 @@ int proto_parse_startup(const char *body, size_t len, proto_startup *s, proto_re
     return 0;
 }
 
+int proto_password_header(const unsigned char hdr[5], size_t max, size_t *body_len,
+                          proto_refusal *r)
+{
+    uint32_t len = proto_get32(hdr + 1);
+    if (hdr[0] != 'p')
+        return refuse(r, "08P01", "expected password response%s", "");
+    if (len < 5 || len > max)
+        return refuse(r, "08P01", "invalid password packet size%s", "");
+    *body_len = len - 4;
+    return 0;
+}
+
+int proto_password_body(const char *body, size_t n, proto_refusal *r)
+{
+    if (n == 0 || body[n - 1] != '\0' || strlen(body) != n - 1)
+        return refuse(r, "08P01", "invalid password packet: not one terminated string%s", "");
+    return 0;
+}
+
 void proto_put_error(dsql_buf *b, const char *severity, const char *sqlstate, const char *message)
 {
     size_t start = b->len;
