@@ -198,6 +198,12 @@ int dsql_sts_parse_response(const char *what, long status, const char *body, siz
                          "STS %s: the response has no complete Credentials element", what);
         goto out;
     }
+    if (strlen(akid.data) != akid.len || strlen(secret.data) != secret.len ||
+        strlen(token.data) != token.len || strlen(expiration.data) != expiration.len) {
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                         "STS %s: the Credentials element holds a NUL character", what);
+        goto out;
+    }
     int64_t exp;
     if (dsql_iso8601_parse(expiration.data, &exp) != 0) {
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: unreadable Expiration '%s'", what,

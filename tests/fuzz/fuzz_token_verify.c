@@ -191,9 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(rc == DSQL_ERR_AUTH);
         FUZZ_CHECK(err.message[0] != '\0');
-        /* The reason never repeats the signature or the session token. */
+        /* The reason never repeats the signature or the session token. It may name the
+         * token's host, so a signature also written into the host is no finding. */
         const char *sig = strstr(pw, "X-Amz-Signature=");
-        if (sig != NULL && strlen(sig + 16) >= 16)
+        const char *q = strstr(pw, "/?");
+        if (sig != NULL && strlen(sig + 16) >= 16 && q != NULL &&
+            memmem(pw, (size_t)(q - pw), sig + 16, strlen(sig + 16)) == NULL)
             FUZZ_CHECK(strstr(err.message, sig + 16) == NULL);
         FUZZ_CHECK(strstr(err.message, SESSION2) == NULL);
     }
