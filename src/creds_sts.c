@@ -206,10 +206,13 @@ int dsql_sts_parse_response(const char *what, long status, const char *body, siz
     }
     int64_t exp;
     if (dsql_iso8601_parse(expiration.data, &exp) != 0) {
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: unreadable Expiration '%s'", what,
-                         expiration.data);
+        /* Not quoted: the text is the server's, and the message may reach logs. */
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                         "STS %s: the Expiration is not an ISO 8601 time", what);
         goto out;
     }
+    if (exp == 0)
+        exp = 1; /* the epoch itself is long past, not "never expires" (0) */
     rc = dsql_credentials_new(akid.data, secret.data, token.data, exp, source_name, out, err);
 out:
     dsql_buf_cleanup(&akid);
