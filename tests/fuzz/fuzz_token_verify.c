@@ -195,9 +195,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * token's host, so a signature also written into the host is no finding. */
         const char *sig = strstr(pw, "X-Amz-Signature=");
         const char *q = strstr(pw, "/?");
-        if (sig != NULL && strlen(sig + 16) >= 16 && q != NULL &&
-            memmem(pw, (size_t)(q - pw), sig + 16, strlen(sig + 16)) == NULL)
-            FUZZ_CHECK(strstr(err.message, sig + 16) == NULL);
+        if (sig != NULL && strlen(sig + 16) >= 16 && q != NULL) {
+            char *host = strndup(pw, (size_t)(q - pw)); /* as the message shows it */
+            FUZZ_CHECK(host != NULL);
+            for (char *h = host; *h != '\0'; h++)
+                if (*h >= 'A' && *h <= 'Z')
+                    *h = (char)(*h - 'A' + 'a');
+            if (strstr(host, sig + 16) == NULL)
+                FUZZ_CHECK(strstr(err.message, sig + 16) == NULL);
+            free(host);
+        }
         FUZZ_CHECK(strstr(err.message, SESSION2) == NULL);
     }
     free(pw);
