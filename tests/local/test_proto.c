@@ -100,3 +100,27 @@ Test(proto, error_response_layout)
     cr_assert_eq(b.data[b.len - 1], '\0');
     dsql_buf_cleanup(&b);
 }
+
+Test(proto, password_message_checks)
+{
+    proto_refusal r;
+    size_t n = 0;
+    const unsigned char ok[5] = {'p', 0, 0, 0, 9};
+    cr_assert_eq(proto_password_header(ok, 100, &n, &r), 0);
+    cr_assert_eq(n, 5);
+    const unsigned char query[5] = {'Q', 0, 0, 0, 9};
+    cr_assert_eq(proto_password_header(query, 100, &n, &r), -1);
+    cr_assert_str_eq(r.sqlstate, "08P01");
+    cr_assert_str_eq(r.message, "expected password response");
+    const unsigned char tiny[5] = {'p', 0, 0, 0, 4};
+    const unsigned char huge[5] = {'p', 0, 0, 0, 101};
+    cr_assert_eq(proto_password_header(tiny, 100, &n, &r), -1);
+    cr_assert_str_eq(r.message, "invalid password packet size");
+    cr_assert_eq(proto_password_header(huge, 100, &n, &r), -1);
+
+    cr_assert_eq(proto_password_body("tok\0", 4, &r), 0);
+    cr_assert_eq(proto_password_body("\0", 1, &r), 0); /* empty: the verifier says why */
+    cr_assert_eq(proto_password_body("tok", 3, &r), -1);
+    cr_assert_str_eq(r.message, "invalid password packet: not one terminated string");
+    cr_assert_eq(proto_password_body("a\0b\0", 4, &r), -1);
+}
