@@ -87,8 +87,14 @@ Test(lifecycle, start_twice_status_env_stop)
     char tmpl[] = "/tmp/dsqlauth-life-XXXXXX";
     cr_assert_not_null(mkdtemp(tmpl));
     char cmd[2048], out[8192], path[600];
-    snprintf(cmd, sizeof cmd, "%s start --dir %s --user reporting", h_bin(), tmpl);
+    /* The libpq variables `env` exports (here pointing nowhere) do not steer the endpoint's own
+     * connections to its PostgreSQL, nor pg_ctl's wait. */
+    snprintf(cmd, sizeof cmd,
+             "PGHOSTADDR=127.0.0.1 PGPORT=1 PGSSLMODE=verify-full PGHOST=nowhere.invalid "
+             "PGSERVICE=none %s start --dir %s --user reporting",
+             h_bin(), tmpl);
     cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s start --dir %s --user reporting", h_bin(), tmpl);
     snprintf(path, sizeof path, "%s/front.pid", tmpl);
     long front = read_pid(path);
     snprintf(path, sizeof path, "%s/pgdata/postmaster.pid", tmpl);

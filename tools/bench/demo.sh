@@ -96,6 +96,8 @@ printf '%-7s %15s %13s %7s   %s\n' round "petclinic tx/s" "pgbench tx/s" ratio \
     "client CPU per tx (us): petclinic, pgbench"
 ratios=
 cpu_ratios=
+demo_tps=
+pgb_tps=
 i=1
 while [ "$i" -le "$rounds" ]; do
     # Alternate which goes first, so neither always meets the bigger tables.
@@ -105,6 +107,8 @@ while [ "$i" -le "$rounds" ]; do
     r=$(awk -v d="$1" -v p="$3" 'BEGIN { printf "%.3f", d / p }')
     printf '%-7s %15s %13s %7s   %8s %8s\n' "$i" "$1" "$3" "$r" "$2" "$4"
     ratios="$ratios $r"
+    demo_tps="$demo_tps $1"
+    pgb_tps="$pgb_tps $3"
     cpu_ratios="$cpu_ratios $(awk -v d="$2" -v p="$4" 'BEGIN { printf "%.3f", d / p }')"
     i=$((i + 1))
 done
@@ -115,3 +119,14 @@ m=$(median $ratios)
 mc=$(median $cpu_ratios)
 printf '%-7s %15s %13s %7s   petclinic/pgbench CPU per tx: %s\n' median "" "" "$m" "$mc"
 awk -v m="$m" 'BEGIN { printf "throughput within 10%% of pgbench: %s\n", (m >= 0.9 && m <= 1.1) ? "yes" : "NO" }'
+
+# For tools/bench/run: one "name value" line per figure.
+if [ -n "${BENCH_RESULTS:-}" ]; then
+    # shellcheck disable=SC2086
+    {
+        echo "demo_tps $(median $demo_tps)"
+        echo "demo_pgbench_tps $(median $pgb_tps)"
+        echo "demo_ratio $m"
+        echo "demo_cpu_ratio $mc"
+    } >>"$BENCH_RESULTS"
+fi

@@ -128,3 +128,19 @@ printf '%-52s %14.3f %14.3f %13.3f ms\n' "psql -c 'select 1', local non-DSQL, me
 echo
 echo "pgbench rounds (by hand / shim): ${hand_runs[*]} / ${shim_runs[*]}"
 echo "target: ratio >= 0.97; extra start-up < 1 ms"
+
+# For tools/bench/run: one "name value" line per figure.
+if [ -n "${BENCH_RESULTS:-}" ]; then
+    {
+        echo "shim_conn_per_s $shim"
+        echo "shim_baseline_conn_per_s $hand"
+        echo "shim_bash_ms_without $bash_without"
+        echo "shim_bash_ms_with $bash_with"
+        echo "shim_psql_ms_without $psql_without"
+        echo "shim_psql_ms_with $psql_with"
+        if [ -n "$mhz" ] && [ -n "$ld_med_a" ]; then
+            echo "shim_loader_ms_without $(awk -v c="$ld_med_a" -v m="$mhz" 'BEGIN {print c / m / 1000}')"
+            echo "shim_loader_ms_with $(awk -v c="$ld_med_b" -v m="$mhz" 'BEGIN {print c / m / 1000}')"
+        fi
+    } >>"$BENCH_RESULTS"
+fi

@@ -52,9 +52,15 @@ run_pair() { # label, pgbench arguments...
     fb=$(printf '%s\n' $f | best)
     db=$(printf '%s\n' $d | best)
     printf '%-28s front %10.1f   direct %10.1f   ratio %s\n' "$label" "$fb" "$db" "$(ratio "$fb" "$db")"
+    # For tools/bench/run: one "name value" line per figure.
+    if [ -n "${BENCH_RESULTS:-}" ] && [ -n "${BENCH_KEY:-}" ]; then
+        printf '%s %s\n%s_direct %s\n' "$BENCH_KEY" "$fb" "$BENCH_KEY" "$db" >>"$BENCH_RESULTS"
+    fi
 }
 
 echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each, best of each side, $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
+BENCH_KEY=local_select_tps
 run_pair "select-only tps (-S)" -S -n -c "$CLIENTS" -j "$JOBS" -T "$SECONDS_PER_RUN"
+BENCH_KEY=local_connect_per_s
 run_pair "new connections/s (-S -C)" -S -n -C -c "$CLIENTS" -j "$JOBS" -T "$SECONDS_PER_RUN"
 echo "bench: target: select-only ratio >= 0.90" >&2

@@ -511,8 +511,27 @@ static int cmd_token(const settings *s, const char *user, long long expires, lon
     return 0;
 }
 
+/* The endpoint reaches its own PostgreSQL by socket directory and port, and so does pg_ctl's
+ * wait: libpq variables meant for the user's own connections (`eval "$(dsqlauth-local env)"`
+ * sets PGHOSTADDR, PGPORT, PGSSLMODE ...) would send those connections elsewhere. Cleared once,
+ * before any thread exists. */
+static void forget_libpq_env(void)
+{
+    static const char *const names[] = {
+        "PGHOST",           "PGHOSTADDR",    "PGPORT",       "PGSERVICE",
+        "PGSERVICEFILE",    "PGSSLMODE",     "PGREQUIRESSL", "PGSSLNEGOTIATION",
+        "PGGSSENCMODE",     "PGTARGETSESSIONATTRS", "PGLOADBALANCEHOSTS", "PGOPTIONS",
+        "PGDATABASE",       "PGUSER",        "PGPASSWORD",   "PGPASSFILE",
+        "PGCHANNELBINDING", "PGREQUIREAUTH", "PGSSLCERT",    "PGSSLKEY",
+        "PGCONNECT_TIMEOUT",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unsetenv(names[i]);
+}
+
 int main(int argc, char **argv)
 {
+    forget_libpq_env();
     settings s = {.max_lifetime = -1, .strict = -1};
     const char *cluster_id = NULL, *region = NULL;
     char extra_users[MAX_USERS][64];
