@@ -45,11 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(c == NULL);
         FUZZ_CHECK(rc == DSQL_ERR_CREDENTIALS || rc == DSQL_ERR_NOMEM);
         FUZZ_CHECK(rc == DSQL_ERR_NOMEM || strncmp(err.message, "STS AssumeRole: ", 16) == 0);
-        /* The reason never repeats the secret key the body carried. */
+        /* The reason never repeats the secret key the body carried (unless the "key" is
+         * words of the reason's own fixed text, such as "Credentials"). */
+        static const char fixed[] = "STS AssumeRole: the response has no complete Credentials "
+                                    "element; the Credentials element holds a NUL character; "
+                                    "the Expiration is not an ISO 8601 time";
         dsql_buf secret;
         dsql_buf_init(&secret);
         if (dsql_xml_text(xml, size, "SecretAccessKey", &secret) == 1 && secret.len >= 8 &&
-            strlen(secret.data) == secret.len) {
+            strlen(secret.data) == secret.len && strstr(fixed, secret.data) == NULL) {
             if (strstr(err.message, secret.data) != NULL)
                 fprintf(stderr, "the reason shows the secret key: %s\n", err.message);
             FUZZ_CHECK(strstr(err.message, secret.data) == NULL);
