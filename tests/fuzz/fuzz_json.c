@@ -18,14 +18,34 @@ static const char *member(json_t *root, const char *object, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* A secret the document carries must never show in an error message. */
+/* The messages' own words (json.c's texts and member names): a "secret" made of them is no leak. */
+static const char fixed_text[] =
+    "fuzz: document: contains a NUL character; is empty; is missing or not an object; is missing;"
+    " only version 1 is supported; is not 1; is not a string; is not a time in milliseconds; is "
+    "not an ISO 8601 time with an offset (e.g. 2026-11-25T15:00:00Z); the response is not a JSON "
+    "object; the response is not valid JSON (line, column); no message; out of memory; Version "
+    "AccessKeyId SecretAccessKey SessionToken Token Expiration Code Message roleCredentials "
+    "accessKeyId secretAccessKey sessionToken expiration";
+
+/*
+ * A secret the document carries must never show in an error message, unless it is made of the
+ * message's own words or the document also puts it in Code or Message, which the IMDS error
+ * deliberately shows.
+ */
 static void no_secret_in(const char *message, json_t *root, const dsql_json_cred_fields *f)
 {
     const char *secrets[] = {member(root, f->object, f->secret_access_key),
                              member(root, f->object, f->session_token)};
-    for (size_t i = 0; i < 2; i++)
-        if (secrets[i] != NULL && strlen(secrets[i]) >= 8)
-            FUZZ_CHECK(strstr(message, secrets[i]) == NULL);
+    const char *shown[] = {member(root, NULL, "Code"), member(root, NULL, "Message")};
+    for (size_t i = 0; i < 2; i++) {
+        const char *x = secrets[i];
+        if (x == NULL || strlen(x) < 8 || strstr(fixed_text, x) != NULL)
+            continue;
+        if ((shown[0] != NULL && strstr(shown[0], x) != NULL) ||
+            (shown[1] != NULL && strstr(shown[1], x) != NULL))
+            continue;
+        FUZZ_CHECK(strstr(message, x) == NULL);
+    }
 }
 
 static void one_table(const uint8_t *data, size_t size, json_t *root,
