@@ -46,6 +46,14 @@ static const struct row rows[] = {
     {"duplicate", PROTO_V3, PAIRS("user\0a\0user\0b\0\0"), "08P01", "given twice"},
     {"replication", PROTO_V3, PAIRS("user\0app\0replication\0true\0\0"), "0A000",
      "\"replication\" not supported"},
+    /* PostgreSQL splits options at any isspace(): a vertical tab or form feed must not hide a
+     * second -c from the check. */
+    {"vertical tab in options", PROTO_V3,
+     PAIRS("user\0app\0options\0--search_path=x\v-c\vwork_mem=1GB\0\0"), "0A000",
+     "\"work_mem\" not supported"},
+    {"form feed in options", PROTO_V3,
+     PAIRS("user\0app\0options\0-c\fsearch_path=x\f--work_mem=1GB\0\0"), "0A000",
+     "\"work_mem\" not supported"},
 };
 
 Test(proto, startup_table)
@@ -78,6 +86,18 @@ Test(proto, options_are_rebuilt_without_dsql_only_settings)
     cr_assert_eq(proto_parse_startup(buf, n, &s, &r), 0, "%s", r.message);
     cr_assert_str_eq(s.options, "-c search_path=my\\ schema");
     cr_assert_str_eq(s.database, "app");
+}
+
+/* An escaped line break stays inside its value when the backend splits the rebuilt options. */
+Test(proto, options_rebuilt_with_white_space_escaped)
+{
+    char buf[512];
+    size_t n = body(buf, PROTO_V3,
+                    PAIRS("user\0app\0options\0--search_path=x\\\r-c\\\nwork_mem=1GB\0\0"));
+    proto_startup s;
+    proto_refusal r;
+    cr_assert_eq(proto_parse_startup(buf, n, &s, &r), 0, "%s", r.message);
+    cr_assert_str_eq(s.options, "-c search_path=x\\\r-c\\\nwork_mem=1GB");
 }
 
 Test(proto, length_caps)

@@ -48,7 +48,16 @@ static int not_supported(proto_refusal *r, const char *name)
     return refuse(r, "0A000", "setting configuration parameter \"%s\" not supported", name);
 }
 
-/* Appends `-c name=value` to the rebuilt options, escaping spaces and backslashes. */
+/* White space as PostgreSQL's pg_split_opts sees it (isspace in the C locale). */
+static int opt_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/*
+ * Appends `-c name=value` to the rebuilt options, escaping white space and backslashes, so the
+ * backend splits it into exactly the words checked here.
+ */
 static int options_add(char *out, size_t cap, const char *setting)
 {
     size_t n = strlen(out);
@@ -58,7 +67,7 @@ static int options_add(char *out, size_t cap, const char *setting)
     strcpy(out + n, pre);
     n += strlen(pre);
     for (const char *p = setting; *p != '\0'; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\\')
+        if (opt_space(*p) || *p == '\\')
             out[n++] = '\\';
         out[n++] = *p;
     }
@@ -97,12 +106,12 @@ static int parse_options(const char *value, proto_startup *s, proto_refusal *r)
     int want_setting = 0;
     const char *p = value;
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        while (opt_space(*p))
             p++;
         if (*p == '\0')
             break;
         size_t n = 0;
-        while (*p != '\0' && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        while (*p != '\0' && !opt_space(*p)) {
             if (*p == '\\' && p[1] != '\0')
                 p++;
             word[n++] = *p++;
