@@ -143,11 +143,17 @@ static const char *caller_value(const dsql_conninfo *ci, const char *key)
     return NULL;
 }
 
-/* What libpq will use: the caller's setting, else the environment variable. */
+/*
+ * What libpq will use: the caller's setting, else the environment variable. A connection
+ * string's "" (`user=`) hides the variable but is no setting either: libpq then uses its
+ * built-in default (the login name for user, the user for dbname), so it is NULL here too.
+ */
 static const char *effective(const dsql_conninfo *ci, const char *key, const char *envvar)
 {
     const char *v = caller_value(ci, key);
-    if (v == NULL && envvar != NULL) {
+    if (v != NULL)
+        return *v != '\0' ? v : NULL;
+    if (envvar != NULL) {
         v = getenv(envvar);
         if (v != NULL && *v == '\0')
             v = NULL;

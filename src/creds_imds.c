@@ -340,7 +340,7 @@ static int is_role_char(char c)
 }
 
 /* botocore requires all four members of an IMDS document. */
-static const dsql_json_cred_fields imds_fields = {
+const dsql_json_cred_fields dsql_imds_fields = {
     .access_key_id = "AccessKeyId",
     .secret_access_key = "SecretAccessKey",
     .session_token = "Token",
@@ -376,7 +376,7 @@ static int fetch_credentials(struct imds *m, dsql_credentials **out, dsql_error 
     rc = get(m, path, "role credentials", DSQL_ERR_CREDENTIALS, "", &resp, err);
     if (rc != DSQL_OK)
         goto out;
-    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, &imds_fields, "iam-role",
+    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, &dsql_imds_fields, "iam-role",
                                               "IMDS: role credentials", out, err);
 out:
     dsql_http_response_cleanup(&resp);

@@ -6,6 +6,7 @@
 
 #include "creds.h"
 #include "creds_chain.h"
+#include "json.h"
 
 /* The error message when IMDS is turned off (the chain does not repeat it). */
 #define DSQL_IMDS_DISABLED_MESSAGE "IMDS: disabled (AWS_EC2_METADATA_DISABLED)"
@@ -72,5 +73,8 @@ DSQL_LOCAL int dsql_creds_source_imds(const dsql_creds_ctx *ctx, dsql_credential
 /* Forgets the cached IMDS session token and last credentials (tests; after fork it is done
  * automatically). */
 DSQL_LOCAL void dsql_imds_reset(void);
+
+/* The IMDS role-credentials document: all four members required, as botocore has it. */
+DSQL_LOCAL extern const dsql_json_cred_fields dsql_imds_fields;
 
 #endif /* DSQL_CREDS_IMDS_H */

@@ -81,7 +81,7 @@ out:
     return rc;
 }
 
-static const dsql_json_cred_fields sso_fields = {
+const dsql_json_cred_fields dsql_sso_fields = {
     .object = "roleCredentials",
     .access_key_id = "accessKeyId",
     .secret_access_key = "secretAccessKey",
@@ -158,7 +158,7 @@ int dsql_creds_from_sso(const dsql_sso_options *o, dsql_credentials **out, dsql_
                          resp.status);
         goto out;
     }
-    rc = dsql_json_parse_credentials_in(resp.body, resp.body_len, &sso_fields, "sso",
+    rc = dsql_json_parse_credentials_in(resp.body, resp.body_len, &dsql_sso_fields, "sso",
                                         "SSO: GetRoleCredentials", out, err);
 out:
     dsql_free_secret(token);

@@ -6,6 +6,7 @@
 
 #include "creds.h"
 #include "creds_chain.h"
+#include "json.h"
 
 /* Everything is borrowed. */
 typedef struct dsql_sso_options {
@@ -45,5 +46,8 @@ DSQL_LOCAL int dsql_creds_source_sso(const dsql_creds_ctx *ctx, dsql_credentials
 
 /* The cache file name botocore uses for key (session name or start URL): 40 hex + ".json". */
 DSQL_LOCAL void dsql_sso_cache_name(const char *key, char name[46]);
+
+/* SSO GetRoleCredentials: roleCredentials{accessKeyId, ..., expiration (epoch ms)}. */
+DSQL_LOCAL extern const dsql_json_cred_fields dsql_sso_fields;
 
 #endif /* DSQL_CREDS_SSO_H */

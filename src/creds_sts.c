@@ -43,20 +43,12 @@ int dsql_xml_text(const char *xml, size_t len, const char *name, dsql_buf *out)
     }
     if (content == NULL)
         return 0;
-    /* Its end tag; the elements read here hold text only. */
-    const char *q = content;
-    const char *close = NULL;
-    while (q + nl + 3 <= end) {
-        const char *lt = memchr(q, '<', (size_t)(end - q));
-        if (lt == NULL || lt + nl + 3 > end)
-            break;
-        if (lt[1] == '/' && memcmp(lt + 2, name, nl) == 0 && lt[nl + 2] == '>') {
-            close = lt;
-            break;
-        }
-        q = lt + 1;
-    }
-    if (close == NULL)
+    /* Its end tag. The elements read here hold text only: any other markup before the end tag
+     * makes the element malformed, so its text can never take in a neighbour's (a secret key
+     * quoted in an error message). */
+    const char *close = memchr(content, '<', (size_t)(end - content));
+    if (close == NULL || close + nl + 3 > end || close[1] != '/' ||
+        memcmp(close + 2, name, nl) != 0 || close[nl + 2] != '>')
         return -1;
     for (const char *c = content; c < close; c++) {
         if (*c != '&') {
@@ -175,9 +167,8 @@ static void put_param(dsql_buf *b, const char *name, const char *value)
     dsql_uri_encode(b, value, strlen(value));
 }
 
-/* Parses the AssumeRole*Result, or the Error document, into credentials or an error. */
-static int parse_response(const char *what, const dsql_http_response *resp, const char *source_name,
-                          dsql_credentials **out, dsql_error *err)
+int dsql_sts_parse_response(const char *what, long status, const char *body, size_t body_len,
+                            const char *source_name, dsql_credentials **out, dsql_error *err)
 {
     int rc;
     dsql_buf akid, secret, token, expiration, code, message;
@@ -187,32 +178,41 @@ static int parse_response(const char *what, const dsql_http_response *resp, cons
     dsql_buf_init(&expiration);
     dsql_buf_init(&code);
     dsql_buf_init(&message);
-    if (resp->status != 200) {
-        if (dsql_xml_text(resp->body, resp->body_len, "Code", &code) == 1) {
-            dsql_xml_text(resp->body, resp->body_len, "Message", &message);
+    if (status != 200) {
+        if (dsql_xml_text(body, body_len, "Code", &code) == 1) {
+            dsql_xml_text(body, body_len, "Message", &message);
             rc =
                 dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: %s: %s (HTTP %ld)", what, code.data,
-                            message.len > 0 ? message.data : "no message", resp->status);
+                            message.len > 0 ? message.data : "no message", status);
         } else {
-            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: HTTP %ld", what, resp->status);
+            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: HTTP %ld", what, status);
         }
         goto out;
     }
-    if (dsql_xml_text(resp->body, resp->body_len, "AccessKeyId", &akid) != 1 ||
-        dsql_xml_text(resp->body, resp->body_len, "SecretAccessKey", &secret) != 1 ||
-        dsql_xml_text(resp->body, resp->body_len, "SessionToken", &token) != 1 ||
-        dsql_xml_text(resp->body, resp->body_len, "Expiration", &expiration) != 1 ||
+    if (dsql_xml_text(body, body_len, "AccessKeyId", &akid) != 1 ||
+        dsql_xml_text(body, body_len, "SecretAccessKey", &secret) != 1 ||
+        dsql_xml_text(body, body_len, "SessionToken", &token) != 1 ||
+        dsql_xml_text(body, body_len, "Expiration", &expiration) != 1 ||
         akid.len == 0 || secret.len == 0) {
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                          "STS %s: the response has no complete Credentials element", what);
         goto out;
     }
-    int64_t exp;
-    if (dsql_iso8601_parse(expiration.data, &exp) != 0) {
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: unreadable Expiration '%s'", what,
-                         expiration.data);
+    if (strlen(akid.data) != akid.len || strlen(secret.data) != secret.len ||
+        strlen(token.data) != token.len || strlen(expiration.data) != expiration.len) {
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                         "STS %s: the Credentials element holds a NUL character", what);
         goto out;
     }
+    int64_t exp;
+    if (dsql_iso8601_parse(expiration.data, &exp) != 0) {
+        /* Not quoted: the text is the server's, and the message may reach logs. */
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
+                         "STS %s: the Expiration is not an ISO 8601 time", what);
+        goto out;
+    }
+    if (exp == 0)
+        exp = 1; /* the epoch itself is long past, not "never expires" (0) */
     rc = dsql_credentials_new(akid.data, secret.data, token.data, exp, source_name, out, err);
 out:
     dsql_buf_cleanup(&akid);
@@ -280,7 +280,8 @@ static int call_sts(const dsql_sts_options *o, const char *what, const char *url
     if (rc != DSQL_OK)
         dsql_err_prefix(err, "STS %s", what);
     else
-        rc = parse_response(what, &resp, source_name, out, err);
+        rc = dsql_sts_parse_response(what, resp.status, resp.body, resp.body_len, source_name,
+                                     out, err);
     dsql_http_response_cleanup(&resp);
     return rc;
 }

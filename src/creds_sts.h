@@ -57,9 +57,18 @@ DSQL_LOCAL int dsql_sts_assume_role_with_web_identity(const dsql_sts_options *op
 
 /*
  * The text of the first element `name` inside xml[0..len) (entities decoded), appended to out.
- * Returns 1 if found, 0 if not, -1 if the element is malformed or out of memory. A small,
- * bounded reader for STS's flat responses, not a general XML parser.
+ * Returns 1 if found, 0 if not, -1 if the element is malformed (unterminated, or holding markup)
+ * or out of memory. A small, bounded reader for STS's flat responses, not a general XML parser.
  */
 DSQL_LOCAL int dsql_xml_text(const char *xml, size_t len, const char *name, dsql_buf *out);
+
+/*
+ * Reads an STS response: with status 200 the AssumeRole*Result's Credentials element into a new
+ * *out (source source_name), else the Error document's Code and Message into err ("STS <what>:
+ * <Code>: <Message> (HTTP <status>)"). Returns DSQL_OK or DSQL_ERR_CREDENTIALS (NOMEM).
+ */
+DSQL_LOCAL int dsql_sts_parse_response(const char *what, long status, const char *body,
+                                       size_t body_len, const char *source_name,
+                                       dsql_credentials **out, dsql_error *err);
 
 #endif /* DSQL_CREDS_STS_H */

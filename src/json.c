@@ -110,14 +110,17 @@ static int get_expiration(json_t *obj, const dsql_json_cred_fields *f, const cha
             return dsql_seterr(err, DSQL_ERR_CREDENTIALS, "%s: %s is not a time in milliseconds",
                                source, f->expiration);
         *exp = (int64_t)(json_integer_value(v) / 1000);
-        return DSQL_OK;
-    }
-    /* The timestamp is not secret, but it is not ours to print either: say what was wrong. */
-    if (!json_is_string(v) || dsql_iso8601_parse(json_string_value(v), exp) != 0)
+    } else if (!json_is_string(v) || dsql_iso8601_parse(json_string_value(v), exp) != 0) {
+        /* The timestamp is not secret, but it is not ours to print either: say what was wrong. */
         return dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                            "%s: %s is not an ISO 8601 time with an offset "
                            "(e.g. 2026-11-25T15:00:00Z)",
                            source, f->expiration);
+    }
+    /* 0 means "never expires" to a credential set; a document's time that lands on the epoch
+     * (or within its first second) is long past, and stays so. */
+    if (*exp == 0)
+        *exp = 1;
     return DSQL_OK;
 }
 

@@ -245,8 +245,10 @@ int dsql_token_verify(const char *token, const dsql_token_verify_params *p, dsql
     /* Credential scope: <key id>/<date>/<region>/dsql/aws4_request. */
     char *scope[5];
     int nscope = 0;
-    for (char *s = v[P_CREDENTIAL], *slash; nscope < 5; s = slash + 1) {
+    for (char *s = v[P_CREDENTIAL], *slash;; s = slash + 1) {
         scope[nscope++] = s;
+        if (nscope == 5)
+            break; /* the rest, '/' included, is the last part: checked below */
         slash = strchr(s, '/');
         if (slash == NULL)
             break;

@@ -46,6 +46,14 @@ static const struct row rows[] = {
     {"duplicate", PROTO_V3, PAIRS("user\0a\0user\0b\0\0"), "08P01", "given twice"},
     {"replication", PROTO_V3, PAIRS("user\0app\0replication\0true\0\0"), "0A000",
      "\"replication\" not supported"},
+    /* PostgreSQL splits options at any isspace(): a vertical tab or form feed must not hide a
+     * second -c from the check. */
+    {"vertical tab in options", PROTO_V3,
+     PAIRS("user\0app\0options\0--search_path=x\v-c\vwork_mem=1GB\0\0"), "0A000",
+     "\"work_mem\" not supported"},
+    {"form feed in options", PROTO_V3,
+     PAIRS("user\0app\0options\0-c\fsearch_path=x\f--work_mem=1GB\0\0"), "0A000",
+     "\"work_mem\" not supported"},
 };
 
 Test(proto, startup_table)
@@ -80,6 +88,18 @@ Test(proto, options_are_rebuilt_without_dsql_only_settings)
     cr_assert_str_eq(s.database, "app");
 }
 
+/* An escaped line break stays inside its value when the backend splits the rebuilt options. */
+Test(proto, options_rebuilt_with_white_space_escaped)
+{
+    char buf[512];
+    size_t n = body(buf, PROTO_V3,
+                    PAIRS("user\0app\0options\0--search_path=x\\\r-c\\\nwork_mem=1GB\0\0"));
+    proto_startup s;
+    proto_refusal r;
+    cr_assert_eq(proto_parse_startup(buf, n, &s, &r), 0, "%s", r.message);
+    cr_assert_str_eq(s.options, "-c search_path=x\\\r-c\\\nwork_mem=1GB");
+}
+
 Test(proto, length_caps)
 {
     static char big[PROTO_MAX_STARTUP + 8];
@@ -99,4 +119,28 @@ Test(proto, error_response_layout)
     cr_assert_eq(proto_get32(b.data + 1), b.len - 1);
     cr_assert_eq(b.data[b.len - 1], '\0');
     dsql_buf_cleanup(&b);
+}
+
+Test(proto, password_message_checks)
+{
+    proto_refusal r;
+    size_t n = 0;
+    const unsigned char ok[5] = {'p', 0, 0, 0, 9};
+    cr_assert_eq(proto_password_header(ok, 100, &n, &r), 0);
+    cr_assert_eq(n, 5);
+    const unsigned char query[5] = {'Q', 0, 0, 0, 9};
+    cr_assert_eq(proto_password_header(query, 100, &n, &r), -1);
+    cr_assert_str_eq(r.sqlstate, "08P01");
+    cr_assert_str_eq(r.message, "expected password response");
+    const unsigned char tiny[5] = {'p', 0, 0, 0, 4};
+    const unsigned char huge[5] = {'p', 0, 0, 0, 101};
+    cr_assert_eq(proto_password_header(tiny, 100, &n, &r), -1);
+    cr_assert_str_eq(r.message, "invalid password packet size");
+    cr_assert_eq(proto_password_header(huge, 100, &n, &r), -1);
+
+    cr_assert_eq(proto_password_body("tok\0", 4, &r), 0);
+    cr_assert_eq(proto_password_body("\0", 1, &r), 0); /* empty: the verifier says why */
+    cr_assert_eq(proto_password_body("tok", 3, &r), -1);
+    cr_assert_str_eq(r.message, "invalid password packet: not one terminated string");
+    cr_assert_eq(proto_password_body("a\0b\0", 4, &r), -1);
 }

@@ -213,6 +213,13 @@ Test(token_verify, malformed)
     expect_fail(svc, "admin", T0, "wrong service");
     char *date = replace(t, "%2F20260101%2F", "%2F20260102%2F");
     expect_fail(date, "admin", T0, "scope date does not match");
+    /* Nothing may follow aws4_request: the signature covers the scope exactly as written. */
+    char *extra = replace(t, "aws4_request&", "aws4_request%2F&");
+    expect_fail(extra, "admin", T0, "X-Amz-Credential is not");
+    free(extra);
+    extra = replace(t, "aws4_request&", "aws4_request%2Fmore&");
+    expect_fail(extra, "admin", T0, "X-Amz-Credential is not");
+    free(extra);
     char *exp0 = replace(t, "X-Amz-Expires=900", "X-Amz-Expires=0");
     expect_fail(exp0, "admin", T0, "X-Amz-Expires must be");
     char *expbig = replace(t, "X-Amz-Expires=900", "X-Amz-Expires=604801");

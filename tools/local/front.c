@@ -342,28 +342,25 @@ static char *read_password(conn *c)
 {
     static const unsigned char ask[9] = {'R', 0, 0, 0, 8, 0, 0, 0, 3};
     unsigned char hdr[5];
+    size_t n;
+    proto_refusal why;
     if (write_conn(c, ask, sizeof ask) != 0 || read_conn(c, hdr, 5) != 0)
         return NULL;
-    uint32_t len = proto_get32(hdr + 1);
-    if (hdr[0] != 'p') {
-        fatal(c, "08P01", "expected password response");
+    if (proto_password_header(hdr, MAX_PASSWORD_MSG, &n, &why) != 0) {
+        fatal(c, why.sqlstate, why.message);
         return NULL;
     }
-    if (len < 5 || len > MAX_PASSWORD_MSG) {
-        fatal(c, "08P01", "invalid password packet size");
-        return NULL;
-    }
-    char *pw = malloc(len - 4);
+    char *pw = malloc(n);
     if (pw == NULL)
         return NULL;
-    if (read_conn(c, pw, len - 4) != 0) {
-        dsql_wipe(pw, len - 4); /* part of a token may have arrived */
+    if (read_conn(c, pw, n) != 0) {
+        dsql_wipe(pw, n); /* part of a token may have arrived */
         free(pw);
         return NULL;
     }
-    if (pw[len - 5] != '\0' || strlen(pw) != len - 5) {
-        fatal(c, "08P01", "invalid password packet: not one terminated string");
-        dsql_wipe(pw, len - 4);
+    if (proto_password_body(pw, n, &why) != 0) {
+        fatal(c, why.sqlstate, why.message);
+        dsql_wipe(pw, n);
         free(pw);
         return NULL;
     }

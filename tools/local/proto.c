@@ -48,7 +48,16 @@ static int not_supported(proto_refusal *r, const char *name)
     return refuse(r, "0A000", "setting configuration parameter \"%s\" not supported", name);
 }
 
-/* Appends `-c name=value` to the rebuilt options, escaping spaces and backslashes. */
+/* White space as PostgreSQL's pg_split_opts sees it (isspace in the C locale). */
+static int opt_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/*
+ * Appends `-c name=value` to the rebuilt options, escaping white space and backslashes, so the
+ * backend splits it into exactly the words checked here.
+ */
 static int options_add(char *out, size_t cap, const char *setting)
 {
     size_t n = strlen(out);
@@ -58,7 +67,7 @@ static int options_add(char *out, size_t cap, const char *setting)
     strcpy(out + n, pre);
     n += strlen(pre);
     for (const char *p = setting; *p != '\0'; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\\')
+        if (opt_space(*p) || *p == '\\')
             out[n++] = '\\';
         out[n++] = *p;
     }
@@ -97,12 +106,12 @@ static int parse_options(const char *value, proto_startup *s, proto_refusal *r)
     int want_setting = 0;
     const char *p = value;
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        while (opt_space(*p))
             p++;
         if (*p == '\0')
             break;
         size_t n = 0;
-        while (*p != '\0' && !(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        while (*p != '\0' && !opt_space(*p)) {
             if (*p == '\\' && p[1] != '\0')
                 p++;
             word[n++] = *p++;
@@ -193,6 +202,25 @@ int proto_parse_startup(const char *body, size_t len, proto_startup *s, proto_re
         return refuse(r, "28000", "role name too long: %s", s->user);
     if (s->database == NULL || *s->database == '\0')
         s->database = s->user;
+    return 0;
+}
+
+int proto_password_header(const unsigned char hdr[5], size_t max, size_t *body_len,
+                          proto_refusal *r)
+{
+    uint32_t len = proto_get32(hdr + 1);
+    if (hdr[0] != 'p')
+        return refuse(r, "08P01", "expected password response%s", "");
+    if (len < 5 || len > max)
+        return refuse(r, "08P01", "invalid password packet size%s", "");
+    *body_len = len - 4;
+    return 0;
+}
+
+int proto_password_body(const char *body, size_t n, proto_refusal *r)
+{
+    if (n == 0 || body[n - 1] != '\0' || strlen(body) != n - 1)
+        return refuse(r, "08P01", "invalid password packet: not one terminated string%s", "");
     return 0;
 }
 

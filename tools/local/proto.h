@@ -48,6 +48,16 @@ int proto_param_allowed(const char *name);
  */
 int proto_parse_startup(const char *body, size_t len, proto_startup *out, proto_refusal *r);
 
+/*
+ * Checks a PasswordMessage header (type byte and length word, 5 bytes) of at most max bytes
+ * (length word included). Returns 0 with the body's size in *body_len, or -1 with why in *r.
+ */
+int proto_password_header(const unsigned char hdr[5], size_t max, size_t *body_len,
+                          proto_refusal *r);
+
+/* Checks a PasswordMessage body of n bytes: exactly one NUL-terminated string. 0, or -1 and *r. */
+int proto_password_body(const char *body, size_t n, proto_refusal *r);
+
 /* Appends a complete ErrorResponse ('E') with severity, SQLSTATE and message. */
 void proto_put_error(dsql_buf *b, const char *severity, const char *sqlstate, const char *message);
 
