@@ -66,7 +66,9 @@ static int parse_small_uint(const char *s, int64_t *out)
 {
     int64_t v = 0;
     size_t n = strlen(s);
-    if (n == 0 || n > 7)
+    /* Canonical decimal only: "0900" would verify as the "900" that was signed, letting a token
+     * string the client never produced through. */
+    if (n == 0 || n > 7 || (n > 1 && s[0] == '0'))
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
