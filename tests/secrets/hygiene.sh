@@ -13,20 +13,7 @@
 # set. Prints TAP.
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
-}
-# expect NAME PATTERN OUTPUT: ok when a line of OUTPUT matches the extended regex PATTERN.
-expect() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; else not_ok "$1" "want: $2
-got: $3"; fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "$0")/../tap.sh"
 
 for v in TOKEN LOCAL RUN PRELOAD LIBDSQLAUTH PQCLIENT; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
@@ -81,13 +68,13 @@ SIGN_FROM=$(date +%s)
 
 # ---- dsqlauth-token ---------------------------------------------------------------------------
 "$TOKEN" --hostname "$EP" --admin >"$PRODUCT/token-admin" 2>"$OUT/token-ok.err"
-expect "token: success" "^$EP/\?Action=DbConnectAdmin&.*X-Amz-Security-Token=.*&X-Amz-Signature=[0-9a-f]{64}$" \
+expect_match "token: success" "^$EP/\?Action=DbConnectAdmin&.*X-Amz-Security-Token=.*&X-Amz-Signature=[0-9a-f]{64}$" \
     "$(cat "$PRODUCT/token-admin")"
-expect "token: the debug log names the source" "dsqlauth: debug: .*environment" "$(cat "$OUT/token-ok.err")"
+expect_match "token: the debug log names the source" "dsqlauth: debug: .*environment" "$(cat "$OUT/token-ok.err")"
 "$TOKEN" --debug --hostname "$EP" >"$PRODUCT/token-app" 2>"$OUT/token-debug.err"
 
 "$TOKEN" --hostname "$EP" --profile nosuchprofile >"$OUT/token-badprofile.out" 2>&1
-expect "token: bad profile" "dsqlauth-token: .*nosuchprofile" "$(cat "$OUT/token-badprofile.out")"
+expect_match "token: bad profile" "dsqlauth-token: .*nosuchprofile" "$(cat "$OUT/token-badprofile.out")"
 
 # credential_process: one that fails and echoes its environment and its secret-bearing JSON
 # to stderr, one whose JSON is unusable, one whose credentials have expired.
@@ -129,17 +116,17 @@ for p in echo jsonerr bad expired; do
         >"$OUT/token-cp-$p.out" 2>&1
     echo "exit $?" >>"$OUT/token-cp-$p.out"
 done
-expect "token: failing credential_process: its status is reported" \
+expect_match "token: failing credential_process: its status is reported" \
     "credential_process: .*exited with status 1: \(its stderr is not shown: it mentions a secret\)" \
     "$(cat "$OUT/token-cp-echo.out")"
-expect "token: credential_process dumping JSON to stderr: withheld" \
+expect_match "token: credential_process dumping JSON to stderr: withheld" \
     "exited with status 3: \(its stderr is not shown" "$(cat "$OUT/token-cp-jsonerr.out")"
-expect "token: credential_process with an unusable document" "dsqlauth-token: .*credential_process.*Version" \
+expect_match "token: credential_process with an unusable document" "dsqlauth-token: .*credential_process.*Version" \
     "$(cat "$OUT/token-cp-bad.out")"
-expect "token: expired credential_process credentials" "dsqlauth-token: .*expired" \
+expect_match "token: expired credential_process credentials" "dsqlauth-token: .*expired" \
     "$(cat "$OUT/token-cp-expired.out")"
 AWS_CREDENTIAL_EXPIRATION=2001-01-01T00:00:00Z "$TOKEN" --hostname "$EP" >"$OUT/token-envexpired.out" 2>&1
-expect "token: expired environment credentials" "dsqlauth-token: .*expired" "$(cat "$OUT/token-envexpired.out")"
+expect_match "token: expired environment credentials" "dsqlauth-token: .*expired" "$(cat "$OUT/token-envexpired.out")"
 
 # ---- credential files that others can read ---------------------------------------------------
 printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEYID" "$SECRET" \
@@ -151,15 +138,15 @@ perm() { # perm MODE: the token CLI's stderr with the credentials file at MODE, 
         AWS_CONFIG_FILE="$T/config-plain" "$TOKEN" --hostname "$EP" 2>&1 >/dev/null
 }
 out=$(perm 644)
-expect "credentials file 0644: warned, with the fix" \
+expect_match "credentials file 0644: warned, with the fix" \
     "^dsqlauth: warn: $T/credentials holds AWS secret keys and is readable by its group and others \(mode 0644\); run chmod 600 $T/credentials$" \
     "$out"
 [ "$(printf '%s\n' "$out" | grep -c 'holds AWS secret keys')" = 1 ] &&
     ok "credentials file 0644: warned once although read twice (region, then credentials)" ||
     not_ok "credentials file 0644: warned once" "$out"
 printf '%s\n' "$out" >"$OUT/perm-644.err"
-expect "credentials file 0640: its group" "readable by its group \(mode 0640\)" "$(perm 640)"
-expect "credentials file 0604: others" "readable by others \(mode 0604\)" "$(perm 604)"
+expect_match "credentials file 0640: its group" "readable by its group \(mode 0640\)" "$(perm 640)"
+expect_match "credentials file 0604: others" "readable by others \(mode 0604\)" "$(perm 604)"
 out=$(perm 600)
 [ -z "$out" ] && ok "credentials file 0600: no warning" || not_ok "credentials file 0600: no warning" "$out"
 chmod 644 "$T/config-plain"
@@ -175,45 +162,45 @@ chmod 600 "$T/credentials"
 
 # ---- the shim: success, wrong key, server down ---------------------------------------------
 "$RUN" "$PQCLIENT" --query "select current_user" "host=$EP" >"$OUT/shim-admin.out" 2>&1
-expect "shim: admin connects" "^admin$" "$(cat "$OUT/shim-admin.out")"
-expect "shim: the debug log shows the appended password as <token>" "appended: .*password=<token>" \
+expect_match "shim: admin connects" "^admin$" "$(cat "$OUT/shim-admin.out")"
+expect_match "shim: the debug log shows the appended password as <token>" "appended: .*password=<token>" \
     "$(cat "$OUT/shim-admin.out")"
 "$RUN" "$PQCLIENT" --via startparams --query "select current_user" "host=$EP user=app" \
     >"$OUT/shim-app.out" 2>&1
-expect "shim: app connects" "^app$" "$(cat "$OUT/shim-app.out")"
+expect_match "shim: app connects" "^app$" "$(cat "$OUT/shim-app.out")"
 AWS_SECRET_ACCESS_KEY=$WRONG "$RUN" "$PQCLIENT" "host=$EP" >"$OUT/shim-wrongkey.out" 2>&1
-expect "shim: a wrong secret key is refused (28P01 signature mismatch)" \
+expect_match "shim: a wrong secret key is refused (28P01 signature mismatch)" \
     "ERROR: .*password authentication failed for user \"admin\": .*signature mismatch" \
     "$(cat "$OUT/shim-wrongkey.out")"
 PGPORT=1 "$RUN" "$PQCLIENT" "host=$EP" >"$OUT/shim-down.out" 2>&1
-expect "shim: server down" "ERROR: .*(refused|could not connect)" "$(cat "$OUT/shim-down.out")"
+expect_match "shim: server down" "ERROR: .*(refused|could not connect)" "$(cat "$OUT/shim-down.out")"
 env "${noenv[@]}" AWS_CONFIG_FILE="$T/config" AWS_PROFILE=echo "$RUN" "$PQCLIENT" "host=$EP" \
     >"$OUT/shim-cp-echo.out" 2>&1
-expect "shim: failing credential_process" "ERROR: dsqlauth: .*credential_process.*not shown" \
+expect_match "shim: failing credential_process" "ERROR: dsqlauth: .*credential_process.*not shown" \
     "$(cat "$OUT/shim-cp-echo.out")"
 env "${ext[@]}" "$RUN" psql -X -At -c "select current_user" "host=$EP user=app" >"$OUT/psql.out" 2>&1
-expect "psql: app" "^app$" "$(cat "$OUT/psql.out")"
+expect_match "psql: app" "^app$" "$(cat "$OUT/psql.out")"
 env "${ext[@]}" AWS_SECRET_ACCESS_KEY=$WRONG "$RUN" psql -X -At -c "select 1" "host=$EP" </dev/null \
     >"$OUT/psql-wrong.out" 2>&1
-expect "psql: wrong key" "psql: error: .*signature mismatch" "$(cat "$OUT/psql-wrong.out")"
+expect_match "psql: wrong key" "psql: error: .*signature mismatch" "$(cat "$OUT/psql-wrong.out")"
 
 # ---- DSQLAUTH_SSLMODE: the only way below verify-full ----------------------------------------
 # Without the endpoint's CA the shim verifies against the system store, which does not know it.
 env -u DSQLAUTH_SSLROOTCERT -u DSQLAUTH_LOG "$RUN" "$PQCLIENT" "host=$EP" >"$OUT/tls-untrusted.out" 2>&1
-expect "TLS: an untrusted CA fails, and says so" "ERROR: .*certificate verify failed" \
+expect_match "TLS: an untrusted CA fails, and says so" "ERROR: .*certificate verify failed" \
     "$(cat "$OUT/tls-untrusted.out")"
 out=$(env -u DSQLAUTH_SSLROOTCERT -u DSQLAUTH_LOG DSQLAUTH_SSLMODE=require "$RUN" "$PQCLIENT" \
     --query "select current_user" "host=$EP" 2>&1)
 printf '%s\n' "$out" >"$OUT/tls-require.out"
-expect "TLS: DSQLAUTH_SSLMODE=require connects" "^admin$" "$out"
-expect "TLS: DSQLAUTH_SSLMODE=require warns without DSQLAUTH_LOG" \
+expect_match "TLS: DSQLAUTH_SSLMODE=require connects" "^admin$" "$out"
+expect_match "TLS: DSQLAUTH_SSLMODE=require warns without DSQLAUTH_LOG" \
     "^dsqlauth: warn: sslmode=require for $EP \(DSQLAUTH_SSLMODE\): the server certificate is not verified" "$out"
 out=$(env -u DSQLAUTH_LOG DSQLAUTH_SSLMODE=disable "$RUN" "$PQCLIENT" "host=$EP" 2>&1)
-expect "TLS: DSQLAUTH_SSLMODE=disable is refused" \
+expect_match "TLS: DSQLAUTH_SSLMODE=disable is refused" \
     "ERROR: dsqlauth: DSQLAUTH_SSLMODE=disable is not accepted: Aurora DSQL needs TLS" "$out"
 out=$(env -u DSQLAUTH_LOG DSQLAUTH_SSLMODE=verify-ca "$RUN" "$PQCLIENT" --query "select 1" "host=$EP" 2>&1)
-expect "TLS: DSQLAUTH_SSLMODE=verify-ca connects with the CA" "^1$" "$out"
-expect "TLS: verify-ca warns that the host name is not checked" "host name is not checked" "$out"
+expect_match "TLS: DSQLAUTH_SSLMODE=verify-ca connects with the CA" "^1$" "$out"
+expect_match "TLS: verify-ca warns that the host name is not checked" "host name is not checked" "$out"
 
 # ---- ps, /proc, files: a connected dsqlauth-run program -------------------------------------
 # pqclient --reset 4 connects, holds the session for 4 s, then resets it. dsqlauth-run execs
@@ -236,7 +223,7 @@ for p in $hold $(pgrep -P "$hold" 2>/dev/null); do
 done
 [ -s "$OUT/proc/$hold.environ" ] && ok "the held program's environment was read" ||
     not_ok "the held program's environment was read"
-expect "its environment has the preload first" "^LD_PRELOAD=$PRELOAD" "$(cat "$OUT/proc/$hold.environ")"
+expect_match "its environment has the preload first" "^LD_PRELOAD=$PRELOAD" "$(cat "$OUT/proc/$hold.environ")"
 # dsqlauth-run changes LD_PRELOAD and nothing else: no token, no password, no new variable.
 # (The shell's own SHLVL and _ differ between a subshell and the program it started.)
 shell_vars=(-e '^LD_PRELOAD=' -e '^SHLVL=' -e '^_=')
@@ -244,7 +231,7 @@ d=$(diff <(env | grep -v -e '^AWS_SECRET_ACCESS_KEY=' -e '^AWS_SESSION_TOKEN=' "
         sort) <(grep -v "${shell_vars[@]}" "$OUT/proc/$hold.environ" | sort))
 [ -z "$d" ] && ok "dsqlauth-run passes the environment unchanged but for LD_PRELOAD" ||
     not_ok "dsqlauth-run passes the environment unchanged but for LD_PRELOAD" "$d"
-expect "the program's command line is what it was given" "^host=$EP user=app$" \
+expect_match "the program's command line is what it was given" "^host=$EP user=app$" \
     "$(tail -n 1 "$OUT/proc/$hold.cmdline")"
 env "${ext[@]}" "$RUN" sh -c '"$0" --reset 3 --query "select 1" "host=$1"; :' "$PQCLIENT" "$EP" \
     >"$OUT/hold-sh.out" 2>&1 &
@@ -260,7 +247,7 @@ wait "$sh_pid"
     ok "dsqlauth-run sh: the shell and the program were inspected" ||
     not_ok "dsqlauth-run sh: the shell and the program were inspected" "$(ls "$OUT/proc")"
 wait "$hold"
-expect "the held session reconnected" "^reset: app$" "$(cat "$OUT/hold.out")"
+expect_match "the held session reconnected" "^reset: app$" "$(cat "$OUT/hold.out")"
 SIGN_TO=$(date +%s)
 
 # ---- the search -----------------------------------------------------------------------------

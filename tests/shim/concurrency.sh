@@ -5,19 +5,7 @@
 # --suite shim) with the same variables as integration.sh; the ThreadSanitizer build runs it.
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
-}
-expect() {
-    if printf '%s\n' "$3" | grep -Eqx -- "$2"; then ok "$1"; else not_ok "$1" "want: $2
-got: $3"; fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "$0")/../tap.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL TESTBIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

@@ -8,25 +8,7 @@
 # failure, not a skip.
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
-}
-# expect NAME PATTERN OUTPUT: ok when OUTPUT matches the extended regex PATTERN (whole lines).
-expect() {
-    if printf '%s\n' "$3" | grep -Eqx -- "$2"; then ok "$1"; else not_ok "$1" "want: $2
-got: $3"; fi
-}
-# expect_not NAME PATTERN OUTPUT: ok when no line of OUTPUT matches.
-expect_not() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then not_ok "$1" "unwanted: $2
-got: $3"; else ok "$1"; fi
-}
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "$0")/../tap.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN TESTBIN TESTSRC; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
