@@ -68,14 +68,7 @@ static long front_pid(void)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/front.pid", h_dir());
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return pid;
+    return h_read_pid(path);
 }
 
 static int fd_count(long pid)

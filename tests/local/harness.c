@@ -304,3 +304,15 @@ int h_main(int argc, char *argv[], const char *start_args)
     criterion_finalize(tests);
     return result;
 }
+
+long h_read_pid(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return pid;
+}

@@ -67,5 +67,7 @@ SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int a
 
 /* Whether process pid exists. */
 int h_alive(long pid);
+/* The number in a pid file (front.pid, postmaster.pid's first line), or 0. */
+long h_read_pid(const char *path);
 
 #endif

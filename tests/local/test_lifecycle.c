@@ -18,18 +18,6 @@
 
 TestSuite(lifecycle, .timeout = 60);
 
-static long read_pid(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return pid;
-}
-
 /* Live processes whose parent is ppid. */
 static int children_of(long ppid)
 {
@@ -96,9 +84,9 @@ Test(lifecycle, start_twice_status_env_stop)
     cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
     snprintf(cmd, sizeof cmd, "%s start --dir %s --user reporting", h_bin(), tmpl);
     snprintf(path, sizeof path, "%s/front.pid", tmpl);
-    long front = read_pid(path);
+    long front = h_read_pid(path);
     snprintf(path, sizeof path, "%s/pgdata/postmaster.pid", tmpl);
-    long postmaster = read_pid(path);
+    long postmaster = h_read_pid(path);
     cr_assert(h_alive(front) && h_alive(postmaster));
     cr_assert_gt(children_of(postmaster), 2, "no postgres children seen");
 
@@ -106,7 +94,7 @@ Test(lifecycle, start_twice_status_env_stop)
     cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "already running"), "%s", out);
     snprintf(path, sizeof path, "%s/front.pid", tmpl);
-    cr_assert_eq(read_pid(path), front);
+    cr_assert_eq(h_read_pid(path), front);
 
     snprintf(cmd, sizeof cmd, "%s status --dir %s", h_bin(), tmpl);
     cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
