@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -223,6 +224,15 @@ SSL_CTX *h_client_ctx(void)
     cr_assert(ctx != NULL);
     cr_assert_eq(SSL_CTX_load_verify_locations(ctx, h_ca(), NULL), 1);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* OpenSSL 3.0 fills a certificate's extension cache on first use, testing its "done" flag
+     * outside the certificate's lock (a race TSan sees when client threads share this context):
+     * fill the CA's now, while one thread holds it. */
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        if (x != NULL)
+            X509_check_purpose(x, -1, 0);
+    }
     return ctx;
 }
 

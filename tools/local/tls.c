@@ -241,6 +241,9 @@ SSL_CTX *tls_server_ctx(const char *dir, const char *endpoint, char *msg, size_t
         SSL_CTX_free(ctx);
         return NULL;
     }
+    /* OpenSSL 3.0 fills a certificate's extension cache on first use, testing its "done" flag
+     * outside the certificate's lock; fill it here, before the connection threads share it. */
+    X509_check_purpose(SSL_CTX_get0_certificate(ctx), -1, 0);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
