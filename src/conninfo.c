@@ -243,6 +243,31 @@ static int classify(const dsql_conninfo *ci)
     return count_dsql_hosts(host, &total) > 0 ? DSQL_TARGET_DSQL : DSQL_TARGET_OTHER;
 }
 
+/*
+ * Whether every keyword given a value is one libpq knows: its conninfo_array_parse refuses the
+ * whole array otherwise (empty values are not looked at). The caller's libpq lists what it
+ * knows when asked to parse an empty string. 1, 0, or -1 when out of memory.
+ */
+static int keywords_known(const dsql_conninfo *ci)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *all = ci->pq->conninfo_parse("", &errmsg);
+    if (errmsg != NULL)
+        ci->pq->freemem(errmsg);
+    if (all == NULL)
+        return -1;
+    int known = 1;
+    for (size_t i = 0; known && ci->kw[i] != NULL; i++) {
+        if (ci->val[i] == NULL || ci->val[i][0] == '\0')
+            continue;
+        known = 0;
+        for (PQconninfoOption *o = all; o->keyword != NULL && !known; o++)
+            known = strcmp(o->keyword, ci->kw[i]) == 0;
+    }
+    ci->pq->conninfo_free(all);
+    return known;
+}
+
 /* libpq's conninfo_array_parse, without defaults: fills ci->eff. -1: libpq will refuse it. */
 static int analyse(dsql_conninfo *ci)
 {
@@ -250,6 +275,9 @@ static int analyse(dsql_conninfo *ci)
     for (n = 0; ci->kw[n] != NULL; n++)
         if (first_dbname == SIZE_MAX && strcmp(ci->kw[n], "dbname") == 0 && ci->val[n] != NULL)
             first_dbname = n;
+    int known = keywords_known(ci);
+    if (known <= 0)
+        return known < 0 ? -2 : -1; /* not a connection libpq makes: nothing to sign for */
     size_t nparsed = 0;
     if (ci->expand && first_dbname != SIZE_MAX && is_connstring(ci->val[first_dbname])) {
         char *errmsg = NULL;

@@ -308,6 +308,29 @@ Test(conninfo, params_without_expansion_keep_dbname_literal)
     dsql_conninfo_free(ci);
 }
 
+/* libpq refuses an array with a keyword it does not know: no token is signed for it. */
+Test(conninfo, params_with_unknown_keyword_are_not_a_target)
+{
+    clean_env();
+    const char *kw[] = {"host", "user", "no_such_option", NULL};
+    const char *val[] = {EP, "admin", "1", NULL};
+    dsql_conninfo *ci = NULL;
+    cr_assert(eq(int, dsql_conninfo_from_params(&pq, kw, val, 0, &ci), DSQL_OK));
+    cr_expect(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_OTHER));
+    dsql_conninfo_free(ci);
+    /* ... unless its value is empty, which libpq does not look at. */
+    val[2] = "";
+    cr_assert(eq(int, dsql_conninfo_from_params(&pq, kw, val, 0, &ci), DSQL_OK));
+    cr_expect(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL));
+    dsql_conninfo_free(ci);
+    /* And libpq does refuse the first one itself. */
+    val[2] = "1";
+    PGconn *c = PQconnectdbParams(kw, val, 0);
+    cr_expect(strstr(PQerrorMessage(c), "invalid connection option \"no_such_option\"") != NULL,
+              "%s", PQerrorMessage(c));
+    PQfinish(c);
+}
+
 Test(conninfo, params_empty_values_are_ignored)
 {
     clean_env();
