@@ -6,25 +6,12 @@
 set -u
 
 . "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/local_session.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL TESTBIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
 done
-T=$(mktemp -d /tmp/dsqlauth-conc.XXXXXX) || bail "mktemp"
-chmod 755 "$T"
-cleanup() { "$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"; }
-trap cleanup EXIT
-"$LOCAL" start --dir "$T/local" >"$T/local-start.log" 2>&1 ||
-    bail "dsqlauth-local start failed: $(cat "$T/local-start.log")"
-eval "$("$LOCAL" env --dir "$T/local")"
-EP=$CLUSTER_ENDPOINT
-FRONT_LOG=$T/local/front.log
-unset PGHOST PGSSLMODE PGUSER PGDATABASE PGSSLROOTCERT PGPASSWORD PGOPTIONS PGAPPNAME
-unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE DSQLAUTH_LOG DSQLAUTH_DISABLE
-export AWS_EC2_METADATA_DISABLED=true
-export DSQLAUTH_SSLROOTCERT PGHOSTADDR PGPORT
-export HOME=$T/home PGSYSCONFDIR=$T/home
-mkdir -p "$HOME"
+start_local conc
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH
 pre() { # [-u VAR]... [VAR=VALUE]... PROGRAM ARGS...
     local unset=()

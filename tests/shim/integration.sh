@@ -9,6 +9,7 @@
 set -u
 
 . "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/local_session.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN TESTBIN TESTSRC; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
@@ -18,26 +19,7 @@ for p in psql pg_dump pgbench /usr/bin/python3; do
 done
 /usr/bin/python3 -c 'import psycopg2' 2>/dev/null || bail "python3-psycopg2 is missing"
 
-T=$(mktemp -d /tmp/dsqlauth-shim.XXXXXX) || bail "mktemp"
-chmod 755 "$T"
-cleanup() { "$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"; }
-trap cleanup EXIT
-"$LOCAL" start --dir "$T/local" >"$T/local-start.log" 2>&1 ||
-    bail "dsqlauth-local start failed: $(cat "$T/local-start.log")"
-eval "$("$LOCAL" env --dir "$T/local")"
-EP=$CLUSTER_ENDPOINT
-FRONT_LOG=$T/local/front.log
-# Only what a user of a real cluster has: credentials, the region, where to connect and the CA
-# of this endpoint (the system store holds Amazon's). The shim must add the rest itself.
-unset PGHOST PGSSLMODE PGUSER PGDATABASE PGSSLROOTCERT PGPASSWORD PGOPTIONS PGAPPNAME
-unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE DSQLAUTH_LOG DSQLAUTH_DISABLE
-unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
-unset AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN
-# Tests reach loopback only: never the real instance metadata service.
-export AWS_EC2_METADATA_DISABLED=true
-export DSQLAUTH_SSLROOTCERT PGHOSTADDR PGPORT
-export HOME=$T/home PGSYSCONFDIR=$T/home
-mkdir -p "$HOME"
+start_local shim
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH
 # pre [-u VAR]... [VAR=VALUE]... PROGRAM ARGS...: PROGRAM (and only it) with the preload. In a
 # sanitizer build a program built elsewhere (psql, pg_dump, pgbench, python3) gets the sanitizer

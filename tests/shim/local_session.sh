@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# local_session.sh: how integration.sh and concurrency.sh begin, sourced after tests/tap.sh.
+# start_local NAME makes a scratch folder T (removed on exit), starts a dsqlauth-local of its own
+# there (stopped on exit), and leaves only what a user of a real cluster has: credentials, the
+# region, where to connect and this endpoint's CA (the system store holds Amazon's). The shim must
+# add the rest itself. Sets T, EP (the endpoint) and FRONT_LOG.
+start_local() {
+    T=$(mktemp -d "/tmp/dsqlauth-$1.XXXXXX") || bail "mktemp"
+    chmod 755 "$T"
+    trap '"$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"' EXIT
+    "$LOCAL" start --dir "$T/local" >"$T/local-start.log" 2>&1 ||
+        bail "dsqlauth-local start failed: $(cat "$T/local-start.log")"
+    eval "$("$LOCAL" env --dir "$T/local")"
+    EP=$CLUSTER_ENDPOINT
+    FRONT_LOG=$T/local/front.log
+    unset PGHOST PGSSLMODE PGUSER PGDATABASE PGSSLROOTCERT PGPASSWORD PGOPTIONS PGAPPNAME
+    unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE DSQLAUTH_LOG DSQLAUTH_DISABLE
+    unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
+    unset AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN
+    # Tests reach loopback only: never the real instance metadata service.
+    export AWS_EC2_METADATA_DISABLED=true
+    export DSQLAUTH_SSLROOTCERT PGHOSTADDR PGPORT
+    export HOME=$T/home PGSYSCONFDIR=$T/home
+    mkdir -p "$HOME"
+}
