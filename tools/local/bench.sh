@@ -8,6 +8,8 @@
 # A third side tells the relay's cost from TLS's: a second PostgreSQL of the same installation
 # and settings, serving TLS itself on loopback TCP with the front's certificate (verify-full,
 # the same CA and host name), no front in between. front/pg-tls is what the relay alone costs.
+# A fourth, pg-tcp, is that PostgreSQL over the same loopback TCP without TLS: what leaving the
+# Unix socket costs before any encryption.
 #
 #   tools/local/bench.sh                      # uses dsqlauth-local from PATH
 #   DSQLAUTH_LOCAL=build/tools/local/dsqlauth-local BENCH_SECONDS=20 tools/local/bench.sh
@@ -71,6 +73,8 @@ front() { pgbench "$@" 2>&1; }
 direct() { env -u PGHOSTADDR -u PGSSLMODE -u PGPASSWORD PGHOST="$dir/run" PGPORT=5432 pgbench "$@" 2>&1; }
 # PostgreSQL's own TLS: the client settings of the front's side (verify-full), its own port.
 pgtls() { env -u PGPASSWORD PGPORT="$tls_port" pgbench "$@" 2>&1; }
+# That PostgreSQL over plain TCP (its pg_hba trusts 127.0.0.1 with and without TLS).
+pgtcp() { env -u PGPASSWORD -u PGHOSTADDR PGHOST=127.0.0.1 PGSSLMODE=disable PGPORT="$tls_port" pgbench "$@" 2>&1; }
 tps() { awk '/^tps = / { print $3; found = 1 } END { if (!found) print 0 }'; }
 best() { sort -g | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -89,11 +93,13 @@ run_pair() { # label, pgbench arguments...
     f=""
     d=""
     t=""
+    p=""
     i=0
     while [ "$i" -lt "$ROUNDS" ]; do
         f="$f $(front "$@" | tps)"
         d="$d $(direct "$@" | tps)"
         [ -z "$tls_port" ] || t="$t $(pgtls "$@" | tps)"
+        [ -z "$tls_port" ] || p="$p $(pgtcp "$@" | tps)"
         i=$((i + 1))
     done
     fb=$(printf '%s\n' $f | best)
@@ -102,13 +108,16 @@ run_pair() { # label, pgbench arguments...
     tb=0
     if [ -n "$tls_port" ]; then
         tb=$(printf '%s\n' $t | best)
+        pb=$(printf '%s\n' $p | best)
+        printf '%-28s pg-tcp %9.1f   pg-tcp/direct %s\n' "" "$pb" "$(ratio "$pb" "$db")"
         printf '%-28s pg-tls %9.1f   pg-tls/direct %s   front/pg-tls %s\n' "" "$tb" \
             "$(ratio "$tb" "$db")" "$(ratio "$fb" "$tb")"
     fi
     # For tools/bench/run: one "name value" line per figure.
     if [ -n "${BENCH_RESULTS:-}" ] && [ -n "${BENCH_KEY:-}" ]; then
         printf '%s %s\n%s_direct %s\n' "$BENCH_KEY" "$fb" "$BENCH_KEY" "$db" >>"$BENCH_RESULTS"
-        [ -z "$tls_port" ] || printf '%s_pgtls %s\n' "$BENCH_KEY" "$tb" >>"$BENCH_RESULTS"
+        [ -z "$tls_port" ] || printf '%s_pgtls %s\n%s_pgtcp %s\n' "$BENCH_KEY" "$tb" \
+            "$BENCH_KEY" "$pb" >>"$BENCH_RESULTS"
     fi
 }
 
