@@ -275,9 +275,6 @@ static int analyse(dsql_conninfo *ci)
     for (n = 0; ci->kw[n] != NULL; n++)
         if (first_dbname == SIZE_MAX && strcmp(ci->kw[n], "dbname") == 0 && ci->val[n] != NULL)
             first_dbname = n;
-    int known = keywords_known(ci);
-    if (known <= 0)
-        return known < 0 ? -2 : -1; /* not a connection libpq makes: nothing to sign for */
     size_t nparsed = 0;
     if (ci->expand && first_dbname != SIZE_MAX && is_connstring(ci->val[first_dbname])) {
         char *errmsg = NULL;
@@ -326,12 +323,20 @@ static int conninfo_finish(dsql_conninfo *ci, const char *const *kw, const char 
     ci->val = val;
     ci->expand = expand;
     int rc = analyse(ci);
+    ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
+    /* Not a connection libpq makes (it refuses the whole array): nothing to sign for. Asked
+     * only of DSQL targets, so that other connections pay nothing for it. */
+    if (ci->target == DSQL_TARGET_DSQL) {
+        int known = keywords_known(ci);
+        rc = known < 0 ? -2 : rc;
+        if (known == 0)
+            ci->target = DSQL_TARGET_OTHER;
+    }
     if (rc == -2) {
         dsql_conninfo_free(ci);
         *out = NULL;
         return DSQL_ERR_NOMEM;
     }
-    ci->target = rc == 0 ? classify(ci) : DSQL_TARGET_OTHER;
     *out = ci;
     return DSQL_OK;
 }
