@@ -52,7 +52,9 @@ endpoint_start() {
     ENDPOINT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/petclinic-test.XXXXXX")
     trap endpoint_stop EXIT
     trap 'exit 130' INT TERM
-    if ! "$LOCAL" start --dir "$ENDPOINT_DIR" --strict >"$ENDPOINT_DIR/start.log" 2>&1; then
+    # shellcheck disable=SC2086 # ENDPOINT_START_ARGS: more options for start, split on blanks
+    if ! "$LOCAL" start --dir "$ENDPOINT_DIR" --strict ${ENDPOINT_START_ARGS:-} \
+        >"$ENDPOINT_DIR/start.log" 2>&1; then
         echo "Bail out! dsqlauth-local did not start"
         sed 's/^/# /' "$ENDPOINT_DIR/start.log"
         exit 1
