@@ -351,15 +351,17 @@ Test(wipe, environment_credentials)
     stop_and_expect_clean();
 }
 
+/* The temporary directory of this test's files (each test runs in a process of its own). */
+static char wipe_dir[64];
+
 /* A file in a fresh temporary directory; returns its path (static storage per call site). */
 static void write_file(char *path, size_t len, const char *name, const char *text, int mode)
 {
-    static char dir[64];
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof dir, "/tmp/dsqlauth-wipe.XXXXXX");
-        cr_assert(mkdtemp(dir) != NULL);
+    if (wipe_dir[0] == '\0') {
+        snprintf(wipe_dir, sizeof wipe_dir, "/tmp/dsqlauth-wipe.XXXXXX");
+        cr_assert(mkdtemp(wipe_dir) != NULL);
     }
-    snprintf(path, len, "%s/%s", dir, name);
+    snprintf(path, len, "%s/%s", wipe_dir, name);
     FILE *f = fopen(path, "w");
     cr_assert(f != NULL);
     fputs(text, f);
@@ -380,6 +382,7 @@ Test(wipe, shared_credentials_file)
     resolve_and_sign();
     stop_and_expect_clean();
     unlink(path);
+    rmdir(wipe_dir);
 }
 
 Test(wipe, credential_process)
@@ -398,6 +401,7 @@ Test(wipe, credential_process)
     stop_and_expect_clean();
     unlink(script);
     unlink(path);
+    rmdir(wipe_dir);
 }
 
 /* The container endpoint over loopback HTTP: the response passes through libcurl. */
