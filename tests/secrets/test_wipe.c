@@ -351,8 +351,14 @@ Test(wipe, environment_credentials)
     stop_and_expect_clean();
 }
 
-/* The temporary directory of this test's files (each test runs in a process of its own). */
+/* The temporary directory of this test's files (each test runs in a process of its own),
+ * removed when that process ends; the tests unlink their files themselves. */
 static char wipe_dir[64];
+
+static void remove_wipe_dir(void)
+{
+    rmdir(wipe_dir);
+}
 
 /* A file in a fresh temporary directory; returns its path (static storage per call site). */
 static void write_file(char *path, size_t len, const char *name, const char *text, int mode)
@@ -360,6 +366,7 @@ static void write_file(char *path, size_t len, const char *name, const char *tex
     if (wipe_dir[0] == '\0') {
         snprintf(wipe_dir, sizeof wipe_dir, "/tmp/dsqlauth-wipe.XXXXXX");
         cr_assert(mkdtemp(wipe_dir) != NULL);
+        atexit(remove_wipe_dir);
     }
     snprintf(path, len, "%s/%s", wipe_dir, name);
     FILE *f = fopen(path, "w");
@@ -382,7 +389,6 @@ Test(wipe, shared_credentials_file)
     resolve_and_sign();
     stop_and_expect_clean();
     unlink(path);
-    rmdir(wipe_dir);
 }
 
 Test(wipe, credential_process)
@@ -401,7 +407,6 @@ Test(wipe, credential_process)
     stop_and_expect_clean();
     unlink(script);
     unlink(path);
-    rmdir(wipe_dir);
 }
 
 /* The container endpoint over loopback HTTP: the response passes through libcurl. */
