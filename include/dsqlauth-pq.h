@@ -6,8 +6,8 @@
 /*
  * A second header so that dsqlauth.h stays free of libpq: programs that only sign tokens need
  * no libpq headers. Link with `pkg-config --libs dsqlauth-wrap` (libdsqlauth_wrap, libdsqlauth,
- * libpq). Those flags also carry `-Wl,--wrap=` for the seven libpq entry points, so that an
- * unchanged program's own calls to PQconnectdb ... PQpingParams land here; call these
+ * libpq). Those flags also carry `-Wl,--wrap=` for the nine libpq entry points, so that an
+ * unchanged program's own calls to PQconnectdb ... PQresetStart land here; call these
  * functions directly instead if you prefer to keep libpq's names untouched.
  *
  * Each function has exactly the contract of its libpq namesake. For an Aurora DSQL target (a
@@ -41,6 +41,13 @@ DSQL_API PGconn *dsql_connect_start_params(const char *const *keywords,
 DSQL_API PGPing dsql_ping(const char *conninfo);
 DSQL_API PGPing dsql_ping_params(const char *const *keywords, const char *const *values,
                                  int expand_dbname);
+
+/*
+ * PQreset and PQresetStart, with the connection's token renewed first when this process issued
+ * it (a reset after DSQL closed a session an hour old would otherwise present an expired one).
+ */
+DSQL_API void dsql_reset(PGconn *conn);
+DSQL_API int dsql_reset_start(PGconn *conn);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_assume.c: assume-role profiles through the chain: source_profile chains, loops,
  * credential_source, and what STS was sent. */
-#include "creds_assume.h"
+#include "creds/assume.h"
 #include "fake_server.h"
 #include "scenarios.h"
 

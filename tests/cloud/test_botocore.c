@@ -3,7 +3,7 @@
  * the table, our chain and botocore (pointed at the same loopback STS, SSO, container and IMDS
  * servers) must pick the same source and the same access key id, or both find none, or both
  * fail. */
-#include "creds_imds.h"
+#include "creds/imds.h"
 #include "fake_server.h"
 #include "scenarios.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_chain.c: the cloud sources inside the chain: order, caching (a connection storm makes
  * one fetch), what DSQLAUTH_LOG=debug shows, and the region from IMDS. */
-#include "creds_imds.h"
+#include "creds/imds.h"
 #include "fake_server.h"
 #include "scenarios.h"
 

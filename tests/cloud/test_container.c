@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_container.c: the ECS/EKS container endpoint over loopback, its URI rules and token file. */
-#include "creds_container.h"
+#include "creds/container.h"
 #include "fake_server.h"
 
 #include <criterion/criterion.h>
@@ -28,7 +28,7 @@ static void expect_ok(const dsql_container_options *o)
 {
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_container(o, &c, &e), DSQL_OK, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_container(o, &c, &e), DSQL_OK, "%s", e.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIACONT0001");
     cr_assert_str_eq(dsql_credentials_secret(c), "cont/secret");
     cr_assert_str_eq(dsql_credentials_session_token(c), "cont-token");
@@ -42,7 +42,7 @@ static void expect_err(const dsql_container_options *o, int code, const char *me
 {
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_container(o, &c, &e), code, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_container(o, &c, &e), code, "%s", e.message);
     cr_assert_null(c);
     cr_assert_str_eq(e.message, message);
 }
@@ -96,7 +96,7 @@ Test(container, full_uri_host_not_allowed)
     o.full_uri = "http://169.254.170.2.example.com/creds";
     dsql_error e = {0};
     dsql_credentials *c = NULL;
-    cr_assert_eq(dsql_creds_from_container(&o, &c, &e), DSQL_ERR_CREDENTIALS);
+    cr_assert_eq(dsql_creds_fetch_container(&o, &c, &e), DSQL_ERR_CREDENTIALS);
     o.full_uri = "ftp://127.0.0.1/creds";
     expect_err(&o, DSQL_ERR_CREDENTIALS,
                "container: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http or https URL");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_imds.c: IMDSv2/IMDSv1 against the loopback server: every step and its failures. */
-#include "creds_imds.h"
+#include "creds/imds.h"
 #include "fake_server.h"
 
 #include <criterion/criterion.h>
@@ -41,7 +41,7 @@ static void expect_ok(const dsql_imds_options *o)
 {
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_imds(o, &c, &e), DSQL_OK, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_imds(o, &c, &e), DSQL_OK, "%s", e.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIAIMDS0001");
     cr_assert_str_eq(dsql_credentials_secret(c), "imds/secret+key");
     cr_assert_str_eq(dsql_credentials_session_token(c), "imds-session-token");
@@ -56,7 +56,7 @@ static void expect_err(const dsql_imds_options *o, int code, const char *message
 {
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_imds(o, &c, &e), code, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_imds(o, &c, &e), code, "%s", e.message);
     cr_assert_null(c);
     cr_assert_str_eq(e.message, message);
 }
@@ -270,7 +270,7 @@ Test(imds, expired_credentials_are_extended)
     dsql_imds_options o = opts();
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_imds(&o, &c, &e), DSQL_OK, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_imds(&o, &c, &e), DSQL_OK, "%s", e.message);
     int64_t left = dsql_credentials_expiration(c) - time(NULL);
     cr_assert(left >= 1195 && left <= 1500, "extended by %lld s", (long long)left);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIAIMDS0001");
@@ -285,7 +285,7 @@ Test(imds, outage_after_success_reuses_the_last_credentials)
     expect_ok(&o);
     dsql_credentials *c = NULL;
     dsql_error e = {0};
-    cr_assert_eq(dsql_creds_from_imds(&o, &c, &e), DSQL_OK, "%s", e.message);
+    cr_assert_eq(dsql_creds_fetch_imds(&o, &c, &e), DSQL_OK, "%s", e.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "ASIAIMDS0001");
     int64_t left = dsql_credentials_expiration(c) - time(NULL);
     cr_assert(left >= 1195 && left <= 1500, "extended by %lld s", (long long)left);

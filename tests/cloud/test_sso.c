@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sso.c: SSO profiles (sso-session and legacy) through the chain, with a loopback portal. */
-#include "creds_sso.h"
+#include "creds/sso.h"
 #include "fake_server.h"
 #include "scenarios.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sts.c: STS AssumeRole / AssumeRoleWithWebIdentity over loopback, and the XML reader. */
-#include "creds_sts.h"
+#include "creds/sts.h"
 #include "fake_server.h"
 #include "scenarios.h"
 

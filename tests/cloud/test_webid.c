@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_webid.c: web identity from the environment or a profile, through the chain, over
  * loopback STS. */
-#include "creds_webid.h"
+#include "creds/webid.h"
 #include "fake_server.h"
 #include "scenarios.h"
 
@@ -148,10 +148,10 @@ Test(webid, token_is_read_again_on_every_fetch)
                             .role_arn = "arn:aws:iam::1:role/r",
                             .sts = {.endpoint = fs.base}};
     dsql_credentials *c = NULL;
-    cr_assert_eq(dsql_creds_from_webid(&o, &c, NULL), DSQL_OK);
+    cr_assert_eq(dsql_creds_fetch_webid(&o, &c, NULL), DSQL_OK);
     dsql_credentials_free(c);
     fake_server_write_file(&fs, "oidc-token", "eyJhbGciOi.rotated", token_path, sizeof token_path);
-    cr_assert_eq(dsql_creds_from_webid(&o, &c, NULL), DSQL_OK);
+    cr_assert_eq(dsql_creds_fetch_webid(&o, &c, NULL), DSQL_OK);
     dsql_credentials_free(c);
     char *b0 = fake_server_field(&fs, 0, "body"), *b1 = fake_server_field(&fs, 1, "body");
     cr_assert(strstr(b0, "WebIdentityToken=eyJhbGciOi.first") != NULL);

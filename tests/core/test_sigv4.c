@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sigv4.c: each SigV4 stage against AWS's published examples, plus encoding and time. */
-#include "sigv4.h"
+#include "sign/sigv4.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_token.c: DSQL tokens, byte-exact against boto3/@aws-sdk/dsql-signer and checked live. */
-#include "creds.h"
+#include "creds/creds.h"
 #include "dsqlauth.h"
 
 #include <criterion/criterion.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_chain.c: chain order, the process-wide cache, refresh windows, threads and fork. */
-#include "creds.h"
-#include "creds_chain.h"
+#include "creds/creds.h"
+#include "creds/chain.h"
 #include "creds_test.h"
 
 #include <criterion/criterion.h>

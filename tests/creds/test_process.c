@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_process.c: credential_process: JSON, errors, quoting without a shell, caps. */
-#include "creds.h"
-#include "creds_chain.h"
+#include "creds/creds.h"
+#include "creds/chain.h"
+#include "creds/process.h"
 #include "creds_test.h"
 
 #include <criterion/criterion.h>
@@ -250,11 +251,11 @@ Test(process, source_reads_the_profile)
     strcpy(ctx.profile, "p");
     dsql_credentials *c = NULL;
     dsql_error err = {0};
-    cr_assert_eq(dsql_creds_from_process(&ctx, &c, &err), DSQL_OK, "%s", err.message);
+    cr_assert_eq(dsql_creds_source_process(&ctx, &c, &err), DSQL_OK, "%s", err.message);
     cr_assert_str_eq(dsql_credentials_access_key_id(c), "FROMCREDS",
                      "the credentials file's value overrides the config file's");
     dsql_credentials_free(c);
     strcpy(ctx.profile, "other");
-    cr_assert_eq(dsql_creds_from_process(&ctx, &c, &err), DSQL_ERR_NO_CREDENTIALS);
+    cr_assert_eq(dsql_creds_source_process(&ctx, &c, &err), DSQL_ERR_NO_CREDENTIALS);
     dsql_aws_files_cleanup(&f);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_region.c: region resolution order and validation, and reading profile settings. */
 #include "creds_test.h"
-#include "region.h"
+#include "creds/region.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

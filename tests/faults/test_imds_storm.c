@@ -10,9 +10,8 @@
  * either way within the metadata timeout budget. A second test serves wrong credentials and
  * requires that not one connection gets through.
  */
-#include "conninfo.h"
-#include "creds.h"
-#include "creds_imds.h"
+#include "creds/creds.h"
+#include "creds/imds.h"
 #include "dsqlauth-pq.h"
 #include "fake_server.h"
 #include "harness.h"
@@ -48,7 +47,7 @@
 #define SLOW_MS 5000 /* the slow mode's delay: an attempt that waited for it is over budget */
 
 #define WORKERS 16   /* through the shim's connect path */
-#define DIRECT 4     /* dsql_creds_from_imds itself, concurrently */
+#define DIRECT 4     /* dsql_creds_fetch_imds itself, concurrently */
 #define PHASE_MS 1200
 #define CLEAR_EVERY_MS 150
 #define JOIN_GRACE_S 30
@@ -309,7 +308,7 @@ static void *direct_worker(void *arg)
         long long t0 = fake_now_ms();
         dsql_credentials *c = NULL;
         dsql_error e = {0};
-        int rc = dsql_creds_from_imds(NULL, &c, &e);
+        int rc = dsql_creds_fetch_imds(NULL, &c, &e);
         long long ms = fake_now_ms() - t0;
         note_time(ms);
         if (rc == DSQL_OK) {

@@ -2,7 +2,8 @@
 /* fuzz_conninfo.c: the shim's rewrite of arbitrary conninfo strings, URIs and keyword arrays. */
 #include "fuzz.h"
 
-#include "conninfo.h"
+#include "shim/rewrite.h"
+#include "sign/endpoint.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -28,9 +29,31 @@ static const dsql_pq_api pq = {
     .conninfo_free = PQconninfoFree,
     .freemem = PQfreemem,
     .lib_version = lib_version,
-    .connect_start_params = PQconnectStartParams,
-    .error_message = PQerrorMessage,
 };
+
+/* A process with nothing set: only the caller's parameters count. */
+static const dsql_settings settings = {
+    .schema = "myschema",
+    .ssl_floor = DSQL_SSL_VERIFY_FULL,
+    .ca_bundle = "/etc/ssl/certs/ca-certificates.crt",
+};
+
+/* 1 if every entry of a host list is an endpoint name (cluster ids come back expanded). */
+static int hosts_are_dsql(const char *list, int *vpce)
+{
+    char region[DSQL_REGION_MAX];
+    char *copy = strdup(list), *save = NULL;
+    FUZZ_CHECK(copy != NULL);
+    int all = 1, n = 0;
+    *vpce = 0;
+    for (char *h = strtok_r(copy, ",", &save); h != NULL; h = strtok_r(NULL, ",", &save), n++) {
+        int v = dsql_vpce_region(h, region, sizeof region);
+        *vpce |= v;
+        all &= v || dsql_hostname_region(h, region, sizeof region);
+    }
+    free(copy);
+    return all && n > 0;
+}
 
 static int fake_endpoint(const char *id, char *out, size_t len, dsql_error *err)
 {
@@ -174,10 +197,12 @@ static void check_rewrite(dsql_conninfo *ci, int flags)
     /* What libpq will do with it: verified TLS to DSQL hosts only, with a token. */
     if (getenv("FUZZ_DEBUG") != NULL)
         fprintf(stderr, "rewritten: %s\n", b.data);
-    const char *sslmode = option(o, "sslmode");
-    FUZZ_CHECK(sslmode != NULL && strcmp(sslmode, "verify-full") == 0);
     const char *host = option(o, "host");
-    FUZZ_CHECK(host != NULL && dsql_conninfo_host_is_dsql(host));
+    int vpce = 0;
+    FUZZ_CHECK(host != NULL && hosts_are_dsql(host, &vpce));
+    /* verify-full; verify-ca only for an interface endpoint's vpce name */
+    const char *sslmode = option(o, "sslmode");
+    FUZZ_CHECK(sslmode != NULL && strcmp(sslmode, vpce ? "verify-ca" : "verify-full") == 0);
     const char *user = option(o, "user");
     FUZZ_CHECK(user != NULL);
     FUZZ_CHECK(option(o, "dbname") != NULL);
@@ -197,13 +222,11 @@ static void check_rewrite(dsql_conninfo *ci, int flags)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool env_cleared;
-    if (!env_cleared) { /* the caller's parameters only, never the runner's environment */
+    if (!env_cleared) { /* libpq's PQconninfoParse of the result must not see the runner's */
         static const char *const vars[] = {"PGHOST", "PGHOSTADDR", "PGUSER", "PGDATABASE",
                                            "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT",
                                            "PGSSLNEGOTIATION", "PGSERVICE", "PGSERVICEFILE",
-                                           "PGOPTIONS", "PGAPPNAME", "DSQLAUTH_HOSTS",
-                                           "DSQLAUTH_SSLROOTCERT", "DSQLAUTH_DISABLE",
-                                           "DSQLAUTH_SCHEMA", "DSQLAUTH_LOG"};
+                                           "PGOPTIONS", "PGAPPNAME", "DSQLAUTH_LOG"};
         for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
             unsetenv(vars[i]);
         env_cleared = true;
@@ -228,13 +251,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *kw[MAX_PAIRS + 1], *val[MAX_PAIRS + 1]; /* must outlive ci */
     switch (mode & 3) {
     case 0:
-        rc = dsql_conninfo_from_string(&pq, text, &ci);
+        rc = dsql_conninfo_from_string(&pq, &settings, text, &ci);
         break;
     case 2: {
         const char *a[6] = {0};
         for (size_t i = 0; i < 6 && i < nwords; i++)
             a[i] = words[i];
-        rc = dsql_conninfo_from_setdb(&pq, a[0], a[1], a[2], a[3], a[4], a[5], &ci);
+        rc = dsql_conninfo_from_setdb(&pq, &settings, a[0], a[1], a[2], a[3], a[4], a[5], &ci);
         break;
     }
     default: {
@@ -246,7 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             val[n++] = i + 1 < nwords ? words[i + 1] : NULL;
         }
         kw[n] = val[n] = NULL;
-        rc = dsql_conninfo_from_params(&pq, kw, val, (mode & 4) != 0, &ci);
+        rc = dsql_conninfo_from_params(&pq, &settings, kw, val, (mode & 4) != 0, &ci);
         break;
     }
     }

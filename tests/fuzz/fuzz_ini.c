@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_ini.c: ~/.aws config/credentials text through the parser and the profile lookups. */
 #include "fuzz.h"
-#include "ini.h"
+#include "creds/ini.h"
 
 #include <string.h>
 

@@ -2,10 +2,10 @@
 /* fuzz_json.c: credential documents (process, IMDS, container, SSO, SSO cache) through json.c. */
 #include "fuzz.h"
 
-#include "creds.h"
-#include "creds_imds.h"
-#include "creds_sso.h"
-#include "json.h"
+#include "creds/creds.h"
+#include "creds/imds.h"
+#include "creds/sso.h"
+#include "creds/json.h"
 
 #include <jansson.h>
 #include <string.h>

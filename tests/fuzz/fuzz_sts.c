@@ -2,8 +2,8 @@
 /* fuzz_sts.c: STS response bodies (AssumeRole*, errors) through the XML reader and the parser. */
 #include "fuzz.h"
 
-#include "creds.h"
-#include "creds_sts.h"
+#include "creds/creds.h"
+#include "creds/sts.h"
 
 #include <string.h>
 

@@ -2,8 +2,8 @@
 /* fuzz_token_verify.c: arbitrary passwords through the local endpoint's token verifier. */
 #include "fuzz.h"
 
-#include "creds.h"
-#include "token.h"
+#include "creds/creds.h"
+#include "sign/endpoint.h"
 #include "token_verify.h"
 
 #include <stdbool.h>

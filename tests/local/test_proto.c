@@ -80,7 +80,7 @@ Test(proto, options_are_rebuilt_without_dsql_only_settings)
     char buf[512];
     size_t n = body(buf, PROTO_V3,
                     PAIRS("user\0app\0options\0-c search_path=my\\ schema "
-                          "-c disable_sync_create_index=on\0\0"));
+                          "-c disable_sync_create_index=on --amzn-cluster-id=abc\0\0"));
     proto_startup s;
     proto_refusal r;
     cr_assert_eq(proto_parse_startup(buf, n, &s, &r), 0, "%s", r.message);

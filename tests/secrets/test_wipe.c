@@ -8,11 +8,11 @@
  * calls to them); under AddressSanitizer, whose allocator replaces glibc's, its free hook does
  * the same job.
  */
-#include "conninfo.h"
-#include "creds.h"
+#include "shim/rewrite.h"
+#include "creds/creds.h"
 #include "fake_server.h"
-#include "sigv4.h"
-#include "token.h"
+#include "sign/sigv4.h"
+#include "sign/endpoint.h"
 #include "token_verify.h"
 
 #include <criterion/criterion.h>
@@ -503,8 +503,13 @@ static const dsql_pq_api pq = {
     .conninfo_free = PQconninfoFree,
     .freemem = PQfreemem,
     .lib_version = lib_version,
-    .connect_start_params = PQconnectStartParams,
-    .error_message = PQerrorMessage,
+};
+
+/* A process with nothing set: the settings the rewrite reads (test_rewrite.c covers others). */
+static const dsql_settings settings = {
+    .schema = "myschema",
+    .ssl_floor = DSQL_SSL_VERIFY_FULL,
+    .ca_bundle = "/etc/ssl/certs/ca-certificates.crt",
 };
 
 static char *issued[8];
@@ -540,12 +545,11 @@ static const dsql_signer signer = {real_endpoint, real_token, dsql_token_free};
 
 static void rewrite(const char *conninfo)
 {
-    unsetenv("PGPASSWORD");
     unsetenv("DSQLAUTH_LOG");
     start();
     dsql_conninfo *ci = NULL;
     dsql_error err;
-    cr_assert_eq(dsql_conninfo_from_string(&pq, conninfo, &ci), DSQL_OK);
+    cr_assert_eq(dsql_conninfo_from_string(&pq, &settings, conninfo, &ci), DSQL_OK);
     cr_assert_eq(dsql_conninfo_target(ci), DSQL_TARGET_DSQL);
     cr_assert_eq(dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK, "%s", err.message);
     dsql_conninfo_free(ci);

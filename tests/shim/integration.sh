@@ -54,7 +54,7 @@ authenticated() { grep -c "authenticated as" "$FRONT_LOG" 2>/dev/null || true; }
 # ---- the exports and the dependencies of the preload -------------------------------------
 exports=$(nm -D --defined-only "$PRELOAD" | awk '{print $3}' | sort | tr '\n' ' ')
 expect "preload exports exactly the wrapped names" \
-    "PQconnectStart PQconnectStartParams PQconnectdb PQconnectdbParams PQping PQpingParams PQsetdbLogin getenv " \
+    "PQconnectStart PQconnectStartParams PQconnectdb PQconnectdbParams PQping PQpingParams PQreset PQresetStart PQsetdbLogin dlopen dlsym " \
     "$exports"
 needed=$(readelf -d "$PRELOAD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
     grep -Ev '^lib(a|ub)san\.so' | tr '\n' ' ')
@@ -92,9 +92,52 @@ appended=$(printf '%s\n' "$out" | grep 'appended:')
 expect "psql \\c: the first connection gets everything" \
     'dsqlauth: debug: appended: dbname=postgres password=<token> sslmode=verify-full sslrootcert=[^ ]+ options=-c search_path=myschema' \
     "$appended"
-expect "psql \\c: each reconnection a fresh token only (no second search_path)" '2' \
-    "$(printf '%s\n' "$appended" | grep -cx 'dsqlauth: debug: appended: password=<token>')"
+expect "psql \\c: each reconnection a fresh token, search_path decided afresh (not doubled)" '2' \
+    "$(printf '%s\n' "$appended" |
+        grep -cx 'dsqlauth: debug: appended: password=<token> options=-c search_path=myschema')"
 expect_not "psql \\c: the log never shows a token" 'X-Amz-Signature' "$out"
+
+# psql \c - admin from an app session: psql rebuilds the connection from the old one's
+# settings, options included; what the shim added there is decided afresh for admin, and the
+# caller's own options stay.
+cat >"$T/switch.sql" <<'EOF2'
+select 'app', current_user, current_setting('search_path'), current_setting('TimeZone');
+\c - admin
+select 'admin', current_user, current_setting('search_path'), current_setting('TimeZone');
+\c - app
+select 'app again', current_user, current_setting('search_path'), current_setting('TimeZone');
+EOF2
+out=$(pre psql -X -At -v ON_ERROR_STOP=1 -f "$T/switch.sql" \
+    "host=$EP user=app options='-c TimeZone=Asia/Tokyo'" 2>&1)
+expect "psql \\c - admin: app first, in myschema" 'app\|app\|myschema\|Asia/Tokyo' "$out"
+expect "psql \\c - admin: admin without app's search_path, the caller's option kept" \
+    'admin\|admin\|"\$user", public\|Asia/Tokyo' "$out"
+expect "psql \\c - app: back in myschema, search_path not doubled" \
+    'app again\|app\|myschema\|Asia/Tokyo' "$out"
+
+# Names in any case and with a trailing dot (libpq would put the dot into SNI and the
+# certificate check), and a tunnel (host names the endpoint, hostaddr/port the way there: every
+# test here connects so, through PGHOSTADDR and PGPORT).
+upper=$(printf '%s' "$EP" | tr '[:lower:]' '[:upper:]')
+out=$(pre psql -X -At -c "select current_user" "host=$upper. user=admin" 2>&1)
+expect "endpoint in upper case with a trailing dot" 'admin' "$out"
+out=$(pre -u PGHOSTADDR -u PGPORT psql -X -At -c "select current_user" \
+    "host=$EP hostaddr=127.0.0.1 port=$PGPORT user=app" 2>&1)
+expect "tunnel: host=<endpoint> hostaddr=127.0.0.1 port=<local>" 'app' "$out"
+
+# AWS PrivateLink without private DNS: the vpce name is what libpq connects to, the token is
+# signed for the cluster that amzn-cluster-id names (the endpoint verifies it against its own
+# name), TLS checks the chain but not the name, and the shim says so once.
+vpce=vpce-0123456789abcdef0-abcdefgh.dsql-ab12.$REGION.vpce.amazonaws.com
+cid=${EP%%.*}
+out=$(pre psql -X -At -c "select current_user, current_setting('search_path')" \
+    "host=$vpce user=app options='-c amzn-cluster-id=$cid'" 2>&1)
+expect "PrivateLink vpce name: connects as app in myschema" 'app\|myschema' "$out"
+expect "PrivateLink vpce name: verify-ca, said once" \
+    "dsqlauth: warn: sslmode=verify-ca for $vpce \(an AWS PrivateLink vpce name\): .*" "$out"
+out=$(pre psql -X -At -c "select 1" "host=$vpce user=app" 2>&1)
+expect "PrivateLink vpce name without amzn-cluster-id: what to do" \
+    "psql: error: dsqlauth: $vpce is an AWS PrivateLink endpoint: name the cluster in the options.*" "$out"
 
 # ---- every entry point, from the main program's libpq ---------------------------------------
 for via in connectdb params setdb start startparams; do
@@ -159,11 +202,14 @@ out=$(pre "$TESTBIN/pqclient" --query "select current_user" \
     "host=$EP,$EP hostaddr=127.0.0.1,127.0.0.1 port=1,$PGPORT" 2>&1)
 expect "one endpoint twice: one token" 'admin' "$out"
 
-# ---- PQreset reuses the password: the documented limit and its remedy --------------------------
-out=$(pre DSQLAUTH_TOKEN_EXPIRES=2 "$TESTBIN/pqclient" --reset 3 "host=$EP" 2>&1)
-expect "PQreset after the token expired fails (documented limit)" 'reset: ERROR: .*' "$out"
-out=$(pre DSQLAUTH_TOKEN_EXPIRES=60 "$TESTBIN/pqclient" --reset 3 --query "select current_user" "host=$EP" 2>&1)
-expect "PQreset with a token that outlives the session works" 'reset: admin' "$out"
+# ---- PQreset: libpq reconnects with the stored password; the shim renews its token first ------
+out=$(pre DSQLAUTH_TOKEN_EXPIRES=2 "$TESTBIN/pqclient" --reset 3 --query "select current_user" "host=$EP" 2>&1)
+expect "PQreset after the token expired: a fresh token" 'reset: admin' "$out"
+out=$(pre DSQLAUTH_TOKEN_EXPIRES=2 "$TESTBIN/pqclient" --reset 3 --query "select current_user" \
+    "host=$EP,$EP hostaddr=127.0.0.1,127.0.0.1 port=1,$PGPORT user=app" 2>&1)
+expect "PQreset of a host list after the token expired" 'reset: app' "$out"
+out=$(DSQLAUTH_TOKEN_EXPIRES=2 "$TESTBIN/pqclient-wrap" --reset 3 --query "select current_user" "host=$EP" 2>&1)
+expect "link-time wrapper: PQreset with a fresh token" 'reset: admin' "$out"
 
 # ---- the right libpq -------------------------------------------------------------------------
 out=$(pre "$TESTBIN/dlclient" "$TESTBIN/pqplugin.so" "host=$EP" "select current_user" 2>&1)
@@ -193,7 +239,7 @@ expect "renamed copy: its own functions answer (its message)" 'ERROR: INVALID co
 out=$(pre LD_LIBRARY_PATH="$T" DSQLAUTH_LOG=debug "$TESTBIN/dlclient-libpq" "$T/pzplugin.so" \
     "host=$EP user=app" "select current_user" 2>&1)
 expect "renamed copy: connects through the copy" 'app' "$out"
-expect "renamed copy: resolved from the copy" "dsqlauth: debug: PQconnectdb: libpq $T/libpz\.so\.5" "$out"
+expect "renamed copy: resolved from the copy" "dsqlauth: debug: libpq $T/libpz\.so\.5" "$out"
 out=$(pre "$TESTBIN/dlclient-libpq" "$TESTBIN/pqplugin.so" "host=$EP bogus=1" "select 1" 2>&1)
 expect "system copy: libpq's own message" 'ERROR: invalid connection option "bogus"' "$out"
 
@@ -205,11 +251,34 @@ expect "psycopg2 async (PQconnectStart)" 'app\|myschema\|dsqlauth' "$out"
 ct="dbname=postgres sslmode=verify-full sslrootcert=$DSQLAUTH_SSLROOTCERT"
 out=$(pre /usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-connectdb "host=$EP $ct" "select current_user" 2>&1)
 expect "ctypes PQconnectdb: reached through libpq's own PQconnectStart" 'admin' "$out"
-out=$(pre /usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-start "host=$EP $ct" "select 1" 2>&1)
-expect "ctypes PQconnectStart bypasses the wrappers" 'ERROR: .*no password supplied' "$out"
-out=$(pre PGHOST=$EP PGUSER=app DSQLAUTH_PGPASSWORD_HOOK=1 /usr/bin/python3 "$TESTSRC/pyclient.py" \
-    ctypes-start "$ct" "select current_user" 2>&1)
-expect "ctypes PQconnectStart with DSQLAUTH_PGPASSWORD_HOOK=1" 'app' "$out"
+out=$(pre /usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-start "host=$EP user=app" \
+    "select current_setting('search_path')" 2>&1)
+expect "ctypes PQconnectStart (by handle): the wrapper" 'myschema' "$out"
+out=$(pre LIBPQ="$T/libpz.so.5" /usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-start \
+    "host=$EP user=app" "select current_user" 2>&1)
+expect "ctypes PQconnectStart from a renamed copy: connects through it" 'app' "$out"
+out=$(pre LIBPQ="$T/libpz.so.5" /usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-start \
+    "host=$EP bogus=1" "select 1" 2>&1)
+expect "ctypes PQconnectStart from a renamed copy: bound to the copy asked (its message)" \
+    'ERROR: INVALID connection option "bogus"' "$out"
+out=$(/usr/bin/python3 "$TESTSRC/pyclient.py" ctypes-start "host=$EP $ct" "select 1" 2>&1)
+expect "ctypes PQconnectStart without the shim: no token" 'ERROR: .*no password supplied' "$out"
+
+# ---- dlsym and dlopen as the program would see them without the shim ----------------------
+out=$("$TESTBIN/dlsemantics" next 2>&1)
+expect "dlsym(RTLD_NEXT) from the program, without the shim: libpq" 'libpq\.so\.5' "$out"
+out=$(pre "$TESTBIN/dlsemantics" next 2>&1)
+expect "dlsym(RTLD_NEXT) from the program, with it: what glibc answers the program (the preload)" \
+    'libdsqlauth_preload\.so' "$out"
+mkdir -p "$T/rp/sub"
+cp "$TESTBIN/dlsemantics" "$T/rp/" && cp "$TESTBIN/pqplugin.so" "$T/rp/sub/libpqplugin-rp.so"
+out=$(pre "$T/rp/dlsemantics" open libpqplugin-rp.so 2>&1)
+expect "dlopen of a bare name through the program's RUNPATH" 'loaded' "$out"
+out=$(pre "$TESTBIN/dlsemantics" deepbind "$TESTBIN/pqplugin.so" "host=$EP user=app" \
+    "select current_setting('search_path')" 2>&1)
+expect "a module loaded RTLD_DEEPBIND (as PHP does): the wrappers" 'myschema' "$out"
+out=$("$TESTBIN/dlsemantics" deepbind "$TESTBIN/pqplugin.so" "host=$EP user=app" "select 1" 2>&1)
+expect "a module loaded RTLD_DEEPBIND, without the shim: no token" 'ERROR: .*' "$out"
 
 # ---- pgbench -C with custom SQL files, pg_dump -----------------------------------------------
 pre psql -X -q -v ON_ERROR_STOP=1 "host=$EP user=app" >"$T/ddl.log" 2>&1 <<'EOF' ||

@@ -5,7 +5,9 @@
 #   pyclient.py async DSN SQL    psycopg2.connect(async_=1), polled to completion
 #   pyclient.py ctypes-connectdb CONNINFO SQL   libpq looked up by handle: PQconnectdb
 #   pyclient.py ctypes-start CONNINFO SQL       libpq looked up by handle: PQconnectStart + poll
+# The ctypes modes load $LIBPQ (default libpq.so.5).
 # Exits 1 with "ERROR: <message>" when the connection fails.
+import os
 import select
 import sys
 
@@ -47,7 +49,7 @@ def with_psycopg2(mode, dsn, sql):
 def with_ctypes(mode, conninfo, sql):
     import ctypes
 
-    pq = ctypes.CDLL("libpq.so.5")
+    pq = ctypes.CDLL(os.environ.get("LIBPQ", "libpq.so.5"))
     P = ctypes.c_void_p
     for name, res, args in [
         ("PQconnectdb", P, [ctypes.c_char_p]),

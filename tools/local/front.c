@@ -3,7 +3,7 @@
 #include "front.h"
 
 #include "keys.h"
-#include "log.h"
+#include "base/log.h"
 #include "proto.h"
 #include "tls.h"
 #include "token_verify.h"

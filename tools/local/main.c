@@ -4,10 +4,10 @@
 #include "keys.h"
 #include "pgctl.h"
 #include "tls.h"
-#include "token.h"
+#include "sign/endpoint.h"
 
 #include "dsqlauth.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,10 +6,16 @@
 #include <string.h>
 #include <strings.h>
 
-/* Accepted by DSQL but unknown to PostgreSQL: accepted here too, not passed to the backend. */
+/*
+ * Accepted by DSQL but unknown to PostgreSQL: accepted here too, not passed to the backend.
+ * amzn_cluster_id (`-c amzn-cluster-id=<id>`) names the cluster a connection through an AWS
+ * PrivateLink interface endpoint's vpce name is for; this endpoint serves one cluster, and the
+ * token (signed for that cluster's endpoint name) is what is checked.
+ */
 static int dsql_only(const char *name)
 {
-    return strcasecmp(name, "disable_sync_create_index") == 0;
+    return strcasecmp(name, "disable_sync_create_index") == 0 ||
+           strcasecmp(name, "amzn_cluster_id") == 0;
 }
 
 int proto_param_allowed(const char *name)

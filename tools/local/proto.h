@@ -3,7 +3,7 @@
 #ifndef DSQL_LOCAL_PROTO_H
 #define DSQL_LOCAL_PROTO_H
 
-#include "util.h"
+#include "base/util.h"
 
 #include <stddef.h>
 #include <stdint.h>

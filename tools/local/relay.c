@@ -22,9 +22,9 @@
  */
 #include "front.h"
 
-#include "log.h"
+#include "base/log.h"
 #include "proto.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,6 +2,8 @@
 /* tls.c: certificates made with the OpenSSL API (no openssl CLI) and the front's SSL_CTX. */
 #include "tls.h"
 
+#include "sign/endpoint.h"
+
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -215,13 +217,23 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * The names this endpoint answers to: its own, localhost, and (as a connection through an AWS
+ * PrivateLink interface endpoint names it) a DSQL vpce name of its region; such a client checks
+ * the certificate's chain but not its name, and says which cluster in amzn-cluster-id.
+ */
 static int sni_check(SSL *ssl, int *alert, void *arg)
 {
     const char *endpoint = arg;
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    char region[DSQL_REGION_MAX], vpce_region[DSQL_REGION_MAX];
     if (name == NULL)
         return SSL_TLSEXT_ERR_OK; /* no SNI (e.g. host=127.0.0.1): the one certificate serves */
     if (strcasecmp(name, endpoint) == 0 || strcasecmp(name, "localhost") == 0)
+        return SSL_TLSEXT_ERR_OK;
+    if (dsql_hostname_region(endpoint, region, sizeof region) &&
+        dsql_vpce_region(name, vpce_region, sizeof vpce_region) &&
+        strcmp(region, vpce_region) == 0)
         return SSL_TLSEXT_ERR_OK;
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
