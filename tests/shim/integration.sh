@@ -323,12 +323,20 @@ expect "link-time wrapper: failure message" "ERROR: dsqlauth: no AWS credentials
 # (many threads and fork(): concurrency.sh)
 
 # ---- dsqlauth-run -------------------------------------------------------------------------------
+# From the build tree, as the README runs it: the preload built beside it, and libdsqlauth
+# beside the preload, with nothing set.
+rt=${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }
+out=$(env -u DSQLAUTH_PRELOAD LD_PRELOAD="$rt" "$RUN" sh -c 'echo "$LD_PRELOAD"' 2>&1)
+expect "dsqlauth-run from the build tree finds the preload built beside it" \
+    "$(realpath "$PRELOAD")${rt:+ ${rt% }}" "$out"
+out=$(env -u DSQLAUTH_PRELOAD -u DSQLAUTH_LIBRARY LD_PRELOAD="$rt" "${external_san[@]}" \
+    "$RUN" psql -X -At -c "select current_user" "host=$EP user=app" 2>&1)
+expect "dsqlauth-run psql from the build tree, nothing set" 'app' "$out"
 export DSQLAUTH_PRELOAD=$PRELOAD
 out=$("$RUN" "$TESTBIN/pqclient" --query "$Q" "host=$EP user=app" 2>&1)
 expect "dsqlauth-run pqclient" 'app\|myschema\|dsqlauth' "$out"
 # psql and sh are built elsewhere: in a sanitizer build the runtimes go in LD_PRELOAD first
 # (dsqlauth-run puts the preload in front of them).
-rt=${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }
 out=$(env LD_PRELOAD="$rt" "${external_san[@]}" "$RUN" psql -X -At -c "$Q" "host=$EP user=app" 2>&1)
 expect "dsqlauth-run psql" 'app\|myschema\|psql' "$out"
 out=$(LD_PRELOAD="${rt}/nonexistent/other.so" "$RUN" sh -c 'echo "$LD_PRELOAD"' 2>/dev/null)

@@ -59,8 +59,12 @@ static int readable(const char *path)
     return access(path, R_OK) == 0;
 }
 
-/* The preload: $DSQLAUTH_PRELOAD, else <prefix>/<libdir> from this program's place, else the
- * configured libdir. Writes it into out. */
+/*
+ * The preload: $DSQLAUTH_PRELOAD; else, when this program runs from its meson build tree (the
+ * tree's meson-info folder two levels up), the preload built beside it; else
+ * <prefix>/<libdir> from this program's place (<prefix>/bin/dsqlauth-run), so that a prefix
+ * moved as a whole works; else the configured libdir. Writes it into out.
+ */
 static int find_preload(char *out, size_t len)
 {
     const char *env = getenv("DSQLAUTH_PRELOAD");
@@ -70,22 +74,31 @@ static int find_preload(char *out, size_t len)
         snprintf(out, len, "%s", env);
         return 0;
     }
-    char self[PATH_MAX];
+    char self[PATH_MAX], marker[PATH_MAX + 32];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash = NULL;
     if (n > 0) {
         self[n] = '\0';
-        char *slash = strrchr(self, '/'); /* <prefix>/bin/dsqlauth-run */
-        if (slash != NULL) {
-            *slash = '\0';
-            slash = strrchr(self, '/');
-            if (slash != NULL) {
-                *slash = '\0';
-                if (snprintf(out, len, "%s/%s/" PRELOAD_NAME, self, DSQLAUTH_LIBDIR) <
-                        (int)len &&
-                    readable(out))
-                    return 0;
-            }
+        slash = strrchr(self, '/');
+    }
+    if (slash != NULL) {
+        *slash = '\0'; /* this program's folder */
+        char built[PATH_MAX];
+        if (snprintf(marker, sizeof marker, "%s/" BUILD_TREE_ROOT "/meson-info", self) <
+                (int)sizeof marker &&
+            access(marker, F_OK) == 0 &&
+            snprintf(marker, sizeof marker, "%s/" BUILD_TREE_PRELOAD, self) < (int)sizeof marker &&
+            realpath(marker, built) != NULL && strlen(built) < len && readable(built)) {
+            strcpy(out, built);
+            return 0;
         }
+        slash = strrchr(self, '/');
+    }
+    if (slash != NULL) {
+        *slash = '\0'; /* the prefix */
+        if (snprintf(out, len, "%s/%s/" PRELOAD_NAME, self, DSQLAUTH_LIBDIR) < (int)len &&
+            readable(out))
+            return 0;
     }
     snprintf(out, len, "%s/%s/" PRELOAD_NAME, DSQLAUTH_PREFIX, DSQLAUTH_LIBDIR);
     return readable(out) ? 0 : -1;
