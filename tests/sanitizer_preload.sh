@@ -13,10 +13,9 @@
 #    runtime (everything the program itself needs) is initialised before it. p11-kit's
 #    constructor then runs before ASan is set up, which corrupts glibc's locale lock and hangs
 #    every PostgreSQL client in p11-kit's destructor at exit (seen with GCC 12 and clang 14 on
-#    Debian 12); libnettle's constructor calls getenv, which the preload wraps, and an
-#    instrumented getenv before ASan is set up faults on its shadow memory. Preloaded ahead of
-#    the runtimes, those libraries load earlier and so are initialised after the runtimes. They
-#    define none of the functions the runtimes intercept, so the interposition is unchanged.
+#    Debian 12). Preloaded ahead of the runtimes, those libraries load earlier and so are
+#    initialised after the runtimes. They define none of the functions the runtimes intercept,
+#    so the interposition is unchanged.
 # The programs then need ASAN_OPTIONS=verify_asan_link_order=0 (the runtime is not first).
 set -eu
 id=$1 libpq=$2

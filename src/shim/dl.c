@@ -22,7 +22,7 @@ static const char *const versions[] = {
 #endif
 };
 
-static void *find(const char *name)
+DSQL_NO_SANITIZE static void *find(const char *name)
 {
     for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         void *fn = dlvsym(RTLD_NEXT, name, versions[i]);
@@ -36,7 +36,7 @@ static void *find(const char *name)
 static dsql_dlsym_fn real_dlsym;
 static dsql_dlopen_fn real_dlopen;
 
-dsql_dlsym_fn dsql_real_dlsym_fn(void)
+DSQL_NO_SANITIZE dsql_dlsym_fn dsql_real_dlsym_fn(void)
 {
     dsql_dlsym_fn fn = __atomic_load_n(&real_dlsym, __ATOMIC_ACQUIRE);
     if (fn == NULL) {
@@ -46,7 +46,7 @@ dsql_dlsym_fn dsql_real_dlsym_fn(void)
     return fn;
 }
 
-dsql_dlopen_fn dsql_real_dlopen_fn(void)
+DSQL_NO_SANITIZE dsql_dlopen_fn dsql_real_dlopen_fn(void)
 {
     dsql_dlopen_fn fn = __atomic_load_n(&real_dlopen, __ATOMIC_ACQUIRE);
     if (fn == NULL) {

@@ -14,7 +14,8 @@
 DSQL_LOCAL void *dsql_real_dlsym(void *handle, const char *name);
 DSQL_LOCAL void *dsql_real_dlopen(const char *file, int mode);
 
-/* The functions themselves (the exported trampolines jump to them). */
+/* The functions themselves (the exported trampolines jump to them). Not instrumented by the
+ * sanitizers: their runtimes call dlsym before they are set up. */
 typedef void *(*dsql_dlsym_fn)(void *, const char *);
 typedef void *(*dsql_dlopen_fn)(const char *, int);
 DSQL_LOCAL dsql_dlsym_fn dsql_real_dlsym_fn(void);

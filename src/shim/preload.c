@@ -328,8 +328,10 @@ static void *dlsym_entry(void *handle, const char *name)
  * reads from the return address, so the trampoline below jumps rather than calls.
  */
 DSQL_LOCAL void *dsql_dlsym_pick(void *handle, const char *name) __attribute__((used));
-void *dsql_dlsym_pick(void *handle, const char *name)
+DSQL_NO_SANITIZE void *dsql_dlsym_pick(void *handle, const char *name)
 {
+    /* Sanitizer runtimes call dlsym(RTLD_NEXT, ...) before they are set up: that case touches
+     * no instrumented code. */
     if (handle != RTLD_NEXT && handle != RTLD_DEFAULT && dsql_entry_of(name) >= 0)
         return (void *)(uintptr_t)dlsym_entry;
     dsql_dlsym_fn real = dsql_real_dlsym_fn();
@@ -364,7 +366,7 @@ static void *dlopen_deepbind(const char *file, int mode)
 }
 
 DSQL_LOCAL void *dsql_dlopen_pick(const char *file, int mode) __attribute__((used));
-void *dsql_dlopen_pick(const char *file, int mode)
+DSQL_NO_SANITIZE void *dsql_dlopen_pick(const char *file, int mode)
 {
     (void)file;
     dsql_dlopen_fn real = dsql_real_dlopen_fn();

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 # local_session.sh: how integration.sh and concurrency.sh begin, sourced after tests/tap.sh.
 # start_local NAME makes a scratch folder T (removed on exit), starts a dsqlauth-local of its own
-# there (stopped on exit), and leaves only what a user of a real cluster has: credentials, the
-# region, where to connect and this endpoint's CA (the system store holds Amazon's). The shim must
-# add the rest itself. Sets T, EP (the endpoint) and FRONT_LOG.
+# there (stopped on exit, as is any other a suite starts in a folder of T), and leaves only what
+# a user of a real cluster has: credentials, the region, where to connect and this endpoint's CA
+# (the system store holds Amazon's). The shim must add the rest itself. Sets T, EP (the endpoint) and FRONT_LOG.
 start_local() {
     T=$(mktemp -d "/tmp/dsqlauth-$1.XXXXXX") || bail "mktemp"
     chmod 755 "$T"
-    trap '"$LOCAL" stop --dir "$T/local" >/dev/null 2>&1; rm -rf "$T"' EXIT
+    # Every endpoint a suite started under T (a folder with a state file) stops at exit.
+    trap 'for d in "$T"/*/; do [ -f "$d/state" ] && "$LOCAL" stop --dir "$d" >/dev/null 2>&1; done
+          rm -rf "$T"' EXIT
     "$LOCAL" start --dir "$T/local" >"$T/local-start.log" 2>&1 ||
         bail "dsqlauth-local start failed: $(cat "$T/local-start.log")"
     eval "$("$LOCAL" env --dir "$T/local")"
