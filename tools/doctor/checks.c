@@ -565,10 +565,17 @@ static void step_tls(struct run *x, report_step *s)
         SSL_set_alpn_protos(ssl, (const unsigned char *)"\x0apostgresql", 11);
     if (SSL_connect(ssl) != 1) {
         openssl_error(why, sizeof why);
-        report_set(s, STEP_FAILED,
-                   "the TLS handshake with %s failed (%s): the server is not a TLS endpoint for "
-                   "%s, or refused this client's TLS versions",
-                   where, why, host);
+        if (strstr(why, "unrecognized name") != NULL)
+            report_set(s, STEP_FAILED,
+                       "%s does not serve %s (its TLS answer to the name: %s): the host name and "
+                       "where you connect (hostaddr, port, a tunnel) lead to different "
+                       "endpoints, or the cluster id is wrong",
+                       where, host, why);
+        else
+            report_set(s, STEP_FAILED,
+                       "the TLS handshake with %s failed (%s): the server is not a TLS endpoint "
+                       "for %s, or refused this client's TLS versions",
+                       where, why, host);
         goto out;
     }
     char chain[1500];

@@ -71,7 +71,7 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_HOSTADDR = 256, OPT_REGION, OPT_PROFILE, OPT_JSON };
+    enum { OPT_HOSTADDR = 256, OPT_REGION, OPT_PROFILE, OPT_JSON, OPT_HELP };
     static const struct option opts[] = {
         {"host", required_argument, NULL, 'h'},
         {"hostaddr", required_argument, NULL, OPT_HOSTADDR},
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         {"region", required_argument, NULL, OPT_REGION},
         {"profile", required_argument, NULL, OPT_PROFILE},
         {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, '?'},
+        {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -108,8 +108,11 @@ int main(int argc, char **argv)
             t.port = optarg;
             break;
         }
-        case '?':
-            if (optopt == 0 || optopt == '?') {
+        case OPT_HELP:
+            usage(stdout);
+            return 0;
+        case '?': /* -? itself, or an option getopt does not know */
+            if (strcmp(argv[optind - 1], "-?") == 0) {
                 usage(stdout);
                 return 0;
             }
