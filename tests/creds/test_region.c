@@ -168,7 +168,7 @@ Test(region_origin, names_each_step)
     cr_assert_str_eq(origin, "untouched", "left alone on failure");
 }
 
-/* The signer's order: DSQLAUTH_REGION, the endpoint name, then the chain; NULL: for a cluster id. */
+/* The signer's order: DSQLAUTH_REGION, the endpoint name, then the chain (NULL: a cluster id). */
 Test(region_origin, the_signers_order)
 {
     char r[DSQL_REGION_MAX], origin[1024];

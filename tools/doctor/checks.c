@@ -119,8 +119,11 @@ static int timeout_seconds(const struct run *x)
 
 static void addr_text(const struct sockaddr_storage *a, char *out, size_t len)
 {
-    const void *p = a->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
-                                              : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+    const void *p;
+    if (a->ss_family == AF_INET6)
+        p = &((const struct sockaddr_in6 *)a)->sin6_addr;
+    else
+        p = &((const struct sockaddr_in *)a)->sin_addr;
     if (inet_ntop(a->ss_family, p, out, (socklen_t)len) == NULL)
         snprintf(out, len, "?");
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* translate.c: what Aurora DSQL's (and dsqlauth-local's) refusal of a login means, and what to do. */
+/* translate.c: what Aurora DSQL's (or dsqlauth-local's) refusal of a login means and what to do. */
 #include "translate.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* translate.h: what Aurora DSQL's (and dsqlauth-local's) refusal of a login means, and what to do. */
+/* translate.h: what Aurora DSQL's (or dsqlauth-local's) refusal of a login means and what to do. */
 #ifndef DSQL_DOCTOR_TRANSLATE_H
 #define DSQL_DOCTOR_TRANSLATE_H
 
