@@ -20,7 +20,8 @@ for p in apt-get dpkg psql; do
     command -v "$p" >/dev/null || bail "$p is missing (tools/bootstrap installs it)"
 done
 if dpkg-query -W -f='${Status}' dsqlauth 2>/dev/null | grep -q "installed"; then
-    bail "dsqlauth is installed on this machine already: this test installs and purges its own; remove it first (apt-get purge dsqlauth)"
+    bail "dsqlauth is installed on this machine already: this test installs and purges its own;" \
+        "remove it first (apt-get purge dsqlauth)"
 fi
 
 T=$(mktemp -d /tmp/dsqlauth-deb.XXXXXX) || bail "mktemp"
@@ -43,7 +44,7 @@ info=$(dpkg-deb -f "$deb" Package Version Architecture Depends)
 expect_match "its Depends come from dpkg-shlibdeps (libpq5, libssl3, libcurl4, libjansson4)" \
     "^Depends: .*libcurl4.*libjansson4.*libpq5.*libssl3" "$info"
 want_version=$(sed -n "s/^ *version : '\(.*\)',/\1/p" "$ROOT/meson.build")
-expect "its version is meson's" "Version: $want_version" "$(dpkg-deb -f "$deb" Version | sed 's/^/Version: /')"
+expect "its version is meson's" "$want_version" "$(dpkg-deb -f "$deb" Version)"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' | grep -v '^$' >"$T/files"
 
 # ---- install ----------------------------------------------------------------------------------
@@ -77,8 +78,9 @@ out=$(dpkg-query -W -f='${Status}' dsqlauth 2>&1)
 expect_not "dpkg no longer knows it" "install ok installed|config-files" "$out"
 left=
 while read -r f; do
-    case $f in /usr | /usr/bin | /usr/include | /usr/lib | /usr/share | /usr/share/doc | \
-        /usr/share/man | /usr/share/man/man1 | /usr/lib/*-linux-gnu | /usr/lib/*-linux-gnu/pkgconfig) continue ;;
+    case $f in # folders other packages share
+    /usr | /usr/bin | /usr/include | /usr/lib | /usr/share | /usr/share/doc | /usr/share/man | \
+        /usr/share/man/man1 | /usr/lib/*-linux-gnu | /usr/lib/*-linux-gnu/pkgconfig) continue ;;
     esac
     [ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done <"$T/files"
