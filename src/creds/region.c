@@ -57,7 +57,8 @@ static const char *printable(const char *s)
     return s;
 }
 
-static int accept(const char *v, const char *from, char *region, size_t region_len, dsql_error *err)
+static int accept(const char *v, const char *from, char *region, size_t region_len, char *origin,
+                  size_t origin_len, dsql_error *err)
 {
     if (!dsql_valid_region(v))
         return dsql_seterr(err, DSQL_ERR_REGION,
@@ -66,6 +67,8 @@ static int accept(const char *v, const char *from, char *region, size_t region_l
     if (strlen(v) >= region_len)
         return dsql_seterr(err, DSQL_ERR_INVALID, "region: the output buffer is too small");
     strcpy(region, v);
+    if (origin != NULL && origin_len > 0)
+        snprintf(origin, origin_len, "%s", from);
     return DSQL_OK;
 }
 
@@ -78,15 +81,24 @@ static const char *env(const char *name)
 int dsql_region_resolve(const char *explicit_region, const char *hostname, const char *profile,
                         char *region, size_t region_len, dsql_error *err)
 {
+    return dsql_region_resolve_origin(explicit_region, hostname, profile, region, region_len, NULL,
+                                      0, err);
+}
+
+int dsql_region_resolve_origin(const char *explicit_region, const char *hostname,
+                               const char *profile, char *region, size_t region_len, char *origin,
+                               size_t origin_len, dsql_error *err)
+{
     if (region == NULL || region_len == 0)
         return dsql_seterr(err, DSQL_ERR_INVALID, "region: no output buffer");
     const char *v;
     if (explicit_region != NULL && *explicit_region != '\0')
-        return accept(explicit_region, "the explicit region", region, region_len, err);
+        return accept(explicit_region, "the explicit region", region, region_len, origin,
+                      origin_len, err);
     if ((v = env("AWS_REGION")) != NULL)
-        return accept(v, "AWS_REGION", region, region_len, err);
+        return accept(v, "AWS_REGION", region, region_len, origin, origin_len, err);
     if ((v = env("AWS_DEFAULT_REGION")) != NULL)
-        return accept(v, "AWS_DEFAULT_REGION", region, region_len, err);
+        return accept(v, "AWS_DEFAULT_REGION", region, region_len, origin, origin_len, err);
 
     dsql_aws_files f;
     char name[DSQL_PROFILE_MAX];
@@ -98,7 +110,7 @@ int dsql_region_resolve(const char *explicit_region, const char *hostname, const
     if (v != NULL && *v != '\0') {
         char from[DSQL_PROFILE_MAX + 300];
         snprintf(from, sizeof from, "profile '%s' in %.256s", name, file->path);
-        rc = accept(v, from, region, region_len, err);
+        rc = accept(v, from, region, region_len, origin, origin_len, err);
         dsql_aws_files_cleanup(&f);
         return rc;
     }
@@ -106,12 +118,13 @@ int dsql_region_resolve(const char *explicit_region, const char *hostname, const
 
     char hr[DSQL_REGION_MAX];
     if (hostname != NULL && dsql_hostname_region(hostname, hr, sizeof hr))
-        return accept(hr, "the endpoint name", region, region_len, err);
+        return accept(hr, "the endpoint name", region, region_len, origin, origin_len, err);
     /* Last, as botocore's IMDSRegionProvider: the instance's own region, when on EC2. IMDS
      * disabled or absent falls through to the advice below. */
     dsql_error ierr = {0};
     if (dsql_imds_region(NULL, hr, sizeof hr, &ierr) == DSQL_OK)
-        return accept(hr, "the instance metadata service", region, region_len, err);
+        return accept(hr, "the instance metadata service", region, region_len, origin, origin_len,
+                      err);
     dsql_log(DSQL_LOG_DEBUG, "region: none from IMDS: %s", ierr.message);
     return dsql_seterr(err, DSQL_ERR_REGION,
                        "no region: pass one (--region), set AWS_REGION, set region in profile "

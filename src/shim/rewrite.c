@@ -132,6 +132,7 @@ struct dsql_conninfo {
     char *owned[MAX_APPENDED]; /* appended values we allocated (may hold tokens) */
     size_t nowned;
     int passfile_fd;
+    char signed_for[DSQL_HOST_MAX]; /* the name the first host's token is signed for */
 };
 
 static void wipe_str(char *s)
@@ -432,6 +433,11 @@ int dsql_conninfo_expand_dbname(const dsql_conninfo *ci)
     return ci->out_expand;
 }
 
+const char *dsql_conninfo_signed_for(const dsql_conninfo *ci)
+{
+    return ci->signed_for[0] != '\0' ? ci->signed_for : NULL;
+}
+
 void dsql_conninfo_free(dsql_conninfo *ci)
 {
     if (ci == NULL)
@@ -693,6 +699,7 @@ static int step_hosts(struct rewrite *rw, dsql_error *err)
             return nomem(err);
         append(rw, "host", own(ci, joined));
     }
+    snprintf(ci->signed_for, sizeof ci->signed_for, "%s", rw->sign_for[0]);
     for (int i = 0; i < rw->nhosts; i++) {
         int j = 0;
         while (j < i && strcmp(rw->sign_for[j], rw->sign_for[i]) != 0)

@@ -103,6 +103,13 @@ DSQL_LOCAL const char *const *dsql_conninfo_keywords(const dsql_conninfo *ci);
 DSQL_LOCAL const char *const *dsql_conninfo_values(const dsql_conninfo *ci);
 DSQL_LOCAL int dsql_conninfo_expand_dbname(const dsql_conninfo *ci);
 
+/*
+ * After the hosts step of a rewrite (also with DSQL_REWRITE_NO_TOKEN): the name the first host's
+ * token is signed for (the endpoint; for a PrivateLink vpce name, the cluster's endpoint), so
+ * that a tool can sign the same token the rewrite would. Borrowed; NULL before a rewrite.
+ */
+DSQL_LOCAL const char *dsql_conninfo_signed_for(const dsql_conninfo *ci);
+
 /* Wipes every password and token it holds, and frees. NULL is a no-op. */
 DSQL_LOCAL void dsql_conninfo_free(dsql_conninfo *ci);
 

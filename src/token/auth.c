@@ -1,24 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /* auth.c: the whole way from a host name to a token (endpoint, region, credentials, signature). */
+#include "token/auth.h"
+
 #include "base/log.h"
+#include "creds/region.h"
 #include "sign/endpoint.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The region to sign for: DSQLAUTH_REGION; else the region inside an endpoint name (the only
- * right one for it, whatever AWS_REGION says); else dsql_region_resolve's chain (AWS_REGION,
- * AWS_DEFAULT_REGION, the profile's region).
- */
+int dsql_auth_region(const char *host, char *region, size_t len, char *origin, size_t origin_len,
+                     dsql_error *err)
+{
+    /* DSQLAUTH_REGION; else the region inside an endpoint name (the only right one for it,
+     * whatever AWS_REGION says); else the chain. */
+    const char *mine = getenv("DSQLAUTH_REGION");
+    if (mine != NULL && *mine != '\0') {
+        int rc = dsql_region_resolve(mine, host, NULL, region, len, err);
+        if (rc == DSQL_OK && origin != NULL && origin_len > 0)
+            snprintf(origin, origin_len, "DSQLAUTH_REGION");
+        return rc;
+    }
+    char found[DSQL_REGION_MAX];
+    if (host != NULL && dsql_hostname_region(host, found, sizeof found)) {
+        if (strlen(found) >= len)
+            return dsql_seterr(err, DSQL_ERR_INVALID, "region: the output buffer is too small");
+        strcpy(region, found);
+        if (origin != NULL && origin_len > 0)
+            snprintf(origin, origin_len, "the endpoint name");
+        return DSQL_OK;
+    }
+    return dsql_region_resolve_origin(NULL, host, NULL, region, len, origin, origin_len, err);
+}
+
 static int region_for(const char *host, char *region, size_t len, dsql_error *err)
 {
-    const char *mine = getenv("DSQLAUTH_REGION");
-    if (mine != NULL && *mine != '\0')
-        return dsql_region_resolve(mine, host, NULL, region, len, err);
-    if (host != NULL && dsql_hostname_region(host, region, len))
-        return DSQL_OK;
-    return dsql_region_resolve(NULL, host, NULL, region, len, err);
+    return dsql_auth_region(host, region, len, NULL, 0, err);
 }
 
 int dsql_auth_endpoint(const char *host_or_id, char *endpoint, size_t endpoint_len,

@@ -2,6 +2,7 @@
 /* test_region.c: region resolution order and validation, and reading profile settings. */
 #include "creds_test.h"
 #include "creds/region.h"
+#include "token/auth.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ static void setup(void)
 
 TestSuite(region, .init = setup);
 TestSuite(profile_value, .init = setup);
+TestSuite(region_origin, .init = setup);
 
 static const char *resolve(const char *explicit_region, const char *host, const char *profile)
 {
@@ -123,4 +125,69 @@ Test(profile_value, reads_a_key_as_the_scoped_config)
     cr_assert_str_eq(v, "us-west-2");
     dsql_free_secret(v);
     cr_assert_eq(dsql_profile_value("ghost", "region", &v, &err), DSQL_ERR_CONFIG);
+}
+
+/* Where the region came from: the step of the chain that gave it. */
+static const char *origin_of(const char *host, const char *profile)
+{
+    static char origin[1024];
+    char r[DSQL_REGION_MAX];
+    dsql_error err = {0};
+    snprintf(origin, sizeof origin, "untouched");
+    cr_assert_eq(dsql_region_resolve_origin(NULL, host, profile, r, sizeof r, origin, sizeof origin,
+                                            &err),
+                 DSQL_OK, "%s", err.message);
+    return origin;
+}
+
+Test(region_origin, names_each_step)
+{
+    char want[800];
+    snprintf(want, sizeof want, "profile 'dev' in %s/config", dir);
+    cr_assert_str_eq(origin_of(HOST, "dev"), want);
+    cr_assert_str_eq(origin_of(HOST, "none"), "the endpoint name");
+    setenv("AWS_DEFAULT_REGION", "sa-east-1", 1);
+    cr_assert_str_eq(origin_of(HOST, NULL), "AWS_DEFAULT_REGION");
+    setenv("AWS_REGION", "ca-central-1", 1);
+    cr_assert_str_eq(origin_of(HOST, NULL), "AWS_REGION");
+    char r[DSQL_REGION_MAX], origin[64] = "untouched";
+    dsql_error err = {0};
+    cr_assert_eq(dsql_region_resolve_origin("us-east-2", NULL, NULL, r, sizeof r, origin,
+                                            sizeof origin, &err),
+                 DSQL_OK);
+    cr_assert_str_eq(origin, "the explicit region");
+    cr_assert_eq(dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin,
+                                            &err),
+                 DSQL_OK, "AWS_REGION still answers");
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    strcpy(origin, "untouched");
+    cr_assert_eq(dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin,
+                                            &err),
+                 DSQL_ERR_REGION);
+    cr_assert_str_eq(origin, "untouched", "left alone on failure");
+}
+
+/* The signer's order: DSQLAUTH_REGION, the endpoint name, then the chain (NULL: a cluster id). */
+Test(region_origin, the_signers_order)
+{
+    char r[DSQL_REGION_MAX], origin[1024];
+    dsql_error err = {0};
+    setenv("AWS_REGION", "ca-central-1", 1);
+    cr_assert_eq(dsql_auth_region(HOST, r, sizeof r, origin, sizeof origin, &err), DSQL_OK);
+    cr_assert_str_eq(r, "ap-northeast-1", "an endpoint name wins over AWS_REGION");
+    cr_assert_str_eq(origin, "the endpoint name");
+    cr_assert_eq(dsql_auth_region(NULL, r, sizeof r, origin, sizeof origin, &err), DSQL_OK);
+    cr_assert_str_eq(r, "ca-central-1");
+    cr_assert_str_eq(origin, "AWS_REGION");
+    setenv("DSQLAUTH_REGION", "eu-north-1", 1);
+    cr_assert_eq(dsql_auth_region(HOST, r, sizeof r, origin, sizeof origin, &err), DSQL_OK);
+    cr_assert_str_eq(r, "eu-north-1");
+    cr_assert_str_eq(origin, "DSQLAUTH_REGION");
+    setenv("DSQLAUTH_REGION", "EU north", 1);
+    cr_assert_eq(dsql_auth_region(HOST, r, sizeof r, origin, sizeof origin, &err), DSQL_ERR_REGION);
+    unsetenv("DSQLAUTH_REGION");
+    unsetenv("AWS_REGION");
+    cr_assert_eq(dsql_auth_region(NULL, r, sizeof r, NULL, 0, &err), DSQL_OK, "%s", err.message);
+    cr_assert_str_eq(r, "eu-west-1", "the default profile's region");
 }

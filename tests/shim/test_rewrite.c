@@ -807,3 +807,30 @@ Test(rewrite, silent_without_dsqlauth_log)
     char *log = rewrite_logged(&defaults, "host=" EP " sslmode=disable password=x");
     cr_expect(eq(str, log, ""));
 }
+
+/* What a tool signs to match the rewrite: the endpoint, the expanded cluster id, or for a
+ * PrivateLink vpce name the cluster's endpoint; also without a token (DSQL_REWRITE_NO_TOKEN). */
+Test(rewrite, signed_for_names_what_the_token_is_signed_for)
+{
+    clean_env();
+    static const struct {
+        const char *conninfo, *want;
+    } cases[] = {
+        {"host=" EP, EP},
+        {"host=ABCDEFGHIJKLMNOPQRSTUVWXYZ.DSQL.US-EAST-1.ON.AWS.", EP},
+        {"host=" ID, EP},
+        {"host=" VPCE " options='-c amzn-cluster-id=" ID "'", EP},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dsql_conninfo *ci = NULL;
+        dsql_error err = {0};
+        cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, cases[i].conninfo, &ci),
+                     DSQL_OK));
+        cr_expect(eq(ptr, (void *)dsql_conninfo_signed_for(ci), NULL), "none before a rewrite");
+        cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, DSQL_REWRITE_NO_TOKEN, &err),
+                     DSQL_OK), "%s", err.message);
+        cr_expect(eq(str, (char *)dsql_conninfo_signed_for(ci), (char *)cases[i].want), "%s",
+                  cases[i].conninfo);
+        dsql_conninfo_free(ci);
+    }
+}
