@@ -379,14 +379,17 @@ expect "dsqlauth-run does not add itself twice" "$PRELOAD${rt:+ ${rt% }}" "$out"
 cp "$(type -P true)" "$T/suid-true" && chmod 4755 "$T/suid-true"
 out=$("$RUN" "$T/suid-true" 2>&1); rc=$?
 expect "dsqlauth-run refuses setuid programs" "dsqlauth-run: .*set-user-ID.*" "$out"
-out=$("$RUN" "$TESTBIN/static-true" 2>&1)
+expect "dsqlauth-run refuses setuid programs: exit status 127" 127 "$rc"
+out=$("$RUN" "$TESTBIN/static-true" 2>&1); rc=$?
 expect "dsqlauth-run refuses static programs" "dsqlauth-run: .*statically linked.*" "$out"
+expect "dsqlauth-run refuses static programs: exit status 127" 127 "$rc"
 out=$("$RUN" --help 2>&1)
 expect "dsqlauth-run --help" "Usage: dsqlauth-run PROGRAM \[ARGS\.\.\.\]" "$out"
 out=$("$RUN" --version 2>&1)
 expect "dsqlauth-run --version" "dsqlauth-run [0-9.]+" "$out"
-out=$("$RUN" "$T/no-such-program" 2>&1)
+out=$("$RUN" "$T/no-such-program" 2>&1); rc=$?
 expect "dsqlauth-run: missing program" "dsqlauth-run: .*no-such-program: No such file or directory" "$out"
+expect "dsqlauth-run: missing program: exit status 127" 127 "$rc"
 
 # ---- pg_dump against DSQL's rules (dsqlauth-local --strict) -----------------------------------
 # Stock pg_dump opens its session with SETs Aurora DSQL refuses (synchronize_seqscans,
