@@ -203,6 +203,11 @@ const dsql_libpq *dsql_libpq_slot(int i)
                                                                                  : NULL;
 }
 
+void *dsql_libpq_sym(const dsql_libpq *pq, const char *name)
+{
+    return sym_not_ours(((const struct copy *)(const void *)pq)->handle, name);
+}
+
 int dsql_libpq_slot_of(const dsql_libpq *pq)
 {
     return (int)((const struct copy *)(const void *)pq - copies);

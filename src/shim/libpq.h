@@ -34,6 +34,9 @@ DSQL_LOCAL const dsql_libpq *dsql_libpq_slot(int i);
 /* The slot of a copy the table returned. */
 DSQL_LOCAL int dsql_libpq_slot_of(const dsql_libpq *pq);
 
+/* Any other function of the same copy (never one of ours), or NULL. */
+DSQL_LOCAL void *dsql_libpq_sym(const dsql_libpq *pq, const char *name);
+
 /* 1 if fn is defined in the preload itself (one of our wrappers). */
 DSQL_LOCAL int dsql_libpq_is_ours(const void *fn);
 

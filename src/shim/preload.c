@@ -21,6 +21,7 @@
 #include "shim/dl.h"
 #include "shim/got.h"
 #include "shim/libpq.h"
+#include "shim/pgdump.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -111,6 +112,7 @@ static PGconn *connect_via(const dsql_libpq *pq, const dsql_call *c)
     }
     if (depth > 0)
         return dsql_pass_connect(pq, c);
+    dsql_pgdump_attach(pq); /* nothing unless this is pg_dump or pg_dumpall */
     depth++; /* libpq's own calls of the entry points, from here on, go straight through */
     PGconn *conn = dsql_dispatch_connect(pq, library, c);
     depth--;

@@ -218,6 +218,11 @@ static enum host_kind classify_host(const dsql_settings *s, const char *host)
     return HOST_OTHER;
 }
 
+int dsql_host_is_dsql(const dsql_settings *settings, const char *host)
+{
+    return host != NULL && classify_host(settings, host) != HOST_OTHER;
+}
+
 /* Splits a libpq host list on commas, as libpq does (no trimming). Returns the count or -1. */
 static int split_hosts(const char *list, char hosts[][DSQL_HOST_MAX], int max)
 {

@@ -73,6 +73,10 @@ DSQL_LOCAL int dsql_conninfo_from_setdb(const dsql_pq_api *pq, const dsql_settin
                                         const char *dbname, const char *user,
                                         const char *password, dsql_conninfo **out);
 
+/* 1 if host (one name, not a list) is a DSQL endpoint, cluster id, vpce name or a DSQLAUTH_HOSTS
+ * match, as the rewrite decides. */
+DSQL_LOCAL int dsql_host_is_dsql(const dsql_settings *settings, const char *host);
+
 /* DSQL_TARGET_DSQL or DSQL_TARGET_OTHER. */
 DSQL_LOCAL int dsql_conninfo_target(const dsql_conninfo *ci);
 

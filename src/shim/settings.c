@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -125,6 +126,9 @@ static struct snapshot *snapshot_read(uint64_t fingerprint)
     }
     const char *off = env_value("DSQLAUTH_DISABLE");
     s->pub.disabled = off != NULL && strcmp(off, "0") != 0;
+    const char *dump = env_value("DSQLAUTH_PGDUMP");
+    s->pub.pgdump = dump == NULL || !(strcmp(dump, "0") == 0 || strcasecmp(dump, "off") == 0 ||
+                                      strcasecmp(dump, "no") == 0 || strcasecmp(dump, "false") == 0);
     if (s->pub.schema == NULL)
         s->pub.schema = "myschema";
     s->pub.ssl_floor = DSQL_SSL_VERIFY_FULL;

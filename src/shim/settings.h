@@ -31,6 +31,8 @@ DSQL_LOCAL const char *dsql_sslmode_name(int rank);
 typedef struct dsql_settings {
     /* DSQLAUTH_* */
     int disabled;              /* DSQLAUTH_DISABLE set to anything but "" or "0" */
+    int pgdump;                /* DSQLAUTH_PGDUMP: answer pg_dump's bookkeeping (default 1;
+                                  "0", "off", "no" or "false": 0) */
     const char *hosts;         /* DSQLAUTH_HOSTS: extra host patterns (fnmatch, comma/space) */
     const char *schema;        /* DSQLAUTH_SCHEMA, else "myschema" (never NULL) */
     int ssl_floor;             /* DSQLAUTH_SSLMODE as a rank (default DSQL_SSL_VERIFY_FULL);
