@@ -4,13 +4,15 @@
 # there (stopped on exit, as is any other a suite starts in a folder of T), and leaves only what
 # a user of a real cluster has: credentials, the region, where to connect and this endpoint's CA
 # (the system store holds Amazon's). The shim must add the rest itself. Sets T, EP (the endpoint) and FRONT_LOG.
+# LOCAL_START_ARGS adds options to `dsqlauth-local start` (--strict, ...).
 start_local() {
     T=$(mktemp -d "/tmp/dsqlauth-$1.XXXXXX") || bail "mktemp"
     chmod 755 "$T"
     # Every endpoint a suite started under T (a folder with a state file) stops at exit.
     trap 'for d in "$T"/*/; do [ -f "$d/state" ] && "$LOCAL" stop --dir "$d" >/dev/null 2>&1; done
           rm -rf "$T"' EXIT
-    "$LOCAL" start --dir "$T/local" >"$T/local-start.log" 2>&1 ||
+    # shellcheck disable=SC2086 # LOCAL_START_ARGS: more options for start, split on blanks
+    "$LOCAL" start --dir "$T/local" ${LOCAL_START_ARGS:-} >"$T/local-start.log" 2>&1 ||
         bail "dsqlauth-local start failed: $(cat "$T/local-start.log")"
     eval "$("$LOCAL" env --dir "$T/local")"
     EP=$CLUSTER_ENDPOINT
