@@ -46,6 +46,8 @@ static const struct statement {
 } statements[] = {
     {EXACT, "SET synchronize_seqscans TO off", NULL, DSQL_DUMP_COMMAND_OK},
     {EXACT, "SET statement_timeout = 0", NULL, DSQL_DUMP_COMMAND_OK},
+    /* --lock-wait-timeout: around the LOCK TABLEs, which are answered here too */
+    {PREFIX, "SET statement_timeout = ", NULL, DSQL_DUMP_COMMAND_OK},
     {EXACT, "SET lock_timeout = 0", NULL, DSQL_DUMP_COMMAND_OK},
     {EXACT, "SET idle_in_transaction_session_timeout = 0", NULL, DSQL_DUMP_COMMAND_OK},
     {EXACT, "SET transaction_timeout = 0", NULL, DSQL_DUMP_COMMAND_OK}, /* 17, for 17 servers */
@@ -138,8 +140,12 @@ enum dsql_dump_answer dsql_pgdump_classify(const char *q)
                 return st->answer;
             break;
         case PREFIX:
-            if (st->answer == DSQL_DUMP_COMMAND_OK) /* SET TRANSACTION SNAPSHOT '<name>' */
-                return quoted_literal(q + p, NULL, 0) == len - p ? st->answer : DSQL_DUMP_SEND;
+            /* SET TRANSACTION SNAPSHOT '<name>', SET statement_timeout = '<value>' */
+            if (st->answer == DSQL_DUMP_COMMAND_OK) {
+                if (len > p && quoted_literal(q + p, NULL, 0) == len - p)
+                    return st->answer;
+                break;
+            }
             return st->answer; /* PREPARE, EXECUTE: parsed when they run */
         case PREFIX_SUFFIX: {
             size_t s = strlen(st->suffix);
@@ -157,7 +163,11 @@ enum dsql_dump_answer dsql_pgdump_classify(const char *q)
     return DSQL_DUMP_SEND;
 }
 
-/* An identifier at *s (unquoted, as pg_dump names its prepared statements), into out. */
+/*
+ * An identifier at *s (unquoted, as pg_dump names its prepared statements), into out, folded to
+ * lower case as the server folds it: SQL's PREPARE dumpFunc and EXECUTE dumpFunc both name
+ * "dumpfunc", and protocol-level names are case-sensitive.
+ */
 static int take_name(const char **s, char *out, size_t out_len)
 {
     size_t n = 0;
@@ -165,7 +175,8 @@ static int take_name(const char **s, char *out, size_t out_len)
         n++;
     if (n == 0 || n >= out_len)
         return -1;
-    memcpy(out, *s, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (*s)[i] >= 'A' && (*s)[i] <= 'Z' ? (char)((*s)[i] - 'A' + 'a') : (*s)[i];
     out[n] = '\0';
     *s += n;
     return 0;

@@ -112,7 +112,9 @@ static PGconn *connect_via(const dsql_libpq *pq, const dsql_call *c)
     }
     if (depth > 0)
         return dsql_pass_connect(pq, c);
+#ifndef DSQLAUTH_BENCH_WITHOUT_PGDUMP
     dsql_pgdump_attach(pq); /* nothing unless this is pg_dump or pg_dumpall */
+#endif
     depth++; /* libpq's own calls of the entry points, from here on, go straight through */
     PGconn *conn = dsql_dispatch_connect(pq, library, c);
     depth--;

@@ -23,6 +23,7 @@ static const struct row rows[] = {
     {"SET row_security = on", DSQL_DUMP_COMMAND_OK},
     {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", DSQL_DUMP_COMMAND_OK},
     {"SET TRANSACTION SNAPSHOT '00000003-00000002-1'", DSQL_DUMP_COMMAND_OK},
+    {"SET statement_timeout = '30s'", DSQL_DUMP_COMMAND_OK}, /* --lock-wait-timeout */
     {"SELECT pg_catalog.pg_export_snapshot()", DSQL_DUMP_SNAPSHOT},
     {"SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name = "
      "'restrict_nonsystem_relation_kind'",
@@ -46,6 +47,8 @@ static const struct row rows[] = {
     {"BEGIN", DSQL_DUMP_SEND},
     {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE", DSQL_DUMP_SEND},
     {"SET statement_timeout = 5", DSQL_DUMP_SEND},
+    {"SET statement_timeout = '5'; DROP TABLE x", DSQL_DUMP_SEND},
+    {"DECLARE _pg_dump_cursor CURSOR FOR SELECT * FROM ONLY x", DSQL_DUMP_SEND},
     {"SET statement_timeout = 0; DROP TABLE x", DSQL_DUMP_SEND},
     {"set statement_timeout = 0", DSQL_DUMP_SEND},
     {"LOCK TABLE x IN ACCESS EXCLUSIVE MODE", DSQL_DUMP_SEND},
@@ -75,7 +78,7 @@ Test(pgdump, prepare_is_taken_apart)
                                                 name, sizeof name, types, sizeof types, &n,
                                                 &query),
                  0));
-    cr_expect(eq(str, name, "dumpFunc"));
+    cr_expect(eq(str, name, "dumpfunc"), "folded as the server folds it");
     cr_expect(eq(int, n, 1));
     cr_expect(eq(str, types, "pg_catalog.oid"));
     cr_expect(eq(str, (char *)query, "SELECT $1"));
@@ -105,7 +108,7 @@ Test(pgdump, execute_is_taken_apart)
     cr_assert(eq(int, dsql_pgdump_parse_execute("EXECUTE dumpFunc('16384')", name, sizeof name,
                                                 args, sizeof args, &n),
                  0));
-    cr_expect(eq(str, name, "dumpFunc"));
+    cr_expect(eq(str, name, "dumpfunc"));
     cr_expect(eq(int, n, 1));
     cr_expect(eq(str, args, "16384"));
     cr_assert(eq(int, dsql_pgdump_parse_execute("EXECUTE two('it''s', '2')", name, sizeof name,

@@ -17,14 +17,19 @@
 #    when installed (Debian package hyperfine), else a timed loop.
 # 4. What the preload's dlsym and dlopen cost each call in a program that never touches libpq
 #    (tools/bench/dl_bench.c, alternating rounds, medians).
+# 5. What pg_dump's handling costs programs that are not pg_dump: pgbench -S through the preload
+#    against the same preload built without it (tools/bench's libdsqlauth_preload_nodump.so),
+#    alternating rounds, medians (target >= 0.99), and the loader's start-up count of both.
 set -eu
 
 BUILD=${1:-build}
 SECONDS_PER_RUN=${2:-10}
 ROUNDS=${ROUNDS:-5}
 PRELOAD=$(realpath "$BUILD/src/libdsqlauth_preload.so")
+NODUMP=$(realpath "$BUILD/tools/bench/libdsqlauth_preload_nodump.so")
+export DSQLAUTH_LIBRARY=$(realpath "$BUILD/src/libdsqlauth.so.0")
 LOCAL=$(realpath "$BUILD/tools/local/dsqlauth-local")
-for p in "$PRELOAD" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
+for p in "$PRELOAD" "$NODUMP" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
 for p in pgbench psql bash; do command -v "$p" >/dev/null || { echo "shim.sh: $p is missing" >&2; exit 2; }; done
 
 T=$(mktemp -d)
@@ -54,6 +59,23 @@ for r in $(seq "$ROUNDS"); do
 done
 hand=$(printf '%s\n' "${hand_runs[@]}" | median)
 shim=$(printf '%s\n' "${shim_runs[@]}" | median)
+
+# ---- pg_dump's handling: pgbench -S with and without it ---------------------------------------
+LD_PRELOAD=$PRELOAD pgbench -i -q -s 1 "host=$EP user=admin" >"$T/init.log" 2>&1 ||
+    { echo "shim.sh: pgbench -i failed: $(cat "$T/init.log")" >&2; exit 1; }
+pgs() { pgbench -n -S -c 4 -j 2 -T "$SECONDS_PER_RUN" "host=$EP user=admin" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
+with_runs=() without_runs=()
+for r in $(seq "$ROUNDS"); do # which side goes first alternates, so neither gets a warmer server
+    if [ $((r % 2)) -eq 1 ]; then
+        without_runs+=("$(LD_PRELOAD=$NODUMP pgs)")
+        with_runs+=("$(LD_PRELOAD=$PRELOAD pgs)")
+    else
+        with_runs+=("$(LD_PRELOAD=$PRELOAD pgs)")
+        without_runs+=("$(LD_PRELOAD=$NODUMP pgs)")
+    fi
+done
+dump_with=$(printf '%s\n' "${with_runs[@]}" | median)
+dump_without=$(printf '%s\n' "${without_runs[@]}" | median)
 
 # ---- client CPU per connection, no server involved -------------------------------------------
 PQCLIENT=$BUILD/tests/shim/pqclient
@@ -106,6 +128,7 @@ loader_cycles() {
 mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
 read -r ld_p10_a ld_med_a < <(loader_cycles DSQLAUTH_BENCH=1)
 read -r ld_p10_b ld_med_b < <(loader_cycles LD_PRELOAD="$PRELOAD")
+read -r ld_p10_c ld_med_c < <(loader_cycles LD_PRELOAD="$NODUMP")
 
 # ---- dlsym and dlopen, per call ---------------------------------------------------------------
 DL_BENCH=$BUILD/tools/bench/dl_bench
@@ -149,9 +172,18 @@ for f in dlsym_default_ns dlsym_handle_ns dlopen_noload_ns; do
     printf '%-52s %14.1f %14.1f %13.1f ns\n' "$f per call (dl_bench, median of 5)" "$a" "$b" \
         "$(awk -v a="$a" -v b="$b" 'BEGIN {print b - a}')"
 done
+printf '%-52s %14.1f %14.1f %16.3f\n' "pgbench -S through the shim, tps: without/with pg_dump handling" \
+    "$dump_without" "$dump_with" "$(awk -v a="$dump_without" -v b="$dump_with" 'BEGIN {print b / a}')"
+if [ -n "$mhz" ] && [ -n "$ld_med_c" ]; then
+    printf '%-52s %14.3f %14.3f %13.3f ms\n' "/bin/true, loader time: without/with pg_dump handling" \
+        "$(awk -v c="$ld_med_c" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+        "$(awk -v c="$ld_med_b" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
+        "$(awk -v a="$ld_med_c" -v b="$ld_med_b" -v m="$mhz" 'BEGIN {print (b - a) / m / 1000}')"
+fi
 echo
 echo "pgbench rounds (by hand / shim): ${hand_runs[*]} / ${shim_runs[*]}"
-echo "target: ratio >= 0.97; extra start-up < 0.1 ms (dynamic loader time)"
+echo "pgbench -S rounds (without / with pg_dump handling): ${without_runs[*]} / ${with_runs[*]}"
+echo "target: ratio >= 0.97; extra start-up < 0.1 ms (dynamic loader time); pg_dump handling >= 0.99"
 
 # For tools/bench/run: one "name value" line per figure.
 if [ -n "${BENCH_RESULTS:-}" ]; then
@@ -162,6 +194,11 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
         echo "shim_bash_ms_with $bash_with"
         echo "shim_psql_ms_without $psql_without"
         echo "shim_psql_ms_with $psql_with"
+        echo "shim_pgdump_tps_with $dump_with"
+        echo "shim_pgdump_tps_without $dump_without"
+        if [ -n "$mhz" ] && [ -n "$ld_med_c" ]; then
+            echo "shim_pgdump_loader_ms_without $(awk -v c="$ld_med_c" -v m="$mhz" 'BEGIN {print c / m / 1000}')"
+        fi
         echo "shim_python_ms_without $py_without"
         echo "shim_python_ms_with $py_with"
         for f in dlsym_default_ns dlsym_handle_ns dlopen_noload_ns; do
