@@ -256,10 +256,14 @@ EOF
 
 # ---- one broken step at a time ----------------------------------------------------------------
 doctor nocreds "${noaws[@]}" -- "$EP"
-lines "no credentials: the chain's reason, the rest skipped" <<EOF
+lines "no credentials: the chain's reason, the steps that need none still run" <<EOF
 $OK_ENDPOINT
 credentials  FAILED: no AWS credentials found for profile 'default': set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile in $T/home/.aws/config or $T/home/.aws/credentials (aws configure)
-$(skipped_after credentials region dns tcp tls token login search_path)
+$OK_REGION
+$OK_DNS
+$OK_TCP
+$OK_TLS
+$(skipped_after credentials token login search_path)
 result: FAILED at credentials
 EOF
 status "no credentials" 1
@@ -269,17 +273,23 @@ doctor imds-503 "${imds[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT="$IMDS_URL" -- "$
 lines "IMDS failing: its step and status" <<EOF
 $OK_ENDPOINT
 credentials  FAILED: IMDS: role credentials: HTTP 503
-$(skipped_after credentials region dns tcp tls token login search_path)
+$OK_REGION
+$OK_DNS
+$OK_TCP
+$OK_TLS
+$(skipped_after credentials token login search_path)
 result: FAILED at credentials
 EOF
 status "IMDS failing" 1
 
 doctor noregion -u AWS_REGION -- dsqlauthlocaltestcluster00
-lines "no region: what to set, the rest skipped" <<EOF
+lines "no region: what to set; what needs the region skipped" <<EOF
 endpoint     ok: dsqlauthlocaltestcluster00 is a cluster id
 $OK_CREDS
 region       FAILED: cluster id dsqlauthlocaltestcluster00: no region: pass one (--region), set AWS_REGION, set region in profile 'default' (aws configure), or use the endpoint <id>.dsql.<region>.on.aws
-$(skipped_after region dns tcp tls token login search_path)
+dns          ok: not looked up: libpq connects to hostaddr 127.0.0.1 and uses dsqlauthlocaltestcluster00 only for TLS (SNI and the certificate check)
+$OK_TCP
+$(skipped_after region tls token login search_path)
 result: FAILED at region
 EOF
 status "no region" 1
@@ -297,7 +307,9 @@ endpoint     ok: nothing.invalid is a name listed in DSQLAUTH_HOSTS
 $OK_CREDS
 region       ok: us-east-1, from AWS_REGION
 ~dns          FAILED: nothing\.invalid (does not resolve \(Name or service not known\): check the name, or give hostaddr \(the address to connect to\) with the endpoint name as the host|could not be looked up \(.*\): this machine's DNS did not answer; check /etc/resolv\.conf and the network)
-$(skipped_after dns tcp tls token login search_path)
+$(skipped_after dns tcp tls)
+token        ok: a DbConnectAdmin token for nothing.invalid in us-east-1, valid 900 s (not shown)
+$(skipped_after dns login search_path)
 result: FAILED at dns
 EOF
 status "a name that does not resolve" 1
@@ -310,7 +322,9 @@ $OK_CREDS
 $OK_REGION
 $OK_DNS
 tcp          FAILED: nothing listens on 127.0.0.1 port $FREE (Connection refused): check the port (Aurora DSQL's is 5432) and, for a tunnel (SSM or SSH port forwarding), that it is running and listening there
-$(skipped_after tcp tls token login search_path)
+$(skipped_after tcp tls)
+$OK_TOKEN_ADMIN
+$(skipped_after tcp login search_path)
 result: FAILED at tcp
 EOF
 status "nothing listening" 1
@@ -325,7 +339,8 @@ $OK_REGION
 $OK_DNS
 $OK_TCP
 tls          FAILED: the server's certificate does not verify against CA file $T/other-ca.crt (unable to get local issuer certificate); the server sent: [0] CN=$EP,O=dsqlauth-local (issued by CN=dsqlauth-local CA,O=dsqlauth-local). Point DSQLAUTH_SSLROOTCERT (or PGSSLROOTCERT) at the CA that signed it (for Aurora DSQL: Amazon Root CA 1, in the system store)
-$(skipped_after tls token login search_path)
+$OK_TOKEN_ADMIN
+$(skipped_after tls login search_path)
 result: FAILED at tls
 EOF
 status "a CA that did not sign the server" 1
@@ -338,7 +353,8 @@ $OK_REGION
 dns          ok: not looked up: libpq connects to hostaddr 127.0.0.1 and uses $OTHER only for TLS (SNI and the certificate check)
 $OK_TCP
 tls          FAILED: 127.0.0.1 does not serve $OTHER (its TLS answer to the name: tlsv1 unrecognized name): the host name and where you connect (hostaddr, port, a tunnel) lead to different endpoints, or the cluster id is wrong
-$(skipped_after tls token login search_path)
+token        ok: a DbConnectAdmin token for $OTHER in us-east-1, valid 900 s (not shown)
+$(skipped_after tls login search_path)
 result: FAILED at tls
 EOF
 

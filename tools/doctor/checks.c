@@ -723,16 +723,24 @@ static void step_search_path(struct run *x, report_step *s)
 
 int doctor_run(const doctor_target *t, report *r)
 {
+    /*
+     * Each step runs unless a step it needs did not pass, so that one run shows every cause it
+     * can: missing credentials do not hide a port nobody listens on. needs[] are indices of
+     * earlier steps (-1 ends the list). TLS needs the region: a cluster id's name is known only
+     * with it.
+     */
     static const struct {
         const char *name;
         void (*fn)(struct run *, report_step *);
+        int needs[3];
     } steps[] = {
-        {"endpoint", step_endpoint},     {"credentials", step_credentials},
-        {"region", step_region},         {"dns", step_dns},
-        {"tcp", step_tcp},               {"tls", step_tls},
-        {"token", step_token},           {"login", step_login},
-        {"search_path", step_search_path},
+        {"endpoint", step_endpoint, {-1}},         {"credentials", step_credentials, {0, -1}},
+        {"region", step_region, {0, -1}},          {"dns", step_dns, {0, -1}},
+        {"tcp", step_tcp, {3, -1}},                {"tls", step_tls, {4, 2, -1}},
+        {"token", step_token, {1, 2, -1}},         {"login", step_login, {5, 6, -1}},
+        {"search_path", step_search_path, {7, -1}},
     };
+    const char *cause[sizeof steps / sizeof steps[0]] = {0}; /* the failed step behind each */
     struct run x;
     memset(&x, 0, sizeof x);
     x.t = t;
@@ -764,13 +772,18 @@ int doctor_run(const doctor_target *t, report *r)
     const char *failed = NULL;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         report_step *s = report_begin(r, steps[i].name);
-        if (failed != NULL) {
-            report_set(s, STEP_SKIPPED, "the %s step failed", failed);
+        for (const int *d = steps[i].needs; *d >= 0 && cause[i] == NULL; d++)
+            cause[i] = cause[*d];
+        if (cause[i] != NULL) {
+            report_set(s, STEP_SKIPPED, "the %s step failed", cause[i]);
             continue;
         }
         steps[i].fn(&x, s);
-        if (s->status != STEP_OK)
-            failed = steps[i].name;
+        if (s->status != STEP_OK) {
+            cause[i] = steps[i].name;
+            if (failed == NULL)
+                failed = steps[i].name;
+        }
     }
     r->failed = failed != NULL;
     rc = r->failed;

@@ -24,7 +24,8 @@ typedef struct doctor_target {
 
 /*
  * Runs the steps in order (endpoint, credentials, region, dns, tcp, tls, token, login,
- * search_path) into r; after the first failure the rest are skipped with the reason. Returns 0
+ * search_path) into r; a step is skipped, with the reason, only when a step it needs failed
+ * (tcp needs dns, tls tcp and region, token credentials and region, login tls and token). Returns 0
  * when every step passed, 1 otherwise. Never prints; never puts a secret into r.
  */
 int doctor_run(const doctor_target *t, report *r);

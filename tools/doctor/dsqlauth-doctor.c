@@ -30,7 +30,7 @@ static void usage(FILE *f)
           "  token        a token signed as the shim would (never shown)\n"
           "  login        a login through the shim's own connect path, DSQL's answer explained\n"
           "  search_path  the search_path the role's session gets\n"
-          "Later steps are skipped after a failure.\n"
+          "A step is skipped only when a step it needs failed.\n"
           "\n"
           "HOST is the cluster endpoint (<id>.dsql.<region>.on.aws), a bare cluster id, or a\n"
           "name listed in DSQLAUTH_HOSTS; default $PGHOST.\n"
