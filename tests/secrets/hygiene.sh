@@ -184,6 +184,11 @@ env "${ext[@]}" AWS_SECRET_ACCESS_KEY=$WRONG "$RUN" psql -X -At -c "select 1" "h
     >"$OUT/psql-wrong.out" 2>&1
 expect_match "psql: wrong key" "psql: error: .*signature mismatch" "$(cat "$OUT/psql-wrong.out")"
 
+# pg_dump through the shim: what it answers locally is logged, never a token.
+env "${ext[@]}" "$RUN" pg_dump --schema-only "host=$EP user=app dbname=postgres" >"$OUT/pgdump.out" 2>&1
+expect_match "pg_dump: the log says what was answered locally" \
+    "dsqlauth: info: pg_dump: answered locally .*: SET statement_timeout = 0" "$(cat "$OUT/pgdump.out")"
+
 # ---- DSQLAUTH_SSLMODE: the only way below verify-full ----------------------------------------
 # Without the endpoint's CA the shim verifies against the system store, which does not know it.
 env -u DSQLAUTH_SSLROOTCERT -u DSQLAUTH_LOG "$RUN" "$PQCLIENT" "host=$EP" >"$OUT/tls-untrusted.out" 2>&1
