@@ -46,7 +46,8 @@ probe=([psql]="psql --version" [pg_isready]="pg_isready --version" [pg_dump]="pg
     [pgtcl]="echo 'package require Pgtcl' | tclsh")
 
 # pg-native comes from npm into the build tree, once per build directory; started first, it
-# builds while the endpoint starts and the other clients run.
+# builds while the endpoint starts and the other clients run, and before start_local changes
+# HOME, so that the caller's npm settings (registry, proxy, CA) apply.
 NODE_DIR=$COMPAT_BIN/node
 rm -f "$COMPAT_BIN/pg_native_install.rc"
 ( "$here/pg_native_install.sh" "$NODE_DIR" >"$COMPAT_BIN/pg_native_install.log" 2>&1
