@@ -330,6 +330,72 @@ Test(lifecycle, strict_replays_every_recorded_dsql_case)
     PQfinish(c);
 }
 
+/*
+ * What stock pg_dump sends a DSQL cluster, and how DSQL answers each (AWS's pg_dump proxy
+ * documents the answers): the same SQLSTATE and message here, with the same effect on the
+ * transaction. Then the real pg_dump, which stops at the first of them.
+ */
+Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
+{
+    static const struct {
+        const char *sql, *state, *message;
+    } sent[] = {
+        {"SELECT pg_catalog.set_config('search_path', '', false)", "", ""},
+        {"SET DATESTYLE = ISO", "", ""},
+        {"SET INTERVALSTYLE = POSTGRES", "", ""},
+        {"SET extra_float_digits TO 3", "", ""},
+        {"SET synchronize_seqscans TO off", "0A000",
+         "setting configuration parameter \"synchronize_seqscans\" not supported"},
+        {"SET statement_timeout = 0", "0A000",
+         "setting configuration parameter \"statement_timeout\" not supported"},
+        {"SET lock_timeout = 0", "0A000",
+         "setting configuration parameter \"lock_timeout\" not supported"},
+        {"SET idle_in_transaction_session_timeout = 0", "0A000",
+         "setting configuration parameter \"idle_in_transaction_session_timeout\" not supported"},
+        {"SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings "
+         "WHERE name = 'restrict_nonsystem_relation_kind'",
+         "0A000",
+         "setting configuration parameter \"restrict_nonsystem_relation_kind\" not supported"},
+        {"SET row_security = off", "0A000",
+         "setting configuration parameter \"row_security\" not supported"},
+        {"BEGIN", "", ""},
+        {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "0A000",
+         "setting configuration parameter \"TRANSACTION\" not supported"},
+        {"ROLLBACK", "", ""},
+        {"BEGIN", "", ""},
+        {"LOCK TABLE public.pgdump_t IN ACCESS SHARE MODE", "0A000", "unsupported statement: Lock"},
+        {"SELECT 1", "25P02",
+         "current transaction is aborted, commands ignored until end of transaction block"},
+        {"ROLLBACK", "", ""},
+        {"PREPARE dumpFunc(pg_catalog.oid) AS SELECT 1 FROM pg_catalog.pg_proc WHERE oid = $1",
+         "0A000", "unsupported statement: Prepare"},
+        {"SELECT 1", "", ""},
+    };
+    PGconn *c = admin();
+    char msg[256];
+    cr_assert_str_eq(run(c, "CREATE TABLE IF NOT EXISTS pgdump_t (id uuid PRIMARY KEY)", NULL, 0),
+                     "");
+    for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++) {
+        cr_expect_str_eq(run(c, sent[i].sql, msg, sizeof msg), sent[i].state, "%s", sent[i].sql);
+        cr_expect_str_eq(msg, sent[i].message, "%s", sent[i].sql);
+    }
+    cr_expect_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    PQfinish(c);
+
+    /* The real one: its first refused statement ends it, with DSQL's words. */
+    char cmd[2048], out[4096];
+    char *t = h_token(1, 0, 0);
+    snprintf(cmd, sizeof cmd,
+             "PGPASSWORD='%s' pg_dump --schema-only -t pgdump_t \"host=%s hostaddr=127.0.0.1 "
+             "port=%d user=admin dbname=postgres sslmode=verify-full sslrootcert=%s\"",
+             t, h_endpoint(), h_port(), h_ca());
+    free(t);
+    cr_expect_neq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "setting configuration parameter \"synchronize_seqscans\" not "
+                          "supported") != NULL,
+              "%s", out);
+}
+
 /* Silent and trickling clients are cut off at the handshake deadline (3 s here). */
 Test(front, handshake_deadline_cuts_off_slow_clients)
 {

@@ -515,7 +515,15 @@ static const struct passing passes[] = {
     {"SHOW ALL", DSQL_STRICT_OTHER},
     {"ANALYZE t", DSQL_STRICT_OTHER},
     {"CALL p()", DSQL_STRICT_OTHER},
-    {"PREPARE q AS SELECT 1", DSQL_STRICT_OTHER},
+    {"SELECT pg_catalog.set_config('search_path', '', false)", DSQL_STRICT_OTHER},
+    {"SELECT set_config('Application_Name', 'x', false), 'set_config(''work_mem'''",
+     DSQL_STRICT_OTHER},
+    {"SELECT set_config(n, 'x', false) FROM (VALUES ('search_path')) v(n)", DSQL_STRICT_OTHER},
+    {"SELECT name FROM pg_settings WHERE name = 'work_mem'", DSQL_STRICT_OTHER},
+    {"SELECT my_set_config('work_mem', 1)", DSQL_STRICT_OTHER},
+    {"PREPARE TRANSACTION 'g'", DSQL_STRICT_OTHER},
+    {"EXECUTE q(1)", DSQL_STRICT_OTHER},
+    {"DEALLOCATE ALL", DSQL_STRICT_OTHER},
 };
 
 Test(classify, what_dsql_accepts_passes)

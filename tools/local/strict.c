@@ -1137,6 +1137,10 @@ static void classify_at(struct cur *c, dsql_strict_stmt *out)
         reject(out, "0A000", "unsupported VACUUM statement");
     } else if (is_kw(c, "lock")) {
         unsupported_node(out, "Lock");
+    } else if (is_kw(c, "prepare")) {
+        adv(c);
+        if (!is_kw(c, "transaction")) /* PREPARE TRANSACTION: the backend refuses it */
+            unsupported_node(out, "Prepare");
     } else if (is_kw(c, "declare")) {
         unsupported_node(out, "DeclareCursor");
     } else if (is_kw(c, "listen")) {
@@ -1169,6 +1173,80 @@ static void classify_at(struct cur *c, dsql_strict_stmt *out)
     }
 }
 
+/* Is the case-insensitive word w (lower case) somewhere in s[0, n)? A cheap pre-filter. */
+static int mentions(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t p = 0; p + wl <= n; p++) {
+        if (lower(s[p]) == w[0] && strncasecmp(s + p, w, wl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * The string constant compared with the column `col` somewhere in the statement
+ * (`col = 'x'` or `'x' = col`), as pg_dump's `... FROM pg_settings WHERE name = 'x'`. Its value
+ * goes into buf; NULL when there is none.
+ */
+static const char *compared_constant(const char *stmt, size_t len, const char *col, char *buf,
+                                     size_t size)
+{
+    struct cur c;
+    struct tok prev2 = {0}, prev1 = {0};
+    cur_init(&c, stmt, len);
+    while (c.t.type != TK_END) {
+        int eq = prev1.type == TK_CHAR && stmt[prev1.off] == '=' && prev1.len == 1;
+        if (eq && c.t.type == TK_STRING && tok_kw(&c, &prev2, col))
+            return tok_value(&c, buf, size);
+        if (eq && tok_kw(&c, &c.t, col) && prev2.type == TK_STRING) {
+            struct cur at = c;
+            at.t = prev2;
+            return tok_value(&at, buf, size);
+        }
+        prev2 = prev1;
+        prev1 = c.t;
+        adv(&c);
+    }
+    return NULL;
+}
+
+/*
+ * set_config(name, value, is_local) anywhere in a statement sets a parameter as SET does, and
+ * DSQL refuses it for the same names. The name is decided when it is a string constant, or in
+ * pg_dump's form `set_config(name, ...) FROM pg_settings WHERE name = '<constant>'`; any other
+ * name (an expression) cannot be judged from the text and passes.
+ */
+static void check_set_config(const char *stmt, size_t len, dsql_strict_stmt *out)
+{
+    char name[NAME_MAX_BYTES + 1];
+    struct cur c;
+    if (!mentions(stmt, len, "set_config"))
+        return;
+    cur_init(&c, stmt, len);
+    while (c.t.type != TK_END && !out->rejected) {
+        struct tok next = peek(&c);
+        if (!is_kw(&c, "set_config") || next.type != TK_CHAR || stmt[next.off] != '(') {
+            adv(&c);
+            continue;
+        }
+        adv(&c);
+        adv(&c); /* now on the first argument */
+        struct tok after = peek(&c);
+        int alone = after.type == TK_CHAR && stmt[after.off] == ',';
+        const char *value = NULL;
+        if (alone && (c.t.type == TK_STRING || c.t.type == TK_DOLLAR)) {
+            value = tok_value(&c, name, sizeof name);
+        } else if (alone && c.t.type == TK_WORD) {
+            char col[NAME_MAX_BYTES + 1];
+            tok_value(&c, col, sizeof col);
+            value = compared_constant(stmt, len, col, name, sizeof name);
+        }
+        if (value != NULL)
+            reject_param(out, value);
+    }
+}
+
 void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out)
 {
     struct cur c;
@@ -1179,6 +1257,8 @@ void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out)
         return;
     }
     classify_at(&c, out);
+    if (!out->rejected)
+        check_set_config(stmt, len, out);
     if (out->rejected)
         out->kind = DSQL_STRICT_OTHER;
 }
