@@ -2,9 +2,11 @@
 /* front.c: accept loop, TLS negotiation, startup checks and token authentication per client. */
 #include "front.h"
 
+#include "clock.h"
 #include "keys.h"
 #include "base/log.h"
 #include "proto.h"
+#include "relay.h"
 #include "tls.h"
 #include "token_verify.h"
 
@@ -22,7 +24,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_PASSWORD_MSG (DSQL_TOKEN_MAX + 64)
@@ -60,13 +61,6 @@ typedef struct conn {
     char addr[INET6_ADDRSTRLEN]; /* the client's address, without the port */
 } conn;
 
-int64_t front_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- blocking I/O for the handshake phase (socket timeouts bound every call) ---------------- */
 
 /*
@@ -75,7 +69,7 @@ int64_t front_now_ms(void)
  */
 static int arm(const conn *c)
 {
-    int64_t left = c->deadline_ms - front_now_ms();
+    int64_t left = c->deadline_ms - local_now_ms();
     if (left <= 0)
         return -1;
     struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
@@ -173,7 +167,7 @@ static int64_t limit_blocked_ms(front *f, const char *addr)
 {
     if (f->cfg->max_failed_logins <= 0)
         return 0;
-    int64_t now = front_now_ms(), left = 0;
+    int64_t now = local_now_ms(), left = 0;
     pthread_mutex_lock(&f->limit_lock);
     limit_slot *l = limit_find(f, addr, now);
     if (l != NULL && l->failures >= f->cfg->max_failed_logins)
@@ -186,7 +180,7 @@ static void limit_record_failure(front *f, const char *addr)
 {
     if (f->cfg->max_failed_logins <= 0)
         return;
-    int64_t now = front_now_ms(), window = (int64_t)f->cfg->failed_login_window * 1000;
+    int64_t now = local_now_ms(), window = (int64_t)f->cfg->failed_login_window * 1000;
     pthread_mutex_lock(&f->limit_lock);
     limit_slot *l = limit_find(f, addr, now);
     if (l == NULL) {
@@ -380,7 +374,7 @@ static void session(conn *c)
     if (pkt == NULL || st == NULL)
         goto out;
 
-    c->deadline_ms = front_now_ms() + cfg->handshake_timeout * 1000;
+    c->deadline_ms = local_now_ms() + cfg->handshake_timeout * 1000;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
@@ -460,7 +454,7 @@ static void session(conn *c)
         .client_fd = c->fd,
         .backend_fd = bfd,
         .strict = cfg->strict,
-        .deadline_ms = cfg->max_lifetime > 0 ? front_now_ms() + cfg->max_lifetime * 1000 : 0,
+        .deadline_ms = cfg->max_lifetime > 0 ? local_now_ms() + cfg->max_lifetime * 1000 : 0,
         .max_lifetime = cfg->max_lifetime,
     };
     free(pkt);

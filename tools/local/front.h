@@ -3,7 +3,6 @@
 #ifndef DSQL_LOCAL_FRONT_H
 #define DSQL_LOCAL_FRONT_H
 
-#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/un.h>
@@ -27,21 +26,5 @@ typedef struct front_config {
  * per connection. Returns 0 after a clean stop, or -1 with a message when it cannot start.
  */
 int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen);
-
-/* The data phase of one connection (relay.c): both sockets connected, the session set up. */
-typedef struct relay_params {
-    SSL *ssl;                /* client side, handshake done */
-    int client_fd;
-    int backend_fd;          /* Unix socket to PostgreSQL, startup packet sent */
-    int strict;
-    int64_t deadline_ms;     /* CLOCK_MONOTONIC ms at which the session is closed; 0: never */
-    int64_t max_lifetime;    /* for the message */
-} relay_params;
-
-/* Relays until either side closes or the deadline passes. Closes nothing. */
-void relay_run(const relay_params *p);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t front_now_ms(void);
 
 #endif /* DSQL_LOCAL_FRONT_H */

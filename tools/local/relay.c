@@ -20,11 +20,12 @@
  *  - To keep hidden statements in order, strict mode forwards one batch (up to a Query or Sync)
  *    at a time and holds the client's next messages until its ReadyForQuery (COPY data passes).
  */
-#include "front.h"
+#include "relay.h"
 
 #include "base/log.h"
-#include "proto.h"
 #include "base/util.h"
+#include "clock.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -658,7 +659,7 @@ void relay_run(const relay_params *p)
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
     struct pollfd pfd[2];
     for (;;) {
-        if (p->deadline_ms > 0 && !r->closing && front_now_ms() >= p->deadline_ms)
+        if (p->deadline_ms > 0 && !r->closing && local_now_ms() >= p->deadline_ms)
             r->closing = 1;
         if (r->closing && !r->finished && r->b_msg_left == 0)
             lifetime_over(r);
@@ -689,7 +690,7 @@ void relay_run(const relay_params *p)
 
         int timeout = -1;
         if (p->deadline_ms > 0 && !r->closing) {
-            int64_t left = p->deadline_ms - front_now_ms();
+            int64_t left = p->deadline_ms - local_now_ms();
             timeout = left < 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
         }
         short cev = r->c_events;
