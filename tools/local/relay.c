@@ -124,6 +124,7 @@ typedef struct relay {
 
     /* strict mode */
     dsql_strict_session ss; /* the classifier's view of the client's session */
+    dsql_strict_cache *cache; /* each distinct text parsed once */
     char txn;             /* the client's transaction status, from the last ReadyForQuery */
     int outstanding;      /* a Query or Sync of the client awaits its ReadyForQuery */
     int in_batch;         /* the client has sent messages since the last ReadyForQuery */
@@ -220,31 +221,47 @@ static int put_raise(dsql_buf *b, const dsql_strict_error *err)
     return 0;
 }
 
+/* Appends sql[from, to) with DSQL's ASYNC keyword, if it lies there, blanked (same length). */
+static void append_blanking_async(dsql_buf *out, const char *sql, size_t from, size_t to,
+                                  const dsql_strict_stmt *st)
+{
+    if (st->async_len > 0 && st->async_off >= from && st->async_off + st->async_len <= to) {
+        dsql_buf_append(out, sql + from, st->async_off - from);
+        for (size_t i = 0; i < st->async_len; i++)
+            dsql_buf_putc(out, ' ');
+        from = st->async_off + st->async_len;
+    }
+    dsql_buf_append(out, sql + from, to - from);
+}
+
 /*
- * The statements of a Query string, as PostgreSQL should see them: each shown to the
- * classifier, ASYNC cut out, and the first rejected one replaced by a raise (the rest dropped).
- * Sets *dml when a statement changes rows and *txn_control when one begins or ends a block.
+ * The statements of a Query string, as PostgreSQL should see them: each admitted in order,
+ * ASYNC blanked, and the first rejected one replaced by a raise (the rest dropped). Sets *dml
+ * when a statement changes rows and *txn_control when one begins or ends a block. A string
+ * PostgreSQL's grammar refuses goes as it is: the backend answers it.
  */
 static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *out, int *dml,
                          int *txn_control, int *rejected)
 {
-    size_t pos = 0, off, len, copied = 0;
-    while (dsql_strict_split(sql, sql_len, &pos, &off, &len)) {
-        dsql_strict_stmt st;
+    const dsql_strict_stmt *stmts;
+    size_t n, copied = 0;
+    int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const dsql_strict_stmt *st = &stmts[i];
         dsql_strict_error err;
-        if (dsql_strict_check(&r->ss, sql + off, len, &st, &err) == DSQL_STRICT_REJECT) {
+        if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT) {
             dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
-            dsql_buf_append(out, sql + copied, off - copied);
+            dsql_buf_append(out, sql + copied, st->off - copied);
             *rejected = 1;
             return put_raise(out, &err);
         }
-        *dml |= st.kind == DSQL_STRICT_DML;
-        *txn_control |= st.kind == DSQL_STRICT_BEGIN || st.kind == DSQL_STRICT_COMMIT ||
-                        st.kind == DSQL_STRICT_ROLLBACK;
-        if (st.async_len > 0) {
-            dsql_buf_append(out, sql + copied, off + st.async_off - copied);
-            copied = off + st.async_off + st.async_len;
-        }
+        *dml |= st->kind == DSQL_STRICT_DML;
+        *txn_control |= st->kind == DSQL_STRICT_BEGIN || st->kind == DSQL_STRICT_COMMIT ||
+                        st->kind == DSQL_STRICT_ROLLBACK;
+        append_blanking_async(out, sql, copied, st->off + st->len, st);
+        copied = st->off + st->len;
     }
     dsql_buf_append(out, sql + copied, sql_len - copied);
     return 0;
@@ -254,31 +271,29 @@ static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *ou
 static int rewrite_parse(relay *r, const char *name, const char *sql, size_t sql_len,
                          dsql_buf *out, int *dml, int *rejected)
 {
-    dsql_strict_stmt st;
+    const dsql_strict_stmt *stmts;
+    size_t n;
+    int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
+    if (rc < 0)
+        return -1;
+    if (rc != 0 || n != 1) { /* the backend refuses it, or it is empty */
+        dsql_buf_append(out, sql, sql_len);
+        return 0;
+    }
+    const dsql_strict_stmt *st = &stmts[0];
     dsql_strict_error err;
-    dsql_strict_classify(sql, sql_len, &st);
-    int refused = st.rejected;
+    int refused = st->rejected;
     if (refused)
-        err = st.error;
+        err = st->error;
     else if (*name == '\0')
-        refused = dsql_strict_admit(&r->ss, &st, &err) == DSQL_STRICT_REJECT;
+        refused = dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT;
     if (refused) {
         dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
         *rejected = 1;
         return put_raise(out, &err);
     }
-    *dml = st.kind == DSQL_STRICT_DML;
-    size_t start = 0, end = sql_len;
-    if (st.async_len > 0) {
-        /* The classifier's offsets are from the statement's first token. */
-        size_t lead = 0;
-        size_t p2 = 0, off, len;
-        if (dsql_strict_split(sql, sql_len, &p2, &off, &len))
-            lead = off;
-        dsql_buf_append(out, sql, lead + st.async_off);
-        start = lead + st.async_off + st.async_len;
-    }
-    dsql_buf_append(out, sql + start, end - start);
+    *dml = st->kind == DSQL_STRICT_DML;
+    append_blanking_async(out, sql, 0, sql_len, st);
     return 0;
 }
 
@@ -655,6 +670,10 @@ void relay_run(const relay_params *p)
     r->c_can_read = r->b_can_read = 1;
     r->txn = 'I';
     dsql_strict_session_init(&r->ss);
+    if (p->strict && (r->cache = dsql_strict_cache_new()) == NULL) {
+        free(r);
+        return;
+    }
     fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
     struct pollfd pfd[2];
@@ -709,6 +728,7 @@ void relay_run(const relay_params *p)
         if (pfd[0].revents & POLLOUT)
             r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
     }
+    dsql_strict_cache_free(r->cache);
     q_free(&r->cin);
     q_free(&r->bin);
     q_free(&r->to_client);
