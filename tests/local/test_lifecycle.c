@@ -333,7 +333,7 @@ Test(lifecycle, strict_replays_every_recorded_dsql_case)
 /*
  * What stock pg_dump sends a DSQL cluster, and how DSQL answers each (AWS's pg_dump proxy
  * documents the answers): the same SQLSTATE and message here, with the same effect on the
- * transaction. Then the real pg_dump, which stops at the first of them.
+ * transaction. Then the real pg_dump.
  */
 Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
 {
@@ -382,7 +382,8 @@ Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
     cr_expect_eq(PQtransactionStatus(c), PQTRANS_IDLE);
     PQfinish(c);
 
-    /* The real one: its first refused statement ends it, with DSQL's words. */
+    /* The real one (Debian 12's is pg_dump 15) stops before any of them, as against DSQL: the
+     * server says it is 16.15, newer than pg_dump, which refuses to dump a newer server. */
     char cmd[2048], out[4096];
     char *t = h_token(1, 0, 0);
     snprintf(cmd, sizeof cmd,
@@ -391,8 +392,8 @@ Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
              t, h_endpoint(), h_port(), h_ca());
     free(t);
     cr_expect_neq(h_sh(cmd, out, sizeof out), 0, "%s", out);
-    cr_expect(strstr(out, "setting configuration parameter \"synchronize_seqscans\" not "
-                          "supported") != NULL,
+    cr_expect(strstr(out, "server version: 16.15") != NULL &&
+                  strstr(out, "aborting because of server version mismatch") != NULL,
               "%s", out);
 }
 

@@ -6,6 +6,7 @@
 #include "front.h"
 #include "keys.h"
 #include "pgctl.h"
+#include "pgmodule.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -92,6 +93,32 @@ static void raise_fd_limit(void)
     (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/*
+ * Where the backend module is: $DSQLAUTH_LOCAL_PGMODULE, else beside this executable (a build
+ * tree), else where `meson install` puts it.
+ */
+static void module_source(char *out, size_t n)
+{
+    const char *e = getenv("DSQLAUTH_LOCAL_PGMODULE");
+    char exe[1024];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (e != NULL && *e != '\0') {
+        snprintf(out, n, "%s", e);
+        return;
+    }
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(out, n, "%.900s/%s", exe, PGMODULE_FILE);
+            if (access(out, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, n, "%s/%s", DSQL_LOCAL_MODULE_DIR, PGMODULE_FILE);
+}
+
 int cmd_start(settings *s, const settings *running, int foreground, int explicit_port)
 {
     char msg[1024], path[600];
@@ -105,11 +132,6 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
     pid_t fp = statedir_front_pid(s);
     if (fp > 0 && pgctl_running(&pg) > 0) {
         /* Harmless: the roles of this command line are made, the rest must match. */
-        const char *users[LOCAL_MAX_USERS];
-        for (size_t i = 0; i < s->nusers; i++)
-            users[i] = s->users[i];
-        if (pgctl_setup_roles(&pg, users, s->nusers, msg, sizeof msg) != 0)
-            return local_die("%s", msg);
         if (running != NULL &&
             (strcmp(running->endpoint, s->endpoint) != 0 || running->strict != s->strict ||
              running->max_lifetime != s->max_lifetime || running->port != s->port))
@@ -117,6 +139,12 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
                        "--max-lifetime %lld); `dsqlauth-local stop` first to change them",
                        s->dir, running->endpoint, running->port,
                        running->strict ? ", --strict" : "", running->max_lifetime);
+        const char *users[LOCAL_MAX_USERS];
+        for (size_t i = 0; i < s->nusers; i++)
+            users[i] = s->users[i];
+        pg.strict = s->strict;
+        if (pgctl_setup(&pg, users, s->nusers, msg, sizeof msg) != 0)
+            return local_die("%s", msg);
         printf("dsqlauth-local: already running on 127.0.0.1:%d (%s)\n", s->port, s->endpoint);
         return 0;
     }
@@ -125,12 +153,18 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
         for (int i = 0; i < 50 && statedir_alive(fp); i++)
             usleep(100000);
     }
+    if (s->strict) {
+        char module[1024];
+        module_source(module, sizeof module);
+        if (pgctl_strict(&pg, s->dir, module, msg, sizeof msg) != 0)
+            return local_die("%s", msg);
+    }
     if (pgctl_ensure_cluster(&pg, msg, sizeof msg) != 0 || pgctl_start(&pg, msg, sizeof msg) != 0)
         return local_die("%s", msg);
     const char *users[LOCAL_MAX_USERS];
     for (size_t i = 0; i < s->nusers; i++)
         users[i] = s->users[i];
-    if (pgctl_setup_roles(&pg, users, s->nusers, msg, sizeof msg) != 0)
+    if (pgctl_setup(&pg, users, s->nusers, msg, sizeof msg) != 0)
         return local_die("%s", msg);
     if (tls_ensure_certs(s->dir, s->endpoint, msg, sizeof msg) != 0)
         return local_die("%s", msg);

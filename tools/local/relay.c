@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "clock.h"
+#include "pgmodule.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -455,6 +456,47 @@ static void client_ready(relay *r, const char *msg, size_t n)
     batch_done(r, status);
 }
 
+/* The value of field code in an ErrorResponse or NoticeResponse (msg, n bytes), or NULL. */
+static const char *notice_field(const char *msg, size_t n, char code, size_t *len)
+{
+    for (size_t i = 5; i < n && msg[i] != '\0';) {
+        size_t flen = strnlen(msg + i + 1, n - i - 1);
+        if (msg[i] == code) {
+            *len = flen;
+            return msg + i + 1;
+        }
+        i += flen + 2;
+    }
+    return NULL;
+}
+
+/*
+ * The backend module's word that a statement started a job (pgmodule.h): DSQL answers
+ * CREATE INDEX ASYNC and ALTER TABLE ASYNC with one row, column job_id, before the command tag.
+ * Returns 1 when msg was that notice and the row has been queued for the client.
+ */
+static int job_row(relay *r, const char *msg, size_t n)
+{
+    size_t clen, idlen;
+    const char *code = notice_field(msg, n, 'C', &clen);
+    const char *id = notice_field(msg, n, 'M', &idlen);
+    if (code == NULL || clen != 5 || memcmp(code, PGMODULE_JOB_SQLSTATE, 5) != 0 || id == NULL)
+        return 0;
+    unsigned char desc[] = {'T', 0, 0, 0, 0, 0, 1, 'j', 'o', 'b', '_', 'i', 'd', 0,
+                            0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff, 0xff,
+                            0xff, 0, 0};
+    proto_set32(desc + 1, sizeof desc - 1);
+    q_push(&r->to_client, desc, sizeof desc);
+    unsigned char row[11] = {'D'};
+    proto_set32(row + 1, (uint32_t)(4 + 2 + 4 + idlen));
+    row[5] = 0;
+    row[6] = 1;
+    proto_set32(row + 7, (uint32_t)idlen);
+    q_push(&r->to_client, row, sizeof row);
+    q_push(&r->to_client, id, idlen);
+    return 1;
+}
+
 static void backend_message(relay *r, const char *msg, size_t n)
 {
     char t = msg[0];
@@ -506,6 +548,10 @@ static void backend_message(relay *r, const char *msg, size_t n)
             push_error_without_context(&r->to_client, msg, n);
             return;
         }
+        break;
+    case 'N':
+        if (job_row(r, msg, n))
+            return;
         break;
     }
     q_push(&r->to_client, msg, n);
