@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "dsqlauth.h"
+#include "occ.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -29,7 +30,21 @@ void cli_usage(FILE *f)
           "  --cluster-id ID      26 characters [a-z0-9] (default " LOCAL_DEFAULT_CLUSTER_ID ")\n"
           "  --region R           (default " LOCAL_DEFAULT_REGION ")\n"
           "  --user NAME          a further non-admin role (repeatable; `app` always exists)\n"
-          "  --strict             reject what Aurora DSQL rejects (SQLSTATEs as DSQL's)\n"
+          "  --strict             behave as Aurora DSQL: refuse what it refuses (its SQLSTATEs and\n"
+          "                       messages; tools/local/rules.tsv), answer as its server does\n"
+          "                       (version 16.15, REPEATABLE READ, UTC, CREATE INDEX ASYNC jobs),\n"
+          "                       and settle write conflicts at COMMIT (40001 OC000) instead of\n"
+          "                       making writers wait\n"
+          "  --inject-conflict every=N[,app=NAME][,code=OC000|OC001]\n"
+          "                       strict: fail every Nth COMMIT of a transaction block (of the\n"
+          "                       sessions whose application_name is NAME) with DSQL's 40001, to\n"
+          "                       test retry loops; a session may also SET application_name =\n"
+          "                       'dsqlauth:fail-next-commit' to fail its next COMMIT once\n"
+          "  --max-transaction-age S  strict: refuse the next statement of a transaction older\n"
+          "                       than S seconds with 54000 (default 300, DSQL's 5 minutes; 0: no limit)\n"
+          "  --connection-rate R[,B]  refuse new connections beyond R per second after a burst\n"
+          "                       of B (default 10*R) with 53400, as DSQL's quota (100, 1000) does;\n"
+          "                       default off, so benchmarks may connect freely\n"
           "  --max-lifetime S     close sessions after S seconds like DSQL (default 3600; 0: never)\n"
           "  --handshake-timeout S  seconds a client has for TLS, startup and password (10)\n"
           "  --max-failed-logins N  after N failed logins from one client address within the\n"
@@ -75,6 +90,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
     char extra_users[LOCAL_MAX_USERS][64];
     size_t nextra = 0;
     int port = -1, foreground = 0, strict = 0, handshake = 10, max_failed = 10, window = 60;
+    int txn_age = 300, rate = 0, burst = 0;
+    const char *inject = "";
     long long lifetime = -1, expires = 0, signing_time = 0;
     const char *token_user = "admin";
     static const struct option opts[] = {
@@ -87,6 +104,9 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"signing-time", required_argument, 0, 't'},
         {"max-failed-logins", required_argument, 0, 'F'},
         {"failed-login-window", required_argument, 0, 'W'},
+        {"inject-conflict", required_argument, 0, 'I'},
+        {"max-transaction-age", required_argument, 0, 'A'},
+        {"connection-rate", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
@@ -153,6 +173,30 @@ int cli_parse(int argc, char **argv, cli_args *a)
             if (*optarg == '\0' || *end != '\0' || window < 1 || window > 86400)
                 return local_die("--failed-login-window: expected 1..86400 seconds, got %s", optarg);
             break;
+        case 'I': {
+            occ_inject parsed;
+            char why[256];
+            if (occ_inject_parse(optarg, &parsed, why, sizeof why) != 0)
+                return local_die("%s", why);
+            inject = optarg;
+            break;
+        }
+        case 'A':
+            txn_age = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || txn_age < 0 || txn_age > 86400)
+                return local_die("--max-transaction-age: expected 0..86400 seconds, got %s",
+                                 optarg);
+            break;
+        case 'R':
+            rate = (int)strtol(optarg, &end, 10);
+            burst = rate * 10;
+            if (*end == ',')
+                burst = (int)strtol(end + 1, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || rate < 1 || rate > 1000000 || burst < 1 ||
+                burst > 10000000)
+                return local_die("--connection-rate: expected R[,B] with R 1..1000000 and B "
+                                 "1..10000000, got %s", optarg);
+            break;
         case 'U':
             token_user = optarg;
             break;
@@ -196,6 +240,10 @@ int cli_parse(int argc, char **argv, cli_args *a)
         s.handshake_timeout = handshake;
         s.max_failed_logins = max_failed;
         s.failed_login_window = window;
+        snprintf(s.inject_conflict, sizeof s.inject_conflict, "%s", inject);
+        s.max_txn_age = txn_age;
+        s.conn_rate = rate;
+        s.conn_burst = burst;
     }
     if (cluster_id != NULL)
         snprintf(s.cluster_id, sizeof s.cluster_id, "%s", cluster_id);

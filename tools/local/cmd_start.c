@@ -61,8 +61,16 @@ static int serve(const settings *s, const pgctl *pg, int lfd, int ready_fd)
         .handshake_timeout = s->handshake_timeout > 0 ? s->handshake_timeout : 10,
         .max_failed_logins = s->max_failed_logins,
         .failed_login_window = s->failed_login_window > 0 ? s->failed_login_window : 60,
+        .max_txn_age = s->max_txn_age,
+        .conn_rate = s->conn_rate,
+        .conn_burst = s->conn_burst,
         .ready_fd = ready_fd,
     };
+    if (s->inject_conflict[0] != '\0' &&
+        occ_inject_parse(s->inject_conflict, &cfg.inject, msg, sizeof msg) != 0) {
+        fprintf(stderr, "dsqlauth-local: %s\n", msg);
+        return 1;
+    }
     if (snprintf(cfg.backend_socket, sizeof cfg.backend_socket, "%s/.s.PGSQL.%d", pg->sockdir,
                  PG_BACKEND_PORT) >= (int)sizeof cfg.backend_socket) {
         fprintf(stderr, "dsqlauth-local: socket path too long\n");

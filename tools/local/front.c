@@ -499,6 +499,7 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
     f.cfg = cfg;
     atomic_init(&f.active, 0);
     pthread_mutex_init(&f.limit_lock, NULL);
+    occ_configure(&cfg->inject);
     f.ctx = tls_server_ctx(cfg->state_dir, cfg->endpoint, msg, msglen);
     if (f.ctx == NULL)
         return -1;

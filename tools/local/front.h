@@ -3,6 +3,8 @@
 #ifndef DSQL_LOCAL_FRONT_H
 #define DSQL_LOCAL_FRONT_H
 
+#include "occ.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/un.h>
@@ -19,6 +21,9 @@ typedef struct front_config {
     int ready_fd;           /* written "1" and closed once serving; -1: none */
     int max_failed_logins;  /* failed logins per client address within the window; 0: no limit */
     int failed_login_window; /* seconds */
+    occ_inject inject;      /* strict: conflicts to inject (every 0: none) */
+    int max_txn_age;        /* strict: seconds a transaction may last; 0: no limit */
+    int conn_rate, conn_burst; /* new connections per second after a burst; 0: no limit */
 } front_config;
 
 /*

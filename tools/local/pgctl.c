@@ -213,7 +213,12 @@ static int write_settings(pgctl *pg)
         put_quoted(f, pg->module);
         fprintf(f, "\n"
                    "default_transaction_isolation = 'repeatable read'\n"
-                   "timezone = 'UTC'\n");
+                   "timezone = 'UTC'\n"
+                   "# optimistic concurrency: lock waits end fast, and the module names who\n"
+                   "# was waited for (relay.c, occ.c)\n"
+                   "lock_timeout = '%dms'\n"
+                   "deadlock_timeout = '%dms'\n"
+                   "log_lock_waits = on\n", PGCTL_LOCK_TIMEOUT_MS, PGCTL_LOCK_TIMEOUT_MS / 3);
     }
     if (fclose(f) != 0) {
         free(text);

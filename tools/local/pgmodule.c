@@ -28,6 +28,10 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 
 static ProcessUtility_hook_type prev_utility = NULL;
+static emit_log_hook_type prev_emit = NULL;
+
+/* The backends the current lock wait waits for, from PostgreSQL's "still waiting" report. */
+static char waiting_for[256];
 
 /* A rule's message from rules.tsv, with its {} filled. */
 static const char *rule_message(enum rule_id id, const char *arg, char *buf, size_t size)
@@ -174,6 +178,36 @@ static void dsql_utility(PlannedStmt *pstmt, const char *query, bool read_only,
     }
 }
 
+/*
+ * Optimistic concurrency (occ.h): with log_lock_waits on and deadlock_timeout below
+ * lock_timeout, PostgreSQL reports a lock wait ("process N still waiting for ...", naming the
+ * backends holding the lock in its server-log detail) before the wait times out. The module
+ * keeps those pids, keeps the report out of the log, and hands them to the relay in the
+ * DETAIL of the lock-timeout error (55P03), which the relay never shows the client.
+ */
+static void dsql_emit(ErrorData *e)
+{
+    if (e->elevel == LOG && e->message != NULL && strstr(e->message, " still waiting for ")) {
+        const char *h = e->detail_log ? strstr(e->detail_log, "holding the lock: ") : NULL;
+        size_t o = 0;
+        for (h = h ? h + 18 : NULL; h != NULL && *h != '\0' && *h != '.' &&
+                                    o + 1 < sizeof waiting_for;
+             h++)
+            if ((*h >= '0' && *h <= '9') || *h == ',')
+                waiting_for[o++] = *h;
+        waiting_for[o] = '\0';
+        e->output_to_server = false;
+    } else if (e->elevel == LOG && e->message != NULL && strstr(e->message, " acquired ")) {
+        waiting_for[0] = '\0';
+        e->output_to_server = false;
+    } else if (e->elevel >= ERROR && e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
+        e->detail = psprintf("%s%s", PGMODULE_BLOCKERS_DETAIL, waiting_for);
+        waiting_for[0] = '\0';
+    }
+    if (prev_emit != NULL)
+        prev_emit(e);
+}
+
 /* Raises an integer setting's bounds so that a value outside them can be set. */
 static void widen_int_setting(const char *name, int value)
 {
@@ -199,4 +233,6 @@ void _PG_init(void)
     SetConfigOption("server_version_num", num, PGC_INTERNAL, PGC_S_OVERRIDE);
     prev_utility = ProcessUtility_hook;
     ProcessUtility_hook = dsql_utility;
+    prev_emit = emit_log_hook;
+    emit_log_hook = dsql_emit;
 }

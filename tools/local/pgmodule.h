@@ -15,11 +15,14 @@
  *     shows, and tells the relay the job's id in an INFO message with SQLSTATE
  *     PGMODULE_JOB_SQLSTATE and the id as its text; the relay turns that message into the
  *     job_id row DSQL answers with.
+ *   - names, in the DETAIL of a lock-timeout error (55P03), the backends the statement waited
+ *     for (PGMODULE_BLOCKERS_DETAIL), for the relay's optimistic concurrency (occ.h).
  * The SQL objects beside it (schema sys, sys.jobs, sys.wait_for_job, version()) are made by
  * pgctl_setup at start.
  */
 
 #define PGMODULE_JOB_SQLSTATE "DQJOB"
+#define PGMODULE_BLOCKERS_DETAIL "dsqlauth waited for: " /* then pids, comma-separated */
 #define PGMODULE_JOB_ID_LEN 26 /* 16 random bytes in lower-case RFC 4648 base32, unpadded */
 #define PGMODULE_FILE "dsqlauth_pg.so"
 

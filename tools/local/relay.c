@@ -25,7 +25,9 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "clock.h"
+#include "occ.h"
 #include "pgmodule.h"
+#include "rules.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,7 +107,21 @@ enum hidden {
     H_BEGIN, /* our BEGIN before the client's batch: swallow its CommandComplete and Z */
     H_END,   /* our COMMIT or ROLLBACK after it: swallow CommandComplete, pass E and Z */
     H_RAISE, /* our DO raising 54000 inside the client's block: pass E (cleaned) and Z */
+    H_OCC_SHADOW,  /* after a conflict: ROLLBACK TO our savepoint, then the shadow's answer */
+    H_OCC_RETRY,   /* after an autocommit statement's conflict: our ROLLBACK before retrying */
+    H_OCC_LOSE,    /* our ROLLBACK for a COMMIT that lost: then DSQL's conflict error */
+    H_OCC_RELEASE, /* a winner doomed this transaction: our ROLLBACK; BEGIN frees its locks */
 };
+
+/* What the client's batch is, for optimistic concurrency (strict). */
+enum occ_batch {
+    OB_NONE,   /* nothing special */
+    OB_STMT,   /* one write or locking read in a block, after our SAVEPOINT */
+    OB_WIN,    /* a COMMIT that won: its replays, then COMMIT */
+};
+
+#define OCC_SAVEPOINT "dsqlauth_occ"
+#define OCC_RELEASE_WAIT_MS 3000
 
 typedef struct stmt_flag {
     char name[64];
@@ -136,6 +153,28 @@ typedef struct relay {
     stmt_flag stmts[MAX_STMTS]; /* named prepared statements: do they change rows? */
     unsigned next_stmt;
     int unnamed_changes_rows;   /* the same for the unnamed statement */
+
+    /* strict mode: optimistic concurrency (occ.h) */
+    occ_member *occ;
+    int wake_fd;          /* eventfd: a winner asks this session to release its locks */
+    char backend_txn;     /* the backend's status, hidden statements included */
+    int saw_commit;       /* a COMMIT tag since the backend's transaction began */
+    enum occ_batch ob;
+    int ob_savepoint;     /* our SAVEPOINT's CommandComplete is still to come */
+    int ob_conflict;      /* the statement gave up a lock wait (1) or met a commit (2) */
+    int ob_failed;        /* a replay or a shadow failed */
+    int blockers[OCC_MAX_BLOCKERS];
+    size_t nblockers;
+    unsigned ob_flags, ob_rows; /* the statement's shape (DSQL_STRICT_UPDATE ...) */
+    char *ob_text;        /* the statement, to run again at COMMIT */
+    char *ob_shadow;      /* what answers it without its locks (NULL: its row count) */
+    int shadow_c;         /* CommandCompletes seen in H_OCC_SHADOW */
+    long shadow_count;
+    dsql_buf replays;     /* statements that answered by shadow, to run at COMMIT */
+    char lose_code[6];    /* H_OCC_LOSE: the conflict code to answer */
+    char *retry;          /* a wrapped autocommit Query, kept for one retry after a conflict */
+    size_t retry_len;
+    int retried;
 } relay;
 
 /* ---- SQL helpers ------------------------------------------------------------------------ */
@@ -175,6 +214,15 @@ static void push_error_without_context(queue *q, const char *msg, size_t n)
     }
     q_push(q, "", 1);
     proto_set32(q->data + start + 1, (uint32_t)(q->w - start - 1));
+}
+
+/* DSQL's conflict error, 40001 with OC000 (data) or OC001 (schema). */
+static void put_conflict(queue *q, const char *code)
+{
+    char state[6], msg[DSQL_STRICT_MSG_MAX];
+    rule_format(strcmp(code, "OC001") == 0 ? RULE_OC001 : RULE_OC000, NULL, state, msg,
+                sizeof msg);
+    put_error(q, "ERROR", state, msg);
 }
 
 /* ---- strict mode: the client's side ------------------------------------------------------ */
@@ -235,6 +283,91 @@ static void append_blanking_async(dsql_buf *out, const char *sql, size_t from, s
     dsql_buf_append(out, sql + from, to - from);
 }
 
+/* Forgets the batch's optimistic-concurrency state. */
+static void ob_reset(relay *r)
+{
+    r->ob = OB_NONE;
+    r->ob_savepoint = r->ob_conflict = r->ob_failed = 0;
+    r->nblockers = 0;
+    r->ob_flags = r->ob_rows = 0;
+    free(r->ob_text);
+    free(r->ob_shadow);
+    r->ob_text = r->ob_shadow = NULL;
+    free(r->retry);
+    r->retry = NULL;
+    r->retry_len = 0;
+    r->retried = 0;
+}
+
+/*
+ * A Query of one statement, seen by optimistic concurrency (occ.h) before the usual rewrite:
+ *  - a COMMIT of a block is settled here: when it loses, the backend gets ROLLBACK and the
+ *    client DSQL's 40001; when it wins over transactions it waited for, those release their
+ *    locks first and the statements that had answered by shadow run before the COMMIT;
+ *  - an UPDATE, DELETE, INSERT ... VALUES or locking SELECT in a block runs after a SAVEPOINT
+ *    of ours, so that if it has to wait for another transaction it can be rolled back alone
+ *    and answered without its locks (see client_ready).
+ * Returns 1 when it wrote the statement into out, 0 to leave it to the usual rewrite, -1 on
+ * failure.
+ */
+static int occ_rewrite(relay *r, const char *sql, const dsql_strict_stmt *st, dsql_buf *out,
+                       int *dml, int *txn_control, int *rejected)
+{
+    dsql_strict_error err;
+    char before = r->ss.status;
+    if (st->rejected || before != 'T')
+        return 0;
+    if (st->kind == DSQL_STRICT_COMMIT && !st->chain) {
+        if (!occ_pending(r->occ))
+            return 0;
+        if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT)
+            return -1; /* a COMMIT is always admitted */
+        *txn_control = 1;
+        if (occ_commit(r->occ, 0, r->lose_code)) {
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT loses (%s)", r->lose_code);
+            dsql_buf_append(out, "ROLLBACK", 8);
+            r->hidden = H_OCC_LOSE;
+            return 1;
+        }
+        if (occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS) != 0)
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT goes on without all releases");
+        dsql_buf_append(out, r->replays.data ? r->replays.data : "", r->replays.len);
+        dsql_buf_append(out, "COMMIT", 6);
+        r->ob = OB_WIN;
+        return 1;
+    }
+    unsigned shapes = DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE | DSQL_STRICT_INSERT_VALUES |
+                      DSQL_STRICT_LOCKING;
+    if (!(st->flags & shapes) || (st->kind != DSQL_STRICT_DML && !(st->flags & DSQL_STRICT_LOCKING)))
+        return 0;
+    char *shadow = NULL;
+    if (!(st->flags & DSQL_STRICT_INSERT_VALUES)) {
+        size_t cap = st->len + 64;
+        shadow = malloc(cap);
+        if (shadow == NULL)
+            return -1;
+        if (dsql_strict_shadow(sql, st, shadow, cap) == 0) {
+            free(shadow);
+            return 0; /* no shadow: a conflict is reported at the statement */
+        }
+    }
+    if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT) {
+        free(shadow);
+        *rejected = 1;
+        return put_raise(out, &err) == 0 ? 1 : -1;
+    }
+    *dml = st->kind == DSQL_STRICT_DML;
+    r->ob = OB_STMT;
+    r->ob_savepoint = 1;
+    r->ob_flags = st->flags;
+    r->ob_rows = st->values_rows;
+    r->ob_shadow = shadow;
+    r->ob_text = (st->flags & DSQL_STRICT_LOCKING) ? NULL : strndup(sql + st->off, st->len);
+    dsql_buf_append(out, "SAVEPOINT " OCC_SAVEPOINT "; ", sizeof "SAVEPOINT " OCC_SAVEPOINT "; " - 1);
+    dsql_buf_append(out, sql + st->off, st->len);
+    return 1;
+}
+
 /*
  * The statements of a Query string, as PostgreSQL should see them: each admitted in order,
  * ASYNC blanked, and the first rejected one replaced by a raise (the rest dropped). Sets *dml
@@ -249,6 +382,11 @@ static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *ou
     int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
     if (rc < 0)
         return -1;
+    if (rc == 0 && n == 1 && r->occ != NULL) {
+        int done = occ_rewrite(r, sql, &stmts[0], out, dml, txn_control, rejected);
+        if (done != 0)
+            return done < 0 ? -1 : 0;
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const dsql_strict_stmt *st = &stmts[i];
         dsql_strict_error err;
@@ -339,6 +477,11 @@ static int client_statement(relay *r, const char *msg, size_t n)
     /* A block of our own lets the row cap roll back what would otherwise commit at once; a
      * string that begins or ends blocks itself is left alone. */
     maybe_wrap(r, dml && !txn_control && !rejected);
+    if (r->occ != NULL && r->wrap && msg[0] == 'Q' && r->retry == NULL &&
+        (r->retry = malloc(b.len)) != NULL) {
+        memcpy(r->retry, b.data, b.len); /* run again once if it meets a conflict */
+        r->retry_len = b.len;
+    }
     r->in_batch = 1;
     if (msg[0] == 'Q')
         r->outstanding = 1;
@@ -414,6 +557,7 @@ static void client_input(relay *r)
 
 static void batch_done(relay *r, char status)
 {
+    ob_reset(r);
     r->txn = status;
     r->outstanding = 0;
     r->in_batch = 0;
@@ -425,10 +569,53 @@ static void batch_done(relay *r, char status)
 
 static const char cap_message[] = "transaction row limit exceeded";
 
+/* After a conflict in a block: back to our savepoint, then what answers the statement. */
+static void occ_answer(relay *r)
+{
+    occ_conflict(r->occ, r->blockers, r->nblockers, r->ob_conflict == 2);
+    if (r->ob_text != NULL) {
+        dsql_buf_append(&r->replays, r->ob_text, strlen(r->ob_text));
+        dsql_buf_append(&r->replays, "; ", 2);
+    }
+    dsql_buf q;
+    dsql_buf_init(&q);
+    dsql_buf_append(&q, "ROLLBACK TO SAVEPOINT " OCC_SAVEPOINT,
+                    sizeof "ROLLBACK TO SAVEPOINT " OCC_SAVEPOINT - 1);
+    if (r->ob_shadow != NULL) {
+        dsql_buf_append(&q, "; ", 2);
+        dsql_buf_append(&q, r->ob_shadow, strlen(r->ob_shadow));
+    }
+    dsql_buf_putc(&q, '\0');
+    if (dsql_buf_failed(&q))
+        r->failed = 1;
+    else
+        put_query(&r->to_backend, q.data);
+    dsql_buf_cleanup(&q);
+    r->hidden = H_OCC_SHADOW;
+    r->shadow_c = 0;
+    r->shadow_count = 0;
+    r->ob_failed = 0;
+}
+
 /* The client's batch has ended with this ReadyForQuery. */
 static void client_ready(relay *r, const char *msg, size_t n)
 {
     char status = msg[5];
+    if (r->ob == OB_STMT && r->ob_conflict) {
+        occ_answer(r);
+        return;
+    }
+    if (r->ob == OB_WIN && r->ob_failed) {
+        put_query(&r->to_backend, "ROLLBACK"); /* a replay failed: the COMMIT loses */
+        snprintf(r->lose_code, sizeof r->lose_code, "OC000");
+        r->hidden = H_OCC_LOSE;
+        return;
+    }
+    if (r->wrap && r->ob_conflict && !r->retried && r->retry != NULL) {
+        put_query(&r->to_backend, "ROLLBACK"); /* then it commits first: see H_OCC_RETRY */
+        r->hidden = H_OCC_RETRY;
+        return;
+    }
     if (r->wrap) {
         if (r->cap_hit || status == 'T' || status == 'E') {
             if (r->cap_hit)
@@ -497,9 +684,171 @@ static int job_row(relay *r, const char *msg, size_t n)
     return 1;
 }
 
+/* The backend pids in the module's DETAIL of a lock-timeout error (pgmodule.h). */
+static void take_blockers(relay *r, const char *msg, size_t n)
+{
+    size_t len;
+    const char *d = notice_field(msg, n, 'D', &len);
+    size_t plen = strlen(PGMODULE_BLOCKERS_DETAIL);
+    r->nblockers = 0;
+    if (d == NULL || len < plen || memcmp(d, PGMODULE_BLOCKERS_DETAIL, plen) != 0)
+        return;
+    for (size_t i = plen; i < len && r->nblockers < OCC_MAX_BLOCKERS;) {
+        int pid = 0;
+        while (i < len && d[i] >= '0' && d[i] <= '9' && pid < 100000000)
+            pid = pid * 10 + (d[i++] - '0');
+        if (pid > 0)
+            r->blockers[r->nblockers++] = pid;
+        while (i < len && (d[i] < '0' || d[i] > '9'))
+            i++;
+    }
+}
+
+/* Whether ErrorResponse msg is a conflict PostgreSQL raises: a lock wait given up (55P03,
+ * lock_timeout) = 1, or a write to a row changed by a later commit (40001) = 2; else 0. */
+static int conflict_kind(const char *msg, size_t n)
+{
+    size_t len;
+    const char *code = notice_field(msg, n, 'C', &len);
+    if (code == NULL || len != 5)
+        return 0;
+    return memcmp(code, "55P03", 5) == 0 ? 1 : memcmp(code, "40001", 5) == 0 ? 2 : 0;
+}
+
+/* What every backend message tells optimistic concurrency, whoever's statement it answers. */
+static void occ_observe(relay *r, const char *msg, size_t n)
+{
+    char t = msg[0];
+    if (t == 'C' && strcmp(msg + 5, "COMMIT") == 0) {
+        r->saw_commit = 1;
+    } else if (t == 'Z') {
+        char st = msg[5];
+        if (r->backend_txn != 'I' && st == 'I') { /* the backend's transaction ended */
+            occ_end(r->occ, r->saw_commit);
+            r->replays.len = 0;
+        }
+        if (st == 'I')
+            r->saw_commit = 0;
+        r->backend_txn = st;
+    } else if (t == 'K' && n >= 13) {
+        occ_set_pid(r->occ, (int)proto_get32(msg + 5));
+    } else if (t == 'S' && n > 5 + sizeof "application_name") {
+        if (memcmp(msg + 5, "application_name", sizeof "application_name") == 0 &&
+            memchr(msg + 5 + sizeof "application_name", '\0',
+                   n - 5 - sizeof "application_name") != NULL)
+            occ_set_app(r->occ, msg + 5 + sizeof "application_name");
+    }
+}
+
+static void shadow_message(relay *r, const char *msg, size_t n)
+{
+    char t = msg[0];
+    int counting = (r->ob_flags & (DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE)) != 0;
+    switch (t) {
+    case 'C':
+        if (++r->shadow_c > 1 && !counting && !r->ob_failed)
+            q_push(&r->to_client, msg, n); /* the locking SELECT's own rows and tag */
+        return;
+    case 'T':
+        if (!counting && !r->ob_failed)
+            q_push(&r->to_client, msg, n);
+        return;
+    case 'D':
+        if (counting) {
+            long v = 0;
+            if (n >= 11 && proto_get32(msg + 7) < 32) {
+                uint32_t len = proto_get32(msg + 7);
+                for (uint32_t i = 0; i < len && 11 + i < n; i++)
+                    v = v * 10 + (msg[11 + i] - '0');
+            }
+            r->shadow_count = v;
+        } else if (!r->ob_failed) {
+            q_push(&r->to_client, msg, n);
+        }
+        return;
+    case 'E':
+        r->ob_failed = 1; /* the shadow itself met a conflict: report it at the statement */
+        return;
+    case 'Z': {
+        char tag[64];
+        dsql_strict_error err;
+        tag[0] = '\0';
+        if (r->ob_failed)
+            put_conflict(&r->to_client, "OC000");
+        else if (r->ob_flags & DSQL_STRICT_INSERT_VALUES)
+            snprintf(tag, sizeof tag, "INSERT 0 %u", r->ob_rows);
+        else if (counting)
+            snprintf(tag, sizeof tag, "%s %ld",
+                     (r->ob_flags & DSQL_STRICT_UPDATE) ? "UPDATE" : "DELETE", r->shadow_count);
+        if (tag[0] != '\0') {
+            unsigned char hdr[5] = {'C'};
+            proto_set32(hdr + 1, (uint32_t)(4 + strlen(tag) + 1));
+            q_push(&r->to_client, hdr, 5);
+            q_push(&r->to_client, tag, strlen(tag) + 1);
+            (void)dsql_strict_command_complete(&r->ss, tag, &err);
+        }
+        q_push(&r->to_client, msg, n);
+        batch_done(r, msg[5]);
+        return;
+    }
+    default:
+        if (!r->ob_failed)
+            q_push(&r->to_client, msg, n);
+        return;
+    }
+}
+
+/* Starts giving back this session's locks to a winner (see occ.h). */
+static void occ_release(relay *r)
+{
+    if (r->txn == 'I') {
+        occ_released(r->occ); /* its transaction is over: nothing is held */
+        return;
+    }
+    /* A new transaction upstream; a failed block stays failed for the client. */
+    put_query(&r->to_backend, r->txn == 'E' ? "ROLLBACK; BEGIN; SELECT 1/0" : "ROLLBACK; BEGIN");
+    r->hidden = H_OCC_RELEASE;
+}
+
 static void backend_message(relay *r, const char *msg, size_t n)
 {
     char t = msg[0];
+    if (r->occ != NULL)
+        occ_observe(r, msg, n);
+    switch (r->hidden) {
+    case H_OCC_SHADOW:
+        shadow_message(r, msg, n);
+        return;
+    case H_OCC_RELEASE:
+        if (t == 'Z') {
+            r->hidden = H_NONE;
+            occ_released(r->occ);
+        }
+        return;
+    case H_OCC_LOSE:
+        if (t == 'Z') {
+            put_conflict(&r->to_client, r->lose_code);
+            q_push(&r->to_client, msg, n);
+            batch_done(r, msg[5]);
+        }
+        return;
+    case H_OCC_RETRY:
+        if (t == 'Z') {
+            /* An autocommit statement commits at once: it is the first committer. */
+            char code[6];
+            occ_conflict(r->occ, r->blockers, r->nblockers, 0);
+            (void)occ_commit(r->occ, 1, code);
+            (void)occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS);
+            r->retried = 1;
+            r->ob_conflict = 0;
+            put_query(&r->to_backend, "BEGIN");
+            q_push(&r->to_backend, r->retry, r->retry_len);
+            r->hidden = H_BEGIN;
+        }
+        return;
+    default:
+        break;
+    }
     switch (r->hidden) {
     case H_BEGIN:
         if (t == 'Z')
@@ -520,7 +869,7 @@ static void backend_message(relay *r, const char *msg, size_t n)
         if (t == 'Z')
             batch_done(r, msg[5]);
         return;
-    case H_NONE:
+    default:
         break;
     }
     if (t == 'Z') {
@@ -529,12 +878,21 @@ static void backend_message(relay *r, const char *msg, size_t n)
     }
     if (r->cap_hit)
         return; /* the statement failed: nothing after it in the batch is shown */
+    if (r->ob == OB_WIN && t != 'Z' && !(t == 'C' && strcmp(msg + 5, "COMMIT") == 0)) {
+        if (t == 'E')
+            r->ob_failed = 1; /* a replay failed: the COMMIT loses (client_ready) */
+        return;           /* the replays answered by shadow already */
+    }
     switch (t) {
     case 'G':
         dsql_strict_copy_in(&r->ss);
         break;
     case 'C': {
         dsql_strict_error err;
+        if (r->ob == OB_STMT && r->ob_savepoint && strcmp(msg + 5, "SAVEPOINT") == 0) {
+            r->ob_savepoint = 0;
+            return;
+        }
         if (dsql_strict_command_complete(&r->ss, msg + 5, &err) == DSQL_STRICT_REJECT &&
             (r->wrap || r->ss.status != 'I')) {
             r->cap_hit = 1; /* the statement fails: its CommandComplete is not shown */
@@ -542,13 +900,26 @@ static void backend_message(relay *r, const char *msg, size_t n)
         }
         break;
     }
-    case 'E':
+    case 'E': {
+        int kind = r->occ != NULL ? conflict_kind(msg, n) : 0;
+        if (kind != 0 && ((r->ob == OB_STMT && !r->ob_savepoint) ||
+                          (r->wrap && !r->retried && r->retry != NULL))) {
+            r->ob_conflict = kind; /* answered at the batch's end (client_ready) */
+            if (kind == 1)
+                take_blockers(r, msg, n);
+            return;
+        }
+        if (kind != 0) {
+            put_conflict(&r->to_client, "OC000"); /* no shadow for it: at the statement */
+            return;
+        }
         if (r->strip_context) {
             r->strip_context = 0;
             push_error_without_context(&r->to_client, msg, n);
             return;
         }
         break;
+    }
     case 'N':
         if (job_row(r, msg, n))
             return;
@@ -557,9 +928,18 @@ static void backend_message(relay *r, const char *msg, size_t n)
     q_push(&r->to_client, msg, n);
 }
 
-static int backend_whole(char t)
+static int backend_whole(const relay *r, char t)
 {
-    return t == 'C' || t == 'Z' || t == 'E' || t == 'G' || t == 'H' || t == 'N';
+    return t == 'C' || t == 'Z' || t == 'E' || t == 'G' || t == 'H' || t == 'N' || t == 'K' ||
+           t == 'S' || (r->hidden == H_OCC_SHADOW && (t == 'D' || t == 'T'));
+}
+
+/* Whether the backend's current message is kept from the client. */
+static int backend_swallow(const relay *r)
+{
+    return r->cap_hit || r->hidden == H_BEGIN || r->hidden == H_OCC_RETRY ||
+           r->hidden == H_OCC_LOSE || r->hidden == H_OCC_RELEASE || r->ob == OB_WIN ||
+           (r->hidden == H_OCC_SHADOW && r->ob_failed);
 }
 
 /* Moves the backend's bytes to the client, keeping track of message boundaries. */
@@ -578,7 +958,7 @@ static void backend_input(relay *r)
                 r->failed = 1;
                 return;
             }
-            if (r->p->strict && backend_whole(m[0]) && len <= MAX_WHOLE_MSG) {
+            if (r->p->strict && backend_whole(r, m[0]) && len <= MAX_WHOLE_MSG) {
                 if (q_len(in) < 1 + (size_t)len)
                     return;
                 backend_message(r, m, 1 + (size_t)len);
@@ -586,7 +966,7 @@ static void backend_input(relay *r)
                 continue;
             }
             r->b_msg_left = 1 + (size_t)len;
-            r->b_swallow = r->p->strict && (r->cap_hit || r->hidden == H_BEGIN);
+            r->b_swallow = r->p->strict && backend_swallow(r);
         }
         size_t n = q_len(in) < r->b_msg_left ? q_len(in) : r->b_msg_left;
         if (!r->b_swallow)
@@ -716,13 +1096,25 @@ void relay_run(const relay_params *p)
     r->c_can_read = r->b_can_read = 1;
     r->txn = 'I';
     dsql_strict_session_init(&r->ss);
-    if (p->strict && (r->cache = dsql_strict_cache_new()) == NULL) {
-        free(r);
-        return;
+    r->wake_fd = -1;
+    r->backend_txn = 'I';
+    dsql_buf_init(&r->replays);
+    if (p->strict) {
+        r->cache = dsql_strict_cache_new();
+        r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        r->occ = r->wake_fd >= 0 ? occ_join(r->wake_fd) : NULL;
+        if (r->cache == NULL || r->occ == NULL) {
+            dsql_strict_cache_free(r->cache);
+            if (r->wake_fd >= 0)
+                close(r->wake_fd);
+            free(r);
+            return;
+        }
     }
     fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
-    struct pollfd pfd[2];
+    struct pollfd pfd[3];
+    int wake = 0; /* the eventfd said a winner wants this session's locks */
     for (;;) {
         if (p->deadline_ms > 0 && !r->closing && local_now_ms() >= p->deadline_ms)
             r->closing = 1;
@@ -741,6 +1133,14 @@ void relay_run(const relay_params *p)
             progress |= progress_backend_read(r);
             if (r->p->strict && q_len(&r->cin) > 0)
                 client_input(r); /* messages held for a ReadyForQuery may go now */
+            if (wake && !r->outstanding && !r->in_batch && r->hidden == H_NONE &&
+                r->c_msg_left == 0) {
+                wake = 0;
+                if (occ_release_requested(r->occ)) {
+                    occ_release(r);
+                    progress = 1;
+                }
+            }
         }
         progress |= progress_client_write(r);
 
@@ -765,8 +1165,14 @@ void relay_run(const relay_params *p)
         pfd[1] = (struct pollfd){.fd = p->backend_fd,
                                  .events = (short)((r->b_eof || r->b_can_read ? 0 : POLLIN) |
                                                    (q_len(&r->to_backend) ? POLLOUT : 0))};
-        if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+        pfd[2] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
+        if (poll(pfd, r->wake_fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR)
             break;
+        if (r->wake_fd >= 0 && (pfd[2].revents & POLLIN)) {
+            uint64_t v;
+            (void)!read(r->wake_fd, &v, sizeof v);
+            wake = 1;
+        }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
             r->c_can_read = 1;
         if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -775,6 +1181,11 @@ void relay_run(const relay_params *p)
             r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
     }
     dsql_strict_cache_free(r->cache);
+    ob_reset(r);
+    occ_leave(r->occ);
+    if (r->wake_fd >= 0)
+        close(r->wake_fd);
+    dsql_buf_cleanup(&r->replays);
     q_free(&r->cin);
     q_free(&r->bin);
     q_free(&r->to_client);

@@ -780,9 +780,32 @@ static void classify_stmt(Node *n, int async, dsql_strict_stmt *out)
             refuse(out, RULE_UNSUPPORTED_NODE, "CreateTableAs");
         walk_node(&w, n);
         break;
-    case T_InsertStmt:
-    case T_UpdateStmt:
-    case T_DeleteStmt:
+    case T_InsertStmt: {
+        InsertStmt *s = (InsertStmt *)n;
+        SelectStmt *v = (SelectStmt *)s->selectStmt;
+        walk_node(&w, n);
+        if (v != NULL && IsA(v, SelectStmt) && v->valuesLists != NIL && v->op == SETOP_NONE &&
+            v->withClause == NULL && s->returningList == NIL && s->onConflictClause == NULL &&
+            s->withClause == NULL) {
+            out->flags |= DSQL_STRICT_INSERT_VALUES;
+            out->values_rows = (unsigned)list_length(v->valuesLists);
+        }
+        break;
+    }
+    case T_UpdateStmt: {
+        UpdateStmt *s = (UpdateStmt *)n;
+        walk_node(&w, n);
+        if (s->fromClause == NIL && s->returningList == NIL && s->withClause == NULL)
+            out->flags |= DSQL_STRICT_UPDATE;
+        break;
+    }
+    case T_DeleteStmt: {
+        DeleteStmt *s = (DeleteStmt *)n;
+        walk_node(&w, n);
+        if (s->usingClause == NIL && s->returningList == NIL && s->withClause == NULL)
+            out->flags |= DSQL_STRICT_DELETE;
+        break;
+    }
     case T_MergeStmt:
         walk_node(&w, n);
         break;

@@ -75,6 +75,14 @@ int statedir_load(settings *s)
             s->max_failed_logins = atoi(eq);
         else if (strcmp(line, "failed_login_window") == 0)
             s->failed_login_window = atoi(eq);
+        else if (strcmp(line, "inject_conflict") == 0)
+            snprintf(s->inject_conflict, sizeof s->inject_conflict, "%s", eq);
+        else if (strcmp(line, "max_transaction_age") == 0)
+            s->max_txn_age = atoi(eq);
+        else if (strcmp(line, "connection_rate") == 0)
+            s->conn_rate = atoi(eq);
+        else if (strcmp(line, "connection_burst") == 0)
+            s->conn_burst = atoi(eq);
         else if (strcmp(line, "user") == 0 && s->nusers < LOCAL_MAX_USERS)
             snprintf(s->users[s->nusers++], sizeof s->users[0], "%s", eq);
     }
@@ -91,9 +99,12 @@ int statedir_save(const settings *s)
     if (f == NULL)
         return -1;
     fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
-               "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n",
+               "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n"
+               "inject_conflict=%s\nmax_transaction_age=%d\nconnection_rate=%d\n"
+               "connection_burst=%d\n",
             s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout,
-            s->max_failed_logins, s->failed_login_window);
+            s->max_failed_logins, s->failed_login_window, s->inject_conflict, s->max_txn_age,
+            s->conn_rate, s->conn_burst);
     for (size_t i = 0; i < s->nusers; i++)
         fprintf(f, "user=%s\n", s->users[i]);
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;

@@ -22,6 +22,10 @@ typedef struct settings {
     int handshake_timeout;
     int max_failed_logins;
     int failed_login_window;
+    char inject_conflict[128]; /* --inject-conflict, "" when off */
+    int max_txn_age;           /* --max-transaction-age seconds, strict; 0: no limit */
+    int conn_rate;             /* --connection-rate per second; 0: no limit */
+    int conn_burst;
     size_t nusers;
     char users[LOCAL_MAX_USERS][64];
 } settings;

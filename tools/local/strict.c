@@ -330,6 +330,21 @@ int dsql_strict_parse(const char *text, size_t len, dsql_strict_stmt **out, size
         sql = copy;
     }
     rc = sqltree_parse(sql, len, offs, nasync, out, n);
+    if (rc == 1 && nasync > 0) {
+        /* The backend answers it, but it must see the text without DSQL's ASYNC, so that its
+         * syntax error is DSQL's (CREATE INDEX ASYNC public.i ...: at or near "."). */
+        *out = calloc(1, sizeof **out);
+        if (*out == NULL) {
+            rc = -1;
+            goto out;
+        }
+        (*out)->kind = DSQL_STRICT_OTHER;
+        (*out)->len = len;
+        (*out)->async_off = offs[0];
+        (*out)->async_len = 5;
+        *n = 1;
+        rc = 0;
+    }
 out:
     free(copy);
     return rc;
@@ -356,6 +371,124 @@ void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out)
         out->kind = DSQL_STRICT_OTHER; /* the backend answers what it cannot parse */
     free(all);
     free(copy);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shadows: answers without locks                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+static int is_punct(const struct cur *c, char ch)
+{
+    return c->t.type == TK_CHAR && c->s[c->t.off] == ch;
+}
+
+/* Moves past [ONLY] name[.name...] [*] [[AS] alias]; returns the end of what it passed. */
+static size_t skip_target(struct cur *c, const char *stop)
+{
+    size_t end = c->t.off;
+    if (is_kw(c, "only"))
+        adv(c);
+    while (c->t.type == TK_WORD || c->t.type == TK_QIDENT) {
+        end = c->t.off + c->t.len;
+        adv(c);
+        if (!is_punct(c, '.'))
+            break;
+        adv(c);
+    }
+    if (is_punct(c, '*')) {
+        end = c->t.off + 1;
+        adv(c);
+    }
+    if (is_kw(c, "as"))
+        adv(c);
+    if ((c->t.type == TK_WORD && !is_kw(c, stop) && !is_kw(c, "where")) || c->t.type == TK_QIDENT) {
+        end = c->t.off + c->t.len;
+        adv(c);
+    }
+    return end;
+}
+
+/* Appends s[0, n) to out at *o (capacity size); -1 when it does not fit. */
+static int put(char *out, size_t size, size_t *o, const char *s, size_t n)
+{
+    if (*o + n + 1 > size)
+        return -1;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = '\0';
+    return 0;
+}
+
+size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out, size_t size)
+{
+    const char *s = sql + st->off;
+    size_t n = st->len, o = 0;
+    struct cur c;
+    if (size == 0)
+        return 0;
+    out[0] = '\0';
+    cur_init(&c, s, n);
+    if (st->flags & (DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE)) {
+        int update = (st->flags & DSQL_STRICT_UPDATE) != 0;
+        if (!is_kw(&c, update ? "update" : "delete"))
+            return 0;
+        adv(&c);
+        if (!update) {
+            if (!is_kw(&c, "from"))
+                return 0;
+            adv(&c);
+        }
+        size_t rel = c.t.off, rel_end = skip_target(&c, update ? "set" : "where");
+        unsigned depth = 0;
+        while (c.t.type != TK_END && !(depth == 0 && is_kw(&c, "where"))) {
+            depth += is_punct(&c, '(');
+            depth -= is_punct(&c, ')') && depth > 0;
+            adv(&c);
+        }
+        if (put(out, size, &o, "SELECT count(*) FROM ", 21) != 0 ||
+            put(out, size, &o, s + rel, rel_end - rel) != 0)
+            return 0;
+        if (is_kw(&c, "where")) {
+            adv(&c);
+            struct tok next = peek(&c);
+            if (is_kw(&c, "current") && tok_kw(&c, &next, "of"))
+                return 0; /* WHERE CURRENT OF a cursor: no cursors here */
+            if (put(out, size, &o, " WHERE ", 7) != 0 ||
+                put(out, size, &o, s + c.t.off, n - c.t.off) != 0)
+                return 0;
+        }
+        return o;
+    }
+    if (!(st->flags & DSQL_STRICT_LOCKING) || put(out, size, &o, s, n) != 0)
+        return 0;
+    unsigned depth = 0;
+    int blanked = 0;
+    while (c.t.type != TK_END) {
+        depth += is_punct(&c, '(');
+        depth -= is_punct(&c, ')') && depth > 0;
+        struct tok next = peek(&c);
+        if (depth > 0 || !is_kw(&c, "for") ||
+            !(tok_kw(&c, &next, "update") || tok_kw(&c, &next, "key") ||
+              tok_kw(&c, &next, "no") || tok_kw(&c, &next, "share"))) {
+            adv(&c);
+            continue;
+        }
+        size_t from = c.t.off, to = c.t.off + c.t.len;
+        adv(&c);
+        static const char *const words[] = {"update", "key", "no", "share", "of", "nowait",
+                                            "skip", "locked", NULL};
+        while (c.t.type != TK_END &&
+               (is_kw_in(&c, words) || is_punct(&c, ',') || is_punct(&c, '.') ||
+                c.t.type == TK_QIDENT ||
+                (c.t.type == TK_WORD && !is_kw(&c, "for") && !is_kw(&c, "limit") &&
+                 !is_kw(&c, "offset") && !is_kw(&c, "fetch")))) {
+            to = c.t.off + c.t.len;
+            adv(&c);
+        }
+        memset(out + from, ' ', to - from);
+        blanked = 1;
+    }
+    return blanked ? o : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -85,6 +85,13 @@ typedef struct dsql_strict_error {
 #define DSQL_STRICT_LOCKING 0x1u   /* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows */
 #define DSQL_STRICT_ASYNC_JOB 0x2u /* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the
                                     * answer carries a job_id row */
+/* Shapes whose answer the relay can give without running them (optimistic concurrency: a
+ * write that would wait for another transaction's lock answers at once, and its conflict is
+ * settled at COMMIT). dsql_strict_shadow() builds what answers them. */
+#define DSQL_STRICT_UPDATE 0x4u     /* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH */
+#define DSQL_STRICT_DELETE 0x8u     /* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH */
+#define DSQL_STRICT_INSERT_VALUES 0x10u /* INSERT ... VALUES (...), ...: no RETURNING, ON
+                                         * CONFLICT, WITH; values_rows says how many rows */
 
 /* One classified statement. Plain data: copy it, keep it with a prepared statement. */
 typedef struct dsql_strict_stmt {
@@ -95,7 +102,8 @@ typedef struct dsql_strict_stmt {
     size_t off, len;         /* the statement within the text parsed (leading blanks included) */
     size_t async_off;        /* DSQL's ASYNC keyword (5 bytes) within the text parsed; */
     size_t async_len;        /* len 0 when absent. PostgreSQL cannot parse it: blank it. */
-    unsigned flags;          /* DSQL_STRICT_LOCKING, DSQL_STRICT_ASYNC_JOB */
+    unsigned flags;          /* DSQL_STRICT_LOCKING, DSQL_STRICT_ASYNC_JOB, ... */
+    unsigned values_rows;    /* DSQL_STRICT_INSERT_VALUES: the rows it inserts */
 } dsql_strict_stmt;
 
 /* Per-connection state. Initialise with dsql_strict_session_init; fields are read-only. */
@@ -121,6 +129,16 @@ int dsql_strict_parse(const char *text, size_t len, dsql_strict_stmt **out, size
 /* The first statement of stmt[0, len) classified, offsets relative to stmt; kind EMPTY when
  * there is none, OTHER (passed) when it does not parse. Never fails. */
 void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out);
+
+/*
+ * What answers statement st of sql (as parsed by dsql_strict_parse) without taking its locks:
+ * for DSQL_STRICT_UPDATE / DSQL_STRICT_DELETE `SELECT count(*) FROM <its table> WHERE <its
+ * condition>` (the rows it would change, in this transaction's snapshot); for
+ * DSQL_STRICT_LOCKING the statement with its top-level FOR UPDATE / FOR KEY SHARE clause
+ * blanked. Writes it into out (NUL-terminated) and returns its length, or 0 when the statement
+ * has no such answer (or it does not fit).
+ */
+size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out, size_t size);
 
 /*
  * A connection's parse cache: the same text is parsed once (a client that sends the same
