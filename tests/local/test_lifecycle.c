@@ -397,6 +397,41 @@ Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
               "%s", out);
 }
 
+/* DSQL's transaction age limit (5 minutes; --max-transaction-age 1 here): the next statement
+ * of an older block fails with 54000 and the block with it; a COMMIT rolls back; a ROLLBACK
+ * ends it as usual. Each part on a fresh connection (--max-lifetime 3). */
+Test(lifecycle, strict_transaction_age_limit)
+{
+    char msg[256];
+    PGconn *c = admin();
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "SELECT 1", msg, sizeof msg), "54000");
+    cr_assert_str_eq(msg, "transaction age limit of 1s exceeded");
+    cr_assert_str_eq(run(c, "SELECT 1", NULL, 0), "25P02");
+    cr_assert_str_eq(run(c, "ROLLBACK", NULL, 0), "");
+    cr_assert_str_eq(run(c, "SELECT 1", NULL, 0), "");
+    PQfinish(c);
+
+    c = admin();
+    cr_assert_str_eq(run(c, "CREATE TABLE IF NOT EXISTS age_t (id int)", NULL, 0), "");
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    cr_assert_str_eq(run(c, "INSERT INTO age_t VALUES (1)", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "COMMIT", msg, sizeof msg), "54000");
+    cr_assert_str_eq(msg, "transaction age limit of 1s exceeded");
+    cr_assert_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    cr_assert_eq(count(c, "age_t"), 0, "the old transaction committed");
+    PQfinish(c);
+
+    c = admin();
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "ROLLBACK", NULL, 0), "");
+    cr_assert_str_eq(run(c, "DROP TABLE age_t", NULL, 0), "");
+    PQfinish(c);
+}
+
 /* Silent and trickling clients are cut off at the handshake deadline (3 s here). */
 Test(front, handshake_deadline_cuts_off_slow_clients)
 {
@@ -437,5 +472,6 @@ Test(front, handshake_deadline_cuts_off_slow_clients)
 
 int main(int argc, char *argv[])
 {
-    return h_main(argc, argv, "--strict --max-lifetime 3 --handshake-timeout 3");
+    return h_main(argc, argv,
+                  "--strict --max-lifetime 3 --handshake-timeout 3 --max-transaction-age 1");
 }

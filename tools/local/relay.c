@@ -171,7 +171,9 @@ typedef struct relay {
     int shadow_c;         /* CommandCompletes seen in H_OCC_SHADOW */
     long shadow_count;
     dsql_buf replays;     /* statements that answered by shadow, to run at COMMIT */
-    char lose_code[6];    /* H_OCC_LOSE: the conflict code to answer */
+    char lose_code[6];    /* H_OCC_LOSE: the conflict code to answer ... */
+    dsql_strict_error lose_err; /* ... or, when its SQLSTATE is set, this error */
+    int64_t txn_start_ms; /* when the client's transaction block began */
     char *retry;          /* a wrapped autocommit Query, kept for one retry after a conflict */
     size_t retry_len;
     int retried;
@@ -382,6 +384,29 @@ static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *ou
     int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
     if (rc < 0)
         return -1;
+    if (r->p->max_txn_age > 0 && r->txn == 'T' &&
+        local_now_ms() - r->txn_start_ms > (int64_t)r->p->max_txn_age * 1000) {
+        /* DSQL's 5-minute limit: the next statement fails, a COMMIT rolls back. A ROLLBACK
+         * is what the client should send, and passes. */
+        char age[16];
+        dsql_strict_error err;
+        snprintf(age, sizeof age, "%d", r->p->max_txn_age);
+        rule_format(RULE_TXN_AGE, age, err.sqlstate, err.message, sizeof err.message);
+        if (rc == 0 && n == 1 && stmts[0].kind == DSQL_STRICT_ROLLBACK) {
+            /* as usual below */
+        } else if (rc == 0 && n == 1 && stmts[0].kind == DSQL_STRICT_COMMIT) {
+            (void)dsql_strict_admit(&r->ss, &stmts[0], NULL);
+            *txn_control = 1;
+            r->lose_err = err;
+            r->hidden = H_OCC_LOSE;
+            dsql_buf_append(out, "ROLLBACK", 8);
+            return 0;
+        } else {
+            dsql_strict_ready(&r->ss, 'E');
+            *rejected = 1;
+            return put_raise(out, &err);
+        }
+    }
     if (rc == 0 && n == 1 && r->occ != NULL) {
         int done = occ_rewrite(r, sql, &stmts[0], out, dml, txn_control, rejected);
         if (done != 0)
@@ -558,6 +583,8 @@ static void client_input(relay *r)
 static void batch_done(relay *r, char status)
 {
     ob_reset(r);
+    if (r->txn == 'I' && status != 'I')
+        r->txn_start_ms = local_now_ms();
     r->txn = status;
     r->outstanding = 0;
     r->in_batch = 0;
@@ -827,7 +854,11 @@ static void backend_message(relay *r, const char *msg, size_t n)
         return;
     case H_OCC_LOSE:
         if (t == 'Z') {
-            put_conflict(&r->to_client, r->lose_code);
+            if (r->lose_err.sqlstate[0] != '\0')
+                put_error(&r->to_client, "ERROR", r->lose_err.sqlstate, r->lose_err.message);
+            else
+                put_conflict(&r->to_client, r->lose_code);
+            r->lose_err.sqlstate[0] = '\0';
             q_push(&r->to_client, msg, n);
             batch_done(r, msg[5]);
         }

@@ -14,6 +14,7 @@ typedef struct relay_params {
     int strict;
     int64_t deadline_ms;     /* CLOCK_MONOTONIC ms at which the session is closed; 0: never */
     int64_t max_lifetime;    /* for the message */
+    int max_txn_age;         /* strict: seconds a transaction block may last; 0: no limit */
 } relay_params;
 
 /* Relays until either side closes or the deadline passes. Closes nothing. */
