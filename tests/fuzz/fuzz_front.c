@@ -69,6 +69,9 @@ static void query(dsql_strict_session *s, const char *sql, size_t len)
         if (st[i].async_len > 0)
             FUZZ_CHECK(st[i].async_off >= st[i].off &&
                        st[i].async_off + st[i].async_len <= st[i].off + st[i].len);
+        char shadow[512];
+        size_t sl = dsql_strict_shadow(sql, &st[i], shadow, sizeof shadow);
+        FUZZ_CHECK(sl < sizeof shadow && (sl == 0 || strlen(shadow) == sl));
         if (dsql_strict_admit(s, &st[i], &e) == DSQL_STRICT_REJECT) {
             check_refusal(&e);
             break; /* the relay drops the rest of the string */

@@ -109,6 +109,50 @@ Test(parse, statements_offsets_quotes_and_bodies)
     free(st);
 }
 
+/* What answers a write or a locking read without its locks (optimistic concurrency). */
+Test(parse, shadows_count_rows_and_drop_locking_clauses)
+{
+    static const struct {
+        const char *sql, *shadow;
+    } cases[] = {
+        {"UPDATE t SET v = 1 WHERE id = 2", "SELECT count(*) FROM t WHERE id = 2"},
+        {"update ONLY s.t AS x set v = (SELECT 1 WHERE true) where x.id IN (1, 2)",
+         "SELECT count(*) FROM ONLY s.t AS x WHERE x.id IN (1, 2)"},
+        {"UPDATE \"T\" q SET v = 'where' ", "SELECT count(*) FROM \"T\" q"},
+        {"DELETE FROM t WHERE v = 'a;b' AND k > 1", "SELECT count(*) FROM t WHERE v = 'a;b' AND k > 1"},
+        {"DELETE FROM t", "SELECT count(*) FROM t"},
+        {"SELECT v FROM t WHERE id = 1 FOR UPDATE", "SELECT v FROM t WHERE id = 1           "},
+        {"SELECT * FROM t FOR KEY SHARE OF t NOWAIT LIMIT 1",
+         "SELECT * FROM t                           LIMIT 1"},
+        {"SELECT (SELECT 1 FOR UPDATE) FROM t FOR UPDATE SKIP LOCKED",
+         "SELECT (SELECT 1 FOR UPDATE) FROM t                       "},
+        {"UPDATE t SET v = 1 WHERE CURRENT OF c", ""},
+        {"UPDATE t SET v = 1 FROM u WHERE t.id = u.id", ""}, /* no shadow: FROM */
+        {"INSERT INTO t VALUES (1), (2)", ""},                 /* its count is values_rows */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dsql_strict_stmt *st;
+        size_t n;
+        char out[256];
+        cr_assert_eq(dsql_strict_parse(cases[i].sql, strlen(cases[i].sql), &st, &n), 0);
+        cr_assert_eq(n, 1);
+        size_t len = dsql_strict_shadow(cases[i].sql, &st[0], out, sizeof out);
+        cr_expect_str_eq(len ? out : "", cases[i].shadow, "%s", cases[i].sql);
+        cr_expect_eq(len, strlen(cases[i].shadow));
+        free(st);
+    }
+    dsql_strict_stmt one;
+    classify("INSERT INTO t (a) VALUES (1), (2), (3)", &one);
+    cr_assert(one.flags & DSQL_STRICT_INSERT_VALUES);
+    cr_assert_eq(one.values_rows, 3);
+    classify("INSERT INTO t (a) VALUES (1) RETURNING a", &one);
+    cr_assert_not(one.flags & DSQL_STRICT_INSERT_VALUES);
+    /* too small a buffer: no shadow */
+    char tiny[8];
+    classify("DELETE FROM t WHERE id = 1", &one);
+    cr_assert_eq(dsql_strict_shadow("DELETE FROM t WHERE id = 1", &one, tiny, sizeof tiny), 0);
+}
+
 Test(parse, the_cache_answers_the_same_once_parsed)
 {
     dsql_strict_cache *c = dsql_strict_cache_new();

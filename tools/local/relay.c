@@ -4,19 +4,29 @@
  * (Unix socket) in one thread with non-blocking I/O, the maximum connection lifetime, and in
  * strict mode the DSQL rules applied per message.
  *
- * Strict mode (the classifier is strict.c; this file plays the relay's part strict.h describes):
- *  - Each statement of a Query ('Q') and each Parse ('P') is shown to the classifier. A rejected
- *    statement is replaced by a DO block that makes PostgreSQL raise the same SQLSTATE and
- *    message (the rest of a Query string is dropped, as PostgreSQL would skip it), so the effect
- *    on the transaction is PostgreSQL's own (aborted inside BEGIN, nothing outside). For Parse
- *    the error therefore surfaces at Execute rather than at Parse. DSQL's ASYNC keyword is cut
- *    before PostgreSQL sees it.
+ * Strict mode (the classifier is strict.c and sqltree.c; this file plays the relay's part
+ * strict.h describes):
+ *  - Each Query ('Q') and each Parse ('P') is parsed (once per distinct text: a parse cache) and
+ *    each statement shown to the rules. A rejected statement is replaced by a DO block that
+ *    makes PostgreSQL raise the same SQLSTATE and message (the rest of a Query string is
+ *    dropped, as PostgreSQL would skip it), so the effect on the transaction is PostgreSQL's own
+ *    (aborted inside BEGIN, nothing outside). For Parse the error therefore surfaces at Execute
+ *    rather than at Parse. DSQL's ASYNC keyword is blanked before PostgreSQL sees it; the
+ *    backend module's job notice becomes the job_id row DSQL answers with.
  *  - The transaction rules (one DDL, no DDL with DML) are applied at Parse for the unnamed
  *    statement; a named statement is checked where it is prepared, not where it runs (so its
  *    later executions pass: on the side of passing, as strict.h's known differences).
  *  - The row cap (DSQL_STRICT_ROW_CAP rows changed per transaction) is counted from CommandComplete
  *    tags. A statement outside a transaction block that may change rows is wrapped in a hidden
  *    BEGIN/COMMIT so that going over the cap can still roll it back, exactly as DSQL does.
+ *  - Optimistic concurrency (occ.h): a single write or locking read in a block runs after a
+ *    hidden SAVEPOINT; when it gives up a lock wait (55P03) or meets a later commit (40001) it
+ *    is rolled back to it and answered by a shadow (strict.h), and its conflict is settled at
+ *    COMMIT, which this file may turn into ROLLBACK + 40001, or into the deferred writes +
+ *    COMMIT. A wrapped autocommit write that waited runs again after dooming whom it waited
+ *    for. Other conflicts are answered with DSQL's 40001 at the statement. A session a winner
+ *    dooms rolls back upstream between the client's batches (woken by an eventfd).
+ *  - A transaction block older than --max-transaction-age fails its next statement.
  *  - To keep hidden statements in order, strict mode forwards one batch (up to a Query or Sync)
  *    at a time and holds the client's next messages until its ReadyForQuery (COPY data passes).
  */
