@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Write conflicts are retried: a forced one between two connections (test_retry), and the
-# workload hammering a single owner from four clients: retries happen, nothing fails.
+# Write conflicts are retried: a forced one between two connections and an injected one
+# (test_retry), and the workload hammering a single owner from four clients, with every 50th
+# commit of a "petclinic" session failed on purpose by the endpoint: retries happen, at least
+# the injected ones, and nothing fails.
 . "$(dirname "$0")/lib.sh"
+ENDPOINT_START_ARGS="--inject-conflict every=50,app=petclinic"
 endpoint_start
 out=$ENDPOINT_DIR/contention.json
 
@@ -26,5 +29,12 @@ else
 fi
 expect "retries are the conflicts seen" "$retries" \
     "$(json "$out" 'sum(d["conflicts"].values())')"
+# 1500 commits at least, every 50th failed with DSQL's OC000 (and conflicts of their own).
+injected=$(json "$out" 'd["conflicts"]["OC000"]')
+if [ "${injected:-0}" -ge 30 ]; then
+    ok "the injected conflicts came as DSQL's OC000 and were retried ($injected)"
+else
+    not_ok "the injected conflicts came as DSQL's OC000 and were retried"; diag "$(cat "$out")"
+fi
 
 done_testing

@@ -10,8 +10,8 @@
 #   as ROLE CMD...        any libpq program as ROLE under dsqlauth-run (LD_PRELOAD)
 #   backend_sql SQL       SQL on the PostgreSQL behind the front, as its superuser, to look
 #                         at what the server saw
-# The backend runs transactions under REPEATABLE READ, the snapshot isolation DSQL gives, so
-# that concurrent writers get SQLSTATE 40001 as they do on DSQL.
+# In strict mode the endpoint runs transactions under REPEATABLE READ, the snapshot isolation
+# DSQL gives, and settles write conflicts at COMMIT with SQLSTATE 40001 as DSQL does.
 
 : "${DSQLAUTH_BUILD_ROOT:?run through meson test}"
 PETCLINIC=${PETCLINIC:-$DSQLAUTH_BUILD_ROOT/demo/petclinic}
@@ -60,7 +60,6 @@ endpoint_start() {
         exit 1
     fi
     eval "$("$LOCAL" env --dir "$ENDPOINT_DIR")"
-    backend_sql "ALTER DATABASE postgres SET default_transaction_isolation = 'repeatable read'"
 }
 
 backend_sql() {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_retry.c: the retry helper against a live, snapshot-isolated server (run by conflict.sh):
- * a real write conflict between two connections is retried; other failures are not. */
+ * a real write conflict between two connections is retried, and so is one dsqlauth-local
+ * --strict injects on purpose; other failures are not. */
 #include "conn.h"
 #include "retry.h"
 #include "schema.h"
@@ -31,6 +32,9 @@ static void setup(void)
     pc_rng_seed(&rng, 42);
     a = connect_or_die();
     b = connect_or_die();
+    /* Not "petclinic": conflict.sh's endpoint injects conflicts into that name's commits. */
+    PQclear(PQexec(a, "SET application_name = 'test_retry'"));
+    PQclear(PQexec(b, "SET application_name = 'test_retry'"));
     cr_assert_eq(pc_schema_ensure(a, &policy, &rng, NULL, &retries), PC_OK);
     PGresult *res = PQexec(a, "INSERT INTO owner (name, city, telephone) "
                               "VALUES ('Conflict', 'Anytown', 'initial') RETURNING id");
@@ -101,6 +105,26 @@ Test(retry, write_conflict_is_retried_and_wins)
     cr_expect_eq(t.attempt, 1, "retries made");
     cr_expect_eq(r.bodies, 2);
     cr_expect_eq(conflicts(&t), 1, "40001 seen once");
+    char *now = telephone();
+    cr_expect_str_eq(now, "from A", "the retried transaction's write stands");
+    free(now);
+}
+
+/* dsqlauth-local --strict fails a session's next COMMIT when it names itself so: DSQL's own
+ * conflict (40001, OC000), on purpose, once. */
+Test(retry, injected_conflict_is_retried_once)
+{
+    pc_retry_policy policy = PC_RETRY_DEFAULT;
+    struct race r = {.interfere = 0};
+    pc_txn t;
+    PGresult *res = PQexec(a, "SET application_name = 'dsqlauth:fail-next-commit'");
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    cr_assert_eq(pc_txn_run(a, &policy, &rng, racing_update, &r, &t), PC_OK, "%s", t.message);
+    cr_expect_eq(t.attempt, 1, "retries made");
+    cr_expect_eq(r.bodies, 2);
+    cr_expect_eq(t.conflicts[PC_OC000], 1, "OC000 seen once");
+    cr_expect_eq(conflicts(&t), 1);
     char *now = telephone();
     cr_expect_str_eq(now, "from A", "the retried transaction's write stands");
     free(now);

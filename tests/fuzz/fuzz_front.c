@@ -56,20 +56,28 @@ static void check_refusal(const dsql_strict_error *e)
     FUZZ_CHECK(n > 0 && n < sizeof sql && strlen(sql) == n && strncmp(sql, "DO ", 3) == 0);
 }
 
+/* A Query as the relay reads it: the message body, NUL-terminated (sql[len] is that NUL). */
 static void query(dsql_strict_session *s, const char *sql, size_t len)
 {
-    size_t pos = 0, off, n;
-    while (dsql_strict_split(sql, len, &pos, &off, &n)) {
-        FUZZ_CHECK(n > 0 && off + n <= len && pos <= len && pos >= off + n);
-        dsql_strict_stmt st;
+    dsql_strict_stmt *st = NULL;
+    size_t n = 0;
+    int rc = dsql_strict_parse(sql, len, &st, &n);
+    FUZZ_CHECK(rc == 0 || rc == 1);
+    for (size_t i = 0; i < n; i++) {
         dsql_strict_error e;
-        if (dsql_strict_check(s, sql + off, n, &st, &e) == DSQL_STRICT_REJECT) {
+        FUZZ_CHECK(st[i].off + st[i].len <= len);
+        if (st[i].async_len > 0)
+            FUZZ_CHECK(st[i].async_off >= st[i].off &&
+                       st[i].async_off + st[i].async_len <= st[i].off + st[i].len);
+        char shadow[512];
+        size_t sl = dsql_strict_shadow(sql, &st[i], shadow, sizeof shadow);
+        FUZZ_CHECK(sl < sizeof shadow && (sl == 0 || strlen(shadow) == sl));
+        if (dsql_strict_admit(s, &st[i], &e) == DSQL_STRICT_REJECT) {
             check_refusal(&e);
             break; /* the relay drops the rest of the string */
         }
-        if (st.async_len > 0)
-            FUZZ_CHECK(st.async_off + st.async_len <= n);
     }
+    free(st);
 }
 
 static void parse(dsql_strict_session *s, const char *sql, size_t len)

@@ -500,6 +500,72 @@ Test(front, two_hundred_clients_while_one_stalls, .timeout = 60)
     free(t);
 }
 
+/*
+ * When the front has no descriptor left for a client, the client still hears why: the front
+ * keeps one descriptor in reserve for that, and answers with PostgreSQL's FATAL 53300 (also in
+ * reply to the SSLRequest libpq opens with). The front's limit is lowered from outside to its
+ * highest descriptor, then idle clients take the free numbers below it.
+ */
+Test(front, a_client_without_a_descriptor_hears_53300, .timeout = 40)
+{
+    char path[600], cmd[512], out[512], line[256];
+    snprintf(path, sizeof path, "%s/front.pid", h_dir());
+    long pid = h_read_pid(path);
+    cr_assert_gt(pid, 0);
+    int highest = -1, holes = 0;
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof path, "/proc/%ld/fd/%d", pid, fd);
+        if (access(path, F_OK) == 0)
+            highest = fd;
+    }
+    for (int fd = 0; fd < highest; fd++) {
+        snprintf(path, sizeof path, "/proc/%ld/fd/%d", pid, fd);
+        holes += access(path, F_OK) != 0;
+    }
+    long soft = 0;
+    snprintf(path, sizeof path, "/proc/%ld/limits", pid);
+    FILE *lim = fopen(path, "r");
+    cr_assert_not_null(lim);
+    while (fgets(line, sizeof line, lim) != NULL)
+        if (strncmp(line, "Max open files", 14) == 0)
+            soft = atol(line + 14 + strspn(line + 14, " "));
+    fclose(lim);
+    cr_assert_gt(soft, highest);
+    cr_assert_lt(holes, 200);
+    snprintf(cmd, sizeof cmd, "prlimit --pid %ld --nofile=%d:", pid, highest + 1);
+    cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    int idle[200];
+    for (int i = 0; i < holes; i++)
+        idle[i] = h_tcp(); /* each holds one descriptor in the front until its handshake ends */
+    usleep(300 * 1000);
+    int fd = h_tcp();
+    unsigned char ssl_request[8];
+    h_put32(ssl_request, 8);
+    h_put32(ssl_request + 4, 80877103);
+    cr_assert_eq(send(fd, ssl_request, 8, 0), 8);
+    char type = 0, body[512], field[128];
+    size_t len = 0;
+    int got = h_read_msg(fd, NULL, &type, body, sizeof body, &len);
+    close(fd);
+    for (int i = 0; i < holes; i++)
+        close(idle[i]);
+    snprintf(cmd, sizeof cmd, "prlimit --pid %ld --nofile=%ld:", pid, soft);
+    cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(got, 0, "no answer (%d descriptors were free)", holes);
+    cr_assert_eq(type, 'E');
+    cr_assert_str_eq(h_error_field(body, len, 'S', field, sizeof field), "FATAL");
+    cr_assert_str_eq(h_error_field(body, len, 'C', field, sizeof field), "53300");
+    cr_assert_str_eq(h_error_field(body, len, 'M', field, sizeof field),
+                     "sorry, too many clients already");
+    /* and the front goes on */
+    usleep(300 * 1000);
+    char *t = h_token(1, 0, 0);
+    PGconn *c = h_connect("admin", t, NULL);
+    free(t);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQfinish(c);
+}
+
 int main(int argc, char *argv[])
 {
     /* Many refusals from one address in a few seconds: no failed-login limit here (its own

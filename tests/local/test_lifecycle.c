@@ -330,6 +330,108 @@ Test(lifecycle, strict_replays_every_recorded_dsql_case)
     PQfinish(c);
 }
 
+/*
+ * What stock pg_dump sends a DSQL cluster, and how DSQL answers each (AWS's pg_dump proxy
+ * documents the answers): the same SQLSTATE and message here, with the same effect on the
+ * transaction. Then the real pg_dump.
+ */
+Test(lifecycle, strict_refuses_what_stock_pg_dump_sends)
+{
+    static const struct {
+        const char *sql, *state, *message;
+    } sent[] = {
+        {"SELECT pg_catalog.set_config('search_path', '', false)", "", ""},
+        {"SET DATESTYLE = ISO", "", ""},
+        {"SET INTERVALSTYLE = POSTGRES", "", ""},
+        {"SET extra_float_digits TO 3", "", ""},
+        {"SET synchronize_seqscans TO off", "0A000",
+         "setting configuration parameter \"synchronize_seqscans\" not supported"},
+        {"SET statement_timeout = 0", "0A000",
+         "setting configuration parameter \"statement_timeout\" not supported"},
+        {"SET lock_timeout = 0", "0A000",
+         "setting configuration parameter \"lock_timeout\" not supported"},
+        {"SET idle_in_transaction_session_timeout = 0", "0A000",
+         "setting configuration parameter \"idle_in_transaction_session_timeout\" not supported"},
+        {"SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings "
+         "WHERE name = 'restrict_nonsystem_relation_kind'",
+         "0A000",
+         "setting configuration parameter \"restrict_nonsystem_relation_kind\" not supported"},
+        {"SET row_security = off", "0A000",
+         "setting configuration parameter \"row_security\" not supported"},
+        {"BEGIN", "", ""},
+        {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "0A000",
+         "setting configuration parameter \"TRANSACTION\" not supported"},
+        {"ROLLBACK", "", ""},
+        {"BEGIN", "", ""},
+        {"LOCK TABLE public.pgdump_t IN ACCESS SHARE MODE", "0A000", "unsupported statement: Lock"},
+        {"SELECT 1", "25P02",
+         "current transaction is aborted, commands ignored until end of transaction block"},
+        {"ROLLBACK", "", ""},
+        {"PREPARE dumpFunc(pg_catalog.oid) AS SELECT 1 FROM pg_catalog.pg_proc WHERE oid = $1",
+         "0A000", "unsupported statement: Prepare"},
+        {"SELECT 1", "", ""},
+    };
+    PGconn *c = admin();
+    char msg[256];
+    cr_assert_str_eq(run(c, "CREATE TABLE IF NOT EXISTS pgdump_t (id uuid PRIMARY KEY)", NULL, 0),
+                     "");
+    for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++) {
+        cr_expect_str_eq(run(c, sent[i].sql, msg, sizeof msg), sent[i].state, "%s", sent[i].sql);
+        cr_expect_str_eq(msg, sent[i].message, "%s", sent[i].sql);
+    }
+    cr_expect_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    PQfinish(c);
+
+    /* The real one (Debian 12's is pg_dump 15) stops before any of them, as against DSQL: the
+     * server says it is 16.15, newer than pg_dump, which refuses to dump a newer server. */
+    char cmd[2048], out[4096];
+    char *t = h_token(1, 0, 0);
+    snprintf(cmd, sizeof cmd,
+             "PGPASSWORD='%s' pg_dump --schema-only -t pgdump_t \"host=%s hostaddr=127.0.0.1 "
+             "port=%d user=admin dbname=postgres sslmode=verify-full sslrootcert=%s\"",
+             t, h_endpoint(), h_port(), h_ca());
+    free(t);
+    cr_expect_neq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "server version: 16.15") != NULL &&
+                  strstr(out, "aborting because of server version mismatch") != NULL,
+              "%s", out);
+}
+
+/* DSQL's transaction age limit (5 minutes; --max-transaction-age 1 here): the next statement
+ * of an older block fails with 54000 and the block with it; a COMMIT rolls back; a ROLLBACK
+ * ends it as usual. Each part on a fresh connection (--max-lifetime 3). */
+Test(lifecycle, strict_transaction_age_limit)
+{
+    char msg[256];
+    PGconn *c = admin();
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "SELECT 1", msg, sizeof msg), "54000");
+    cr_assert_str_eq(msg, "transaction age limit of 1s exceeded");
+    cr_assert_str_eq(run(c, "SELECT 1", NULL, 0), "25P02");
+    cr_assert_str_eq(run(c, "ROLLBACK", NULL, 0), "");
+    cr_assert_str_eq(run(c, "SELECT 1", NULL, 0), "");
+    PQfinish(c);
+
+    c = admin();
+    cr_assert_str_eq(run(c, "CREATE TABLE IF NOT EXISTS age_t (id int)", NULL, 0), "");
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    cr_assert_str_eq(run(c, "INSERT INTO age_t VALUES (1)", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "COMMIT", msg, sizeof msg), "54000");
+    cr_assert_str_eq(msg, "transaction age limit of 1s exceeded");
+    cr_assert_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    cr_assert_eq(count(c, "age_t"), 0, "the old transaction committed");
+    PQfinish(c);
+
+    c = admin();
+    cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
+    usleep(1300 * 1000);
+    cr_assert_str_eq(run(c, "ROLLBACK", NULL, 0), "");
+    cr_assert_str_eq(run(c, "DROP TABLE age_t", NULL, 0), "");
+    PQfinish(c);
+}
+
 /* Silent and trickling clients are cut off at the handshake deadline (3 s here). */
 Test(front, handshake_deadline_cuts_off_slow_clients)
 {
@@ -370,5 +472,6 @@ Test(front, handshake_deadline_cuts_off_slow_clients)
 
 int main(int argc, char *argv[])
 {
-    return h_main(argc, argv, "--strict --max-lifetime 3 --handshake-timeout 3");
+    return h_main(argc, argv,
+                  "--strict --max-lifetime 3 --handshake-timeout 3 --max-transaction-age 1");
 }

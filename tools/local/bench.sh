@@ -1,15 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench.sh: what dsqlauth-local's TLS front costs. In one run, on one fresh instance, pgbench -S
-# through the front (TLS, token checked per connection) and directly at the same PostgreSQL's
-# Unix socket, alternating so machine noise hits both alike; then the new-connection rate
-# (pgbench -C). Prints each pair and the ratio front/direct (target for -S: at least 0.90).
-#
-# A third side tells the relay's cost from TLS's: a second PostgreSQL of the same installation
-# and settings, serving TLS itself on loopback TCP with the front's certificate (verify-full,
-# the same CA and host name), no front in between. front/pg-tls is what the relay alone costs.
-# A fourth, pg-tcp, is that PostgreSQL over the same loopback TCP without TLS: what leaving the
-# Unix socket costs before any encryption.
+# bench.sh: what dsqlauth-local's TLS front and its --strict mode cost, each against a baseline
+# measured in the same run on the same machine, in alternating rounds so that machine noise hits
+# both sides alike (the best round of each side counts):
+#   - the front against PgBouncer (Debian's, session pool, client TLS with the front's own
+#     certificate, the same PostgreSQL behind it) on pgbench -S: target at least 1.0;
+#   - --strict against the same front without it, on pgbench -S and on the pet clinic demo's
+#     workload: target at least 0.9 each;
+#   - for information: the same PostgreSQL directly (Unix socket, no TLS), over loopback TCP,
+#     serving TLS itself (the TLS ceiling), and the new-connection rate (pgbench -C).
+# Needs pgbench and pgbouncer (tools/bootstrap); the demo part needs a build tree (BUILD_DIR).
 #
 #   tools/local/bench.sh                      # uses dsqlauth-local from PATH
 #   DSQLAUTH_LOCAL=build/tools/local/dsqlauth-local BENCH_SECONDS=20 tools/local/bench.sh
@@ -22,28 +22,41 @@ CLIENTS=${BENCH_CLIENTS:-8}
 JOBS=${BENCH_JOBS:-2}
 ROUNDS=${BENCH_ROUNDS:-2}
 SCALE=${BENCH_SCALE:-10}
+DEMO_SECONDS=${BENCH_DEMO_SECONDS:-5}
+DEMO_ROUNDS=${BENCH_DEMO_ROUNDS:-3}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$top/build}
 
 command -v pgbench >/dev/null || { echo "bench: pgbench not found (postgresql-client)" >&2; exit 1; }
-dir=$(mktemp -d) # short: the Unix socket path must stay under 108 bytes
+command -v pgbouncer >/dev/null || { echo "bench: pgbouncer not found (tools/bootstrap)" >&2; exit 1; }
+dir=$(mktemp -d)    # short: the Unix socket path must stay under 108 bytes
+sdir=$(mktemp -d)   # the --strict instance
 tlsdir=$(mktemp -d)
+bdir=$(mktemp -d)   # PgBouncer
 tls_port=""
 cleanup() {
     [ -z "$tls_port" ] || as_pg "$bindir/pg_ctl" -D "$tlsdir/data" -m immediate stop >/dev/null 2>&1 || true
+    [ ! -f "$bdir/pid" ] || kill "$(cat "$bdir/pid")" 2>/dev/null || true
     "$BIN" stop --dir "$dir" >/dev/null 2>&1 || true
-    rm -rf "$dir" "$tlsdir"
+    "$BIN" stop --dir "$sdir" >/dev/null 2>&1 || true
+    rm -rf "$dir" "$sdir" "$tlsdir" "$bdir"
 }
 trap cleanup EXIT INT TERM
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 "$BIN" start --dir "$dir" >/dev/null
+"$BIN" start --dir "$sdir" --strict >/dev/null
 eval "$("$BIN" env --dir "$dir")"
 PGPASSWORD=$("$BIN" token --dir "$dir" --expires 3600)
 export PGPASSWORD
+strict_port=$(sed -n 's/^port=//p' "$sdir/state")
+strict_token=$("$BIN" token --dir "$sdir" --expires 3600)
 
-# The TLS PostgreSQL: initdb with the same superuser name, the settings dsqlauth-local gives its
-# own, and the front's certificate. PostgreSQL refuses to run as root: then as `postgres`.
 bindir=$(pg_config --bindir 2>/dev/null || true)
 [ -x "$bindir/initdb" ] || bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# PostgreSQL serving TLS itself: initdb with the same superuser name, the settings
+# dsqlauth-local gives its own, and the front's certificate. Not as root: then as `postgres`.
 start_tls_pg() {
     [ -x "$bindir/initdb" ] || return 1
     if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || return 1; fi
@@ -67,8 +80,49 @@ start_tls_pg() {
     return 1
 }
 
+# PgBouncer in front of the front's own PostgreSQL (its Unix socket), session pooling, client
+# TLS with the front's certificate; trust authentication (the front checks tokens, which is
+# its job, not a cost of the data path measured here).
+start_pgbouncer() {
+    cp "$dir/server.crt" "$dir/server.key" "$bdir/"
+    chmod 600 "$bdir/server.key"
+    printf '"%s" ""\n' "$PGUSER" >"$bdir/users.txt"
+    port=$((PGPORT + 20))
+    cat >"$bdir/pgbouncer.ini" <<EOF
+[databases]
+postgres = host=$dir/run port=5432 dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $bdir/users.txt
+pool_mode = session
+max_client_conn = 500
+default_pool_size = 100
+client_tls_sslmode = require
+client_tls_cert_file = $bdir/server.crt
+client_tls_key_file = $bdir/server.key
+ignore_startup_parameters = extra_float_digits
+logfile = $bdir/log
+pidfile = $bdir/pid
+EOF
+    [ "$(id -u)" -ne 0 ] || chown -R postgres "$bdir"
+    as_pg pgbouncer -d "$bdir/pgbouncer.ini" >/dev/null 2>&1 || return 1
+    bouncer_port=$port
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        [ -f "$bdir/pid" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # Through the front: the environment from `env` (host = endpoint, hostaddr, verify-full).
 front() { pgbench "$@" 2>&1; }
+# The --strict front: its own port and keys, the same kind of environment.
+strict() { PGPORT="$strict_port" PGPASSWORD="$strict_token" PGSSLROOTCERT="$sdir/ca.crt" pgbench "$@" 2>&1; }
+# PgBouncer: the same host name, CA and verify-full, its own port.
+bouncer() { env -u PGPASSWORD PGPORT="$bouncer_port" pgbench "$@" 2>&1; }
 # Directly: the same server's Unix socket, no TLS, no token.
 direct() { env -u PGHOSTADDR -u PGSSLMODE -u PGPASSWORD PGHOST="$dir/run" PGPORT=5432 pgbench "$@" 2>&1; }
 # PostgreSQL's own TLS: the client settings of the front's side (verify-full), its own port.
@@ -78,52 +132,99 @@ pgtcp() { env -u PGPASSWORD -u PGHOSTADDR PGHOST=127.0.0.1 PGSSLMODE=disable PGP
 tps() { awk '/^tps = / { print $3; found = 1 } END { if (!found) print 0 }'; }
 best() { sort -g | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t) ? "met" : "NOT MET" }'; }
+record() { [ -z "${BENCH_RESULTS:-}" ] || printf '%s %s\n' "$1" "$2" >>"$BENCH_RESULTS"; }
 
-echo "bench: pgbench -i -s $SCALE" >&2
+echo "bench: pgbench -i -s $SCALE (each PostgreSQL)" >&2
 direct -i -s "$SCALE" -q >/dev/null
+env -u PGHOSTADDR -u PGSSLMODE -u PGPASSWORD PGHOST="$sdir/run" PGPORT=5432 pgbench -i -s "$SCALE" -q >/dev/null 2>&1
+start_pgbouncer || { echo "bench: PgBouncer did not start (see $bdir/log)" >&2; cat "$bdir/log" >&2 || true; exit 1; }
 if start_tls_pg; then
     pgtls -i -s "$SCALE" -q >/dev/null
 else
     echo "bench: could not start a TLS PostgreSQL beside it: no pg-tls column" >&2
 fi
 
-run_pair() { # label, pgbench arguments...
-    label=$1
-    shift
-    f=""
-    d=""
-    t=""
-    p=""
+echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each, best of each side, $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
+S="-S -n -c $CLIENTS -j $JOBS -T $SECONDS_PER_RUN"
+f="" s="" b="" d="" t="" p=""
+i=0
+while [ "$i" -lt "$ROUNDS" ]; do
+    # shellcheck disable=SC2086
+    {
+        f="$f $(front $S | tps)"
+        b="$b $(bouncer $S | tps)"
+        s="$s $(strict $S | tps)"
+        d="$d $(direct $S | tps)"
+        [ -z "$tls_port" ] || t="$t $(pgtls $S | tps)"
+        [ -z "$tls_port" ] || p="$p $(pgtcp $S | tps)"
+    }
+    i=$((i + 1))
+done
+# shellcheck disable=SC2086
+{
+    fb=$(printf '%s\n' $f | best); bb=$(printf '%s\n' $b | best); sb=$(printf '%s\n' $s | best)
+    db=$(printf '%s\n' $d | best)
+}
+printf '%-34s %10.1f tps\n' "front, pgbench -S" "$fb"
+printf '%-34s %10.1f tps   front/PgBouncer %s (target >= 1.0: %s)\n' "PgBouncer (TLS, session pool)" \
+    "$bb" "$(ratio "$fb" "$bb")" "$(verdict "$(ratio "$fb" "$bb")" 1.0)"
+printf '%-34s %10.1f tps   strict/front %s (target >= 0.9: %s)\n' "front --strict" "$sb" \
+    "$(ratio "$sb" "$fb")" "$(verdict "$(ratio "$sb" "$fb")" 0.9)"
+printf '%-34s %10.1f tps   front/direct %s (informational)\n' "direct (Unix socket, no TLS)" "$db" \
+    "$(ratio "$fb" "$db")"
+record local_select_tps "$fb"
+record local_select_tps_pgbouncer "$bb"
+record local_select_tps_strict "$sb"
+record local_select_tps_direct "$db"
+if [ -n "$tls_port" ]; then
+    # shellcheck disable=SC2086
+    tb=$(printf '%s\n' $t | best); pb=$(printf '%s\n' $p | best)
+    printf '%-34s %10.1f tps   pg-tcp/direct %s (the TCP ceiling)\n' "PostgreSQL over loopback TCP" "$pb" "$(ratio "$pb" "$db")"
+    printf '%-34s %10.1f tps   pg-tls/direct %s (the TLS ceiling), front/pg-tls %s\n' \
+        "PostgreSQL's own TLS" "$tb" "$(ratio "$tb" "$db")" "$(ratio "$fb" "$tb")"
+    record local_select_tps_pgtls "$tb"
+    record local_select_tps_pgtcp "$pb"
+fi
+
+# New connections per second (TLS handshake, token check, backend start), informational.
+C="-S -n -C -c $CLIENTS -j $JOBS -T $SECONDS_PER_RUN"
+# shellcheck disable=SC2086
+{ fc=$(front $C | tps); dc=$(direct $C | tps); }
+printf '%-34s %10.1f conn/s   direct %.1f, ratio %s (informational)\n' "front, pgbench -S -C" "$fc" "$dc" "$(ratio "$fc" "$dc")"
+record local_connect_per_s "$fc"
+record local_connect_per_s_direct "$dc"
+
+# The pet clinic demo's workload (4 clients, prepared statements, transactions with retries)
+# through each front, under dsqlauth-run: --strict against the same front without it.
+plain=$build/demo/petclinic-plain
+run=$build/tools/run/dsqlauth-run
+if [ -x "$plain" ] && [ -x "$run" ]; then
+    export DSQLAUTH_PRELOAD="$build/src/libdsqlauth_preload.so"
+    demo() { # dir, port, seconds: prints tx/s
+        (
+            unset PGPASSWORD # the shim signs a token for each instance's own keys
+            eval "$("$BIN" env --dir "$1")"
+            "$run" "$plain" --workload -c 4 -T "$3" -k 0 -P 0 --json >"$1/demo.json" 2>"$1/demo.err" &&
+                python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("%.1f" % d["throughput_tps"])' "$1/demo.json"
+        ) || echo 0
+    }
+    demo "$dir" "$PGPORT" 2 >/dev/null  # the schema and the owner pool, warm caches
+    demo "$sdir" "$strict_port" 2 >/dev/null
+    df="" ds=""
     i=0
-    while [ "$i" -lt "$ROUNDS" ]; do
-        f="$f $(front "$@" | tps)"
-        d="$d $(direct "$@" | tps)"
-        [ -z "$tls_port" ] || t="$t $(pgtls "$@" | tps)"
-        [ -z "$tls_port" ] || p="$p $(pgtcp "$@" | tps)"
+    while [ "$i" -lt "$DEMO_ROUNDS" ]; do
+        df="$df $(demo "$dir" "$PGPORT" "$DEMO_SECONDS")"
+        ds="$ds $(demo "$sdir" "$strict_port" "$DEMO_SECONDS")"
         i=$((i + 1))
     done
-    fb=$(printf '%s\n' $f | best)
-    db=$(printf '%s\n' $d | best)
-    printf '%-28s front %10.1f   direct %10.1f   ratio %s\n' "$label" "$fb" "$db" "$(ratio "$fb" "$db")"
-    tb=0
-    if [ -n "$tls_port" ]; then
-        tb=$(printf '%s\n' $t | best)
-        pb=$(printf '%s\n' $p | best)
-        printf '%-28s pg-tcp %9.1f   pg-tcp/direct %s\n' "" "$pb" "$(ratio "$pb" "$db")"
-        printf '%-28s pg-tls %9.1f   pg-tls/direct %s   front/pg-tls %s\n' "" "$tb" \
-            "$(ratio "$tb" "$db")" "$(ratio "$fb" "$tb")"
-    fi
-    # For tools/bench/run: one "name value" line per figure.
-    if [ -n "${BENCH_RESULTS:-}" ] && [ -n "${BENCH_KEY:-}" ]; then
-        printf '%s %s\n%s_direct %s\n' "$BENCH_KEY" "$fb" "$BENCH_KEY" "$db" >>"$BENCH_RESULTS"
-        [ -z "$tls_port" ] || printf '%s_pgtls %s\n%s_pgtcp %s\n' "$BENCH_KEY" "$tb" \
-            "$BENCH_KEY" "$pb" >>"$BENCH_RESULTS"
-    fi
-}
-
-echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each, best of each side, $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
-BENCH_KEY=local_select_tps
-run_pair "select-only tps (-S)" -S -n -c "$CLIENTS" -j "$JOBS" -T "$SECONDS_PER_RUN"
-BENCH_KEY=local_connect_per_s
-run_pair "new connections/s (-S -C)" -S -n -C -c "$CLIENTS" -j "$JOBS" -T "$SECONDS_PER_RUN"
-echo "bench: target: select-only ratio >= 0.90" >&2
+    # shellcheck disable=SC2086
+    { dfb=$(printf '%s\n' $df | best); dsb=$(printf '%s\n' $ds | best); }
+    printf '%-34s %10.1f tx/s\n' "demo workload, front" "$dfb"
+    printf '%-34s %10.1f tx/s   strict/front %s (target >= 0.9: %s)\n' "demo workload, front --strict" \
+        "$dsb" "$(ratio "$dsb" "$dfb")" "$(verdict "$(ratio "$dsb" "$dfb")" 0.9)"
+    record local_demo_tps "$dfb"
+    record local_demo_tps_strict "$dsb"
+else
+    echo "bench: $plain or $run is not built: no demo workload part" >&2
+fi

@@ -2,14 +2,18 @@
 /* front.c: accept loop, TLS negotiation, startup checks and token authentication per client. */
 #include "front.h"
 
+#include "clock.h"
 #include "keys.h"
 #include "base/log.h"
 #include "proto.h"
+#include "relay.h"
+#include "rules.h"
 #include "tls.h"
 #include "token_verify.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -22,7 +26,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_PASSWORD_MSG (DSQL_TOKEN_MAX + 64)
@@ -49,6 +52,8 @@ typedef struct front {
     atomic_int active;
     pthread_mutex_t limit_lock;
     limit_slot limits[LIMIT_SLOTS];
+    double rate_tokens;     /* the connection-rate bucket (guarded by limit_lock) */
+    int64_t rate_refill_ms;
 } front;
 
 typedef struct conn {
@@ -60,13 +65,6 @@ typedef struct conn {
     char addr[INET6_ADDRSTRLEN]; /* the client's address, without the port */
 } conn;
 
-int64_t front_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- blocking I/O for the handshake phase (socket timeouts bound every call) ---------------- */
 
 /*
@@ -75,7 +73,7 @@ int64_t front_now_ms(void)
  */
 static int arm(const conn *c)
 {
-    int64_t left = c->deadline_ms - front_now_ms();
+    int64_t left = c->deadline_ms - local_now_ms();
     if (left <= 0)
         return -1;
     struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
@@ -173,7 +171,7 @@ static int64_t limit_blocked_ms(front *f, const char *addr)
 {
     if (f->cfg->max_failed_logins <= 0)
         return 0;
-    int64_t now = front_now_ms(), left = 0;
+    int64_t now = local_now_ms(), left = 0;
     pthread_mutex_lock(&f->limit_lock);
     limit_slot *l = limit_find(f, addr, now);
     if (l != NULL && l->failures >= f->cfg->max_failed_logins)
@@ -186,7 +184,7 @@ static void limit_record_failure(front *f, const char *addr)
 {
     if (f->cfg->max_failed_logins <= 0)
         return;
-    int64_t now = front_now_ms(), window = (int64_t)f->cfg->failed_login_window * 1000;
+    int64_t now = local_now_ms(), window = (int64_t)f->cfg->failed_login_window * 1000;
     pthread_mutex_lock(&f->limit_lock);
     limit_slot *l = limit_find(f, addr, now);
     if (l == NULL) {
@@ -214,6 +212,28 @@ static void limit_record_failure(front *f, const char *addr)
         dsql_log(DSQL_LOG_WARN, "local: %s: %d failed logins within %d s: refusing it until the "
                  "window closes", addr, l->failures, f->cfg->failed_login_window);
     pthread_mutex_unlock(&f->limit_lock);
+}
+
+/*
+ * DSQL's connection-rate quota (--connection-rate): a token bucket of conn_burst tokens refilled
+ * at conn_rate per second; a connection takes one. 1 when this one may go on.
+ */
+static int rate_take(front *f)
+{
+    if (f->cfg->conn_rate <= 0)
+        return 1;
+    int64_t now = local_now_ms();
+    int ok;
+    pthread_mutex_lock(&f->limit_lock);
+    f->rate_tokens += (double)(now - f->rate_refill_ms) * f->cfg->conn_rate / 1000.0;
+    if (f->rate_tokens > f->cfg->conn_burst)
+        f->rate_tokens = f->cfg->conn_burst;
+    f->rate_refill_ms = now;
+    ok = f->rate_tokens >= 1.0;
+    if (ok)
+        f->rate_tokens -= 1.0;
+    pthread_mutex_unlock(&f->limit_lock);
+    return ok;
 }
 
 /* ---- backend ------------------------------------------------------------------------------ */
@@ -380,7 +400,7 @@ static void session(conn *c)
     if (pkt == NULL || st == NULL)
         goto out;
 
-    c->deadline_ms = front_now_ms() + cfg->handshake_timeout * 1000;
+    c->deadline_ms = local_now_ms() + cfg->handshake_timeout * 1000;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
@@ -412,6 +432,13 @@ static void session(conn *c)
                  c->addr, cfg->max_failed_logins, cfg->failed_login_window,
                  (long long)(blocked + 999) / 1000);
         fatal(c, "53300", m);
+        goto out;
+    }
+
+    if (!rate_take(f)) {
+        char state[6], m[128];
+        rule_format(RULE_CONNECTION_RATE, NULL, state, m, sizeof m);
+        fatal(c, state, m);
         goto out;
     }
 
@@ -460,8 +487,9 @@ static void session(conn *c)
         .client_fd = c->fd,
         .backend_fd = bfd,
         .strict = cfg->strict,
-        .deadline_ms = cfg->max_lifetime > 0 ? front_now_ms() + cfg->max_lifetime * 1000 : 0,
+        .deadline_ms = cfg->max_lifetime > 0 ? local_now_ms() + cfg->max_lifetime * 1000 : 0,
         .max_lifetime = cfg->max_lifetime,
+        .max_txn_age = cfg->strict ? cfg->max_txn_age : 0,
     };
     free(pkt);
     pkt = NULL;
@@ -499,12 +527,33 @@ static void *conn_thread(void *arg)
     return NULL;
 }
 
+/*
+ * Tells a client the front cannot take it, as PostgreSQL does: a FATAL ErrorResponse with
+ * PostgreSQL's SQLSTATE (53300 too_many_connections, 53000 insufficient_resources), written
+ * without waiting (libpq reads it in answer to its SSLRequest too), then closes fd.
+ */
+static void refuse_now(int fd, const char *sqlstate, const char *message)
+{
+    dsql_buf b;
+    dsql_buf_init(&b);
+    proto_put_error(&b, "FATAL", sqlstate, message);
+    if (!dsql_buf_failed(&b))
+        (void)!send(fd, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    dsql_buf_cleanup(&b);
+    close(fd);
+    dsql_log(DSQL_LOG_WARN, "local: refused a client: %s %s", sqlstate, message);
+}
+
 int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen)
 {
     static front f; /* connection threads may outlive front_serve (see its end) */
     f.cfg = cfg;
     atomic_init(&f.active, 0);
     pthread_mutex_init(&f.limit_lock, NULL);
+    occ_configure(&cfg->inject);
+    f.rate_tokens = cfg->conn_burst;
+    f.rate_refill_ms = local_now_ms();
+    int reserve = open("/dev/null", O_RDONLY | O_CLOEXEC); /* see the accept loop */
     f.ctx = tls_server_ctx(cfg->state_dir, cfg->endpoint, msg, msglen);
     if (f.ctx == NULL)
         return -1;
@@ -542,6 +591,18 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         struct sockaddr_in6 sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE) && reserve >= 0) {
+            /* No descriptor for the client: give back the one kept for this, so that it
+             * hears why rather than waiting in the backlog or seeing a bare close. */
+            close(reserve);
+            fd = accept4(listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                refuse_now(fd, "53300", "sorry, too many clients already");
+                fd = -1;
+            }
+            reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            continue;
+        }
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 usleep(10000);
@@ -549,7 +610,7 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         }
         conn *c = calloc(1, sizeof *c);
         if (c == NULL) {
-            close(fd);
+            refuse_now(fd, "53000", "out of memory");
             continue;
         }
         c->f = &f;
@@ -561,14 +622,20 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         snprintf(c->addr, sizeof c->addr, "%s", ip);
         atomic_fetch_add(&f.active, 1);
         pthread_t t;
-        if (pthread_create(&t, &attr, conn_thread, c) != 0) {
+        int err = pthread_create(&t, &attr, conn_thread, c);
+        if (err != 0) {
+            char m[160];
+            snprintf(m, sizeof m, "could not create a thread for the connection: %s",
+                     strerror(err));
             atomic_fetch_sub(&f.active, 1);
-            close(fd);
+            refuse_now(fd, "53000", m);
             free(c);
         }
     }
     pthread_attr_destroy(&attr);
     close(sfd);
+    if (reserve >= 0)
+        close(reserve);
     dsql_log(DSQL_LOG_INFO, "local: stopping with %d open connections", atomic_load(&f.active));
     /* Connection threads still hold f: leave the process without tearing it down. */
     return 0;

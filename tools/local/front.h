@@ -3,7 +3,8 @@
 #ifndef DSQL_LOCAL_FRONT_H
 #define DSQL_LOCAL_FRONT_H
 
-#include <openssl/ssl.h>
+#include "occ.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/un.h>
@@ -20,6 +21,9 @@ typedef struct front_config {
     int ready_fd;           /* written "1" and closed once serving; -1: none */
     int max_failed_logins;  /* failed logins per client address within the window; 0: no limit */
     int failed_login_window; /* seconds */
+    occ_inject inject;      /* strict: conflicts to inject (every 0: none) */
+    int max_txn_age;        /* strict: seconds a transaction may last; 0: no limit */
+    int conn_rate, conn_burst; /* new connections per second after a burst; 0: no limit */
 } front_config;
 
 /*
@@ -27,21 +31,5 @@ typedef struct front_config {
  * per connection. Returns 0 after a clean stop, or -1 with a message when it cannot start.
  */
 int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen);
-
-/* The data phase of one connection (relay.c): both sockets connected, the session set up. */
-typedef struct relay_params {
-    SSL *ssl;                /* client side, handshake done */
-    int client_fd;
-    int backend_fd;          /* Unix socket to PostgreSQL, startup packet sent */
-    int strict;
-    int64_t deadline_ms;     /* CLOCK_MONOTONIC ms at which the session is closed; 0: never */
-    int64_t max_lifetime;    /* for the message */
-} relay_params;
-
-/* Relays until either side closes or the deadline passes. Closes nothing. */
-void relay_run(const relay_params *p);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t front_now_ms(void);
 
 #endif /* DSQL_LOCAL_FRONT_H */

@@ -2,6 +2,9 @@
 /* pgctl.c: runs the installed PostgreSQL's initdb and pg_ctl, as an unprivileged user if root. */
 #include "pgctl.h"
 
+#include "pgmodule.h"
+#include "rules.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,32 +166,120 @@ static void tail_hint(const char *logfile, char *msg, size_t msglen)
         snprintf(msg + n, msglen - n, " (%s: %s)", logfile, last);
 }
 
-static int write_settings(const pgctl *pg)
+/* Appends value to f as a single-quoted setting value. */
+static void put_quoted(FILE *f, const char *value)
 {
-    char path[1200], tmp[1300];
+    fputc('\'', f);
+    for (const char *p = value; *p != '\0'; p++)
+        fputs(*p == '\'' ? "''" : (char[]){*p, '\0'}, f);
+    fputc('\'', f);
+}
+
+/* Whether the file at path holds exactly n bytes equal to data. */
+static int same_content(const char *path, const char *data, size_t n)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    size_t got = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return got == n && memcmp(buf, data, n) == 0;
+}
+
+static int write_settings(pgctl *pg)
+{
+    char path[1200], tmp[1300], *text = NULL;
+    size_t len = 0;
     snprintf(path, sizeof path, "%s/dsqlauth.conf", pg->datadir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    FILE *f = open_memstream(&text, &len);
     if (f == NULL)
         return -1;
     fprintf(f, "# written by dsqlauth-local on every start\n"
                "listen_addresses = ''\n"
-               "unix_socket_directories = '");
-    for (const char *p = pg->sockdir; *p != '\0'; p++)
-        fputs(*p == '\'' ? "''" : (char[]){*p, '\0'}, f);
-    fprintf(f, "'\n"
+               "unix_socket_directories = ");
+    put_quoted(f, pg->sockdir);
+    fprintf(f, "\n"
                "unix_socket_permissions = 0700\n"
                "max_connections = 1000\n"
                "shared_buffers = 128MB\n"
                "synchronous_commit = off\n"
                "log_min_messages = warning\n"
                "log_line_prefix = '%%m [%%p] %%u '\n");
-    if (fclose(f) != 0 || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0)
+    if (pg->strict) {
+        fprintf(f, "# --strict: Aurora DSQL's identity and defaults\n"
+                   "shared_preload_libraries = ");
+        put_quoted(f, pg->module);
+        fprintf(f, "\n"
+                   "default_transaction_isolation = 'repeatable read'\n"
+                   "timezone = 'UTC'\n"
+                   "# optimistic concurrency: lock waits end fast, and the module names who\n"
+                   "# was waited for (relay.c, occ.c)\n"
+                   "lock_timeout = '%dms'\n"
+                   "deadlock_timeout = '%dms'\n"
+                   "log_lock_waits = on\n", PGCTL_LOCK_TIMEOUT_MS, PGCTL_LOCK_TIMEOUT_MS / 3);
+    }
+    if (fclose(f) != 0) {
+        free(text);
         return -1;
-    return 0;
+    }
+    int rc = 0;
+    pg->settings_changed = !same_content(path, text, len);
+    if (pg->settings_changed) {
+        FILE *out = fopen(tmp, "we");
+        rc = out != NULL && fwrite(text, 1, len, out) == len ? 0 : -1;
+        if (out != NULL && fclose(out) != 0)
+            rc = -1;
+        if (rc == 0 && (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0))
+            rc = -1;
+    }
+    free(text);
+    return rc;
 }
 
-int pgctl_ensure_cluster(const pgctl *pg, char *msg, size_t msglen)
+int pgctl_strict(pgctl *pg, const char *dir, const char *module_src, char *msg, size_t msglen)
+{
+    char tmp[1100];
+    int rc = -1, in = -1, out = -1;
+    snprintf(pg->module, sizeof pg->module, "%s/%s", dir, PGMODULE_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", pg->module);
+    in = open(module_src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        snprintf(msg, msglen, "--strict needs the backend module %s: %s", module_src,
+                 strerror(errno));
+        goto out;
+    }
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0)
+        goto fail;
+    char buf[65536];
+    for (ssize_t n; (n = read(in, buf, sizeof buf)) != 0;) {
+        if (n < 0 || write(out, buf, (size_t)n) != n)
+            goto fail;
+    }
+    if (fchmod(out, 0644) != 0 || close(out) != 0) {
+        out = -1;
+        goto fail;
+    }
+    out = -1;
+    /* A new inode: a running server keeps the old file it mapped. */
+    if (rename(tmp, pg->module) != 0)
+        goto fail;
+    pg->strict = 1;
+    rc = 0;
+    goto out;
+fail:
+    snprintf(msg, msglen, "cannot copy the backend module into %s: %s", dir, strerror(errno));
+out:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+int pgctl_ensure_cluster(pgctl *pg, char *msg, size_t msglen)
 {
     char version[1200];
     snprintf(version, sizeof version, "%s/PG_VERSION", pg->datadir);
@@ -260,8 +351,12 @@ pid_t pgctl_running(const pgctl *pg)
 
 int pgctl_start(const pgctl *pg, char *msg, size_t msglen)
 {
-    if (pgctl_running(pg) > 0)
-        return 0;
+    if (pgctl_running(pg) > 0) {
+        if (!pg->settings_changed)
+            return 0;
+        if (pgctl_stop(pg, msg, msglen) != 0) /* preloaded modules need a new postmaster */
+            return -1;
+    }
     char pgctl_bin[1200];
     snprintf(pgctl_bin, sizeof pgctl_bin, "%s/pg_ctl", pg->bindir);
     char *argv[] = {pgctl_bin, "start", "-D", (char *)pg->datadir, "-w", "-t", "60", "-s", NULL};
@@ -294,13 +389,64 @@ static int exec_sql(PGconn *c, const char *sql, char *msg, size_t msglen)
     PGresult *r = PQexec(c, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
-        snprintf(msg, msglen, "setting up roles: %s", PQresultErrorMessage(r));
+        snprintf(msg, msglen, "setting up the local PostgreSQL: %s", PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : -1;
 }
 
-int pgctl_setup_roles(const pgctl *pg, const char *const *users, size_t n, char *msg,
-                      size_t msglen)
+/* DSQL's own objects, and version() as DSQL answers it (strict mode). */
+static int setup_strict(PGconn *c, char *msg, size_t msglen)
+{
+    char state[6], bad_id[128], unknown[128], sql[4096];
+    rule_format(RULE_WAIT_FOR_JOB_ID, NULL, state, bad_id, sizeof bad_id);
+    rule_format(RULE_WAIT_FOR_JOB_UNKNOWN, "%s", state, unknown, sizeof unknown);
+    /* sys.wait_for_job: one text argument as DSQL's (its 42809 names `(text)`), and a row
+     * `succeeded` back; jobs here are done when their statement is. */
+    snprintf(sql, sizeof sql,
+             "CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text, "
+             "INOUT succeeded boolean DEFAULT NULL) LANGUAGE plpgsql AS $body$\n"
+             "DECLARE st text;\n"
+             "BEGIN\n"
+             "  IF job_id IS NULL OR job_id !~ '^[a-z2-7]{%d}$' THEN\n"
+             "    RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = '%s';\n"
+             "  END IF;\n"
+             "  SELECT j.status INTO st FROM dsqlauth.jobs j WHERE j.job_id = wait_for_job.job_id;\n"
+             "  IF NOT FOUND THEN\n"
+             "    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s', job_id);\n"
+             "  END IF;\n"
+             "  succeeded := st = 'completed';\n"
+             "END $body$",
+             PGMODULE_JOB_ID_LEN, bad_id, unknown);
+    return exec_sql(c, "CREATE SCHEMA IF NOT EXISTS dsqlauth AUTHORIZATION admin", msg,
+                    msglen) != 0 ||
+                   exec_sql(c,
+                            "CREATE TABLE IF NOT EXISTS dsqlauth.jobs (job_id text PRIMARY KEY, "
+                            "status text NOT NULL, details text, job_type text NOT NULL, "
+                            "class_id oid, object_id oid, object_name text, "
+                            "start_time timestamptz NOT NULL, update_time timestamptz)",
+                            msg, msglen) != 0 ||
+                   exec_sql(c, "CREATE SCHEMA IF NOT EXISTS sys AUTHORIZATION admin", msg,
+                            msglen) != 0 ||
+                   exec_sql(c,
+                            "CREATE OR REPLACE VIEW sys.jobs AS SELECT job_id, status, details, "
+                            "job_type, class_id, object_id, object_name, start_time, update_time "
+                            "FROM dsqlauth.jobs",
+                            msg, msglen) != 0 ||
+                   exec_sql(c,
+                            "GRANT USAGE ON SCHEMA sys, dsqlauth TO PUBLIC; "
+                            "GRANT SELECT ON sys.jobs, dsqlauth.jobs TO PUBLIC",
+                            msg, msglen) != 0 ||
+                   exec_sql(c, sql, msg, msglen) != 0 ||
+                   exec_sql(c,
+                            "CREATE OR REPLACE FUNCTION pg_catalog.version() RETURNS text "
+                            "LANGUAGE sql STABLE PARALLEL SAFE AS "
+                            "$$SELECT 'PostgreSQL 16'::text$$",
+                            msg, msglen) != 0
+               ? -1
+               : 0;
+}
+
+int pgctl_setup(const pgctl *pg, const char *const *users, size_t n, char *msg, size_t msglen)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", PG_BACKEND_PORT);
@@ -315,6 +461,12 @@ int pgctl_setup_roles(const pgctl *pg, const char *const *users, size_t n, char 
     if (exec_sql(c, "SET client_min_messages = warning", msg, msglen) != 0 ||
         exec_sql(c, "ALTER SCHEMA public OWNER TO admin", msg, msglen) != 0 ||
         exec_sql(c, "REVOKE CREATE ON SCHEMA public FROM PUBLIC", msg, msglen) != 0)
+        goto out;
+    if (pg->strict ? setup_strict(c, msg, msglen) != 0
+                   : exec_sql(c,
+                              "CREATE OR REPLACE FUNCTION pg_catalog.version() RETURNS text "
+                              "LANGUAGE internal STABLE STRICT PARALLEL SAFE AS 'pgsql_version'",
+                              msg, msglen) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         char *id = PQescapeIdentifier(c, users[i], strlen(users[i]));

@@ -4,27 +4,41 @@
  * (Unix socket) in one thread with non-blocking I/O, the maximum connection lifetime, and in
  * strict mode the DSQL rules applied per message.
  *
- * Strict mode (the classifier is strict.c; this file plays the relay's part strict.h describes):
- *  - Each statement of a Query ('Q') and each Parse ('P') is shown to the classifier. A rejected
- *    statement is replaced by a DO block that makes PostgreSQL raise the same SQLSTATE and
- *    message (the rest of a Query string is dropped, as PostgreSQL would skip it), so the effect
- *    on the transaction is PostgreSQL's own (aborted inside BEGIN, nothing outside). For Parse
- *    the error therefore surfaces at Execute rather than at Parse. DSQL's ASYNC keyword is cut
- *    before PostgreSQL sees it.
+ * Strict mode (the classifier is strict.c and sqltree.c; this file plays the relay's part
+ * strict.h describes):
+ *  - Each Query ('Q') and each Parse ('P') is parsed (once per distinct text: a parse cache) and
+ *    each statement shown to the rules. A rejected statement is replaced by a DO block that
+ *    makes PostgreSQL raise the same SQLSTATE and message (the rest of a Query string is
+ *    dropped, as PostgreSQL would skip it), so the effect on the transaction is PostgreSQL's own
+ *    (aborted inside BEGIN, nothing outside). For Parse the error therefore surfaces at Execute
+ *    rather than at Parse. DSQL's ASYNC keyword is blanked before PostgreSQL sees it; the
+ *    backend module's job notice becomes the job_id row DSQL answers with.
  *  - The transaction rules (one DDL, no DDL with DML) are applied at Parse for the unnamed
  *    statement; a named statement is checked where it is prepared, not where it runs (so its
  *    later executions pass: on the side of passing, as strict.h's known differences).
  *  - The row cap (DSQL_STRICT_ROW_CAP rows changed per transaction) is counted from CommandComplete
  *    tags. A statement outside a transaction block that may change rows is wrapped in a hidden
  *    BEGIN/COMMIT so that going over the cap can still roll it back, exactly as DSQL does.
+ *  - Optimistic concurrency (occ.h): a single write or locking read in a block runs after a
+ *    hidden SAVEPOINT; when it gives up a lock wait (55P03) or meets a later commit (40001) it
+ *    is rolled back to it and answered by a shadow (strict.h), and its conflict is settled at
+ *    COMMIT, which this file may turn into ROLLBACK + 40001, or into the deferred writes +
+ *    COMMIT. A wrapped autocommit write that waited runs again after dooming whom it waited
+ *    for. Other conflicts are answered with DSQL's 40001 at the statement. A session a winner
+ *    dooms rolls back upstream between the client's batches (woken by an eventfd).
+ *  - A transaction block older than --max-transaction-age fails its next statement.
  *  - To keep hidden statements in order, strict mode forwards one batch (up to a Query or Sync)
  *    at a time and holds the client's next messages until its ReadyForQuery (COPY data passes).
  */
-#include "front.h"
+#include "relay.h"
 
 #include "base/log.h"
-#include "proto.h"
 #include "base/util.h"
+#include "clock.h"
+#include "occ.h"
+#include "pgmodule.h"
+#include "rules.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,7 +117,21 @@ enum hidden {
     H_BEGIN, /* our BEGIN before the client's batch: swallow its CommandComplete and Z */
     H_END,   /* our COMMIT or ROLLBACK after it: swallow CommandComplete, pass E and Z */
     H_RAISE, /* our DO raising 54000 inside the client's block: pass E (cleaned) and Z */
+    H_OCC_SHADOW,  /* after a conflict: ROLLBACK TO our savepoint, then the shadow's answer */
+    H_OCC_RETRY,   /* after an autocommit statement's conflict: our ROLLBACK before retrying */
+    H_OCC_LOSE,    /* our ROLLBACK for a COMMIT that lost: then DSQL's conflict error */
+    H_OCC_RELEASE, /* a winner doomed this transaction: our ROLLBACK; BEGIN frees its locks */
 };
+
+/* What the client's batch is, for optimistic concurrency (strict). */
+enum occ_batch {
+    OB_NONE,   /* nothing special */
+    OB_STMT,   /* one write or locking read in a block, after our SAVEPOINT */
+    OB_WIN,    /* a COMMIT that won: its replays, then COMMIT */
+};
+
+#define OCC_SAVEPOINT "dsqlauth_occ"
+#define OCC_RELEASE_WAIT_MS 3000
 
 typedef struct stmt_flag {
     char name[64];
@@ -123,6 +152,7 @@ typedef struct relay {
 
     /* strict mode */
     dsql_strict_session ss; /* the classifier's view of the client's session */
+    dsql_strict_cache *cache; /* each distinct text parsed once */
     char txn;             /* the client's transaction status, from the last ReadyForQuery */
     int outstanding;      /* a Query or Sync of the client awaits its ReadyForQuery */
     int in_batch;         /* the client has sent messages since the last ReadyForQuery */
@@ -133,6 +163,30 @@ typedef struct relay {
     stmt_flag stmts[MAX_STMTS]; /* named prepared statements: do they change rows? */
     unsigned next_stmt;
     int unnamed_changes_rows;   /* the same for the unnamed statement */
+
+    /* strict mode: optimistic concurrency (occ.h) */
+    occ_member *occ;
+    int wake_fd;          /* eventfd: a winner asks this session to release its locks */
+    char backend_txn;     /* the backend's status, hidden statements included */
+    int saw_commit;       /* a COMMIT tag since the backend's transaction began */
+    enum occ_batch ob;
+    int ob_savepoint;     /* our SAVEPOINT's CommandComplete is still to come */
+    int ob_conflict;      /* the statement gave up a lock wait (1) or met a commit (2) */
+    int ob_failed;        /* a replay or a shadow failed */
+    int blockers[OCC_MAX_BLOCKERS];
+    size_t nblockers;
+    unsigned ob_flags, ob_rows; /* the statement's shape (DSQL_STRICT_UPDATE ...) */
+    char *ob_text;        /* the statement, to run again at COMMIT */
+    char *ob_shadow;      /* what answers it without its locks (NULL: its row count) */
+    int shadow_c;         /* CommandCompletes seen in H_OCC_SHADOW */
+    long shadow_count;
+    dsql_buf replays;     /* statements that answered by shadow, to run at COMMIT */
+    char lose_code[6];    /* H_OCC_LOSE: the conflict code to answer ... */
+    dsql_strict_error lose_err; /* ... or, when its SQLSTATE is set, this error */
+    int64_t txn_start_ms; /* when the client's transaction block began */
+    char *retry;          /* a wrapped autocommit Query, kept for one retry after a conflict */
+    size_t retry_len;
+    int retried;
 } relay;
 
 /* ---- SQL helpers ------------------------------------------------------------------------ */
@@ -172,6 +226,15 @@ static void push_error_without_context(queue *q, const char *msg, size_t n)
     }
     q_push(q, "", 1);
     proto_set32(q->data + start + 1, (uint32_t)(q->w - start - 1));
+}
+
+/* DSQL's conflict error, 40001 with OC000 (data) or OC001 (schema). */
+static void put_conflict(queue *q, const char *code)
+{
+    char state[6], msg[DSQL_STRICT_MSG_MAX];
+    rule_format(strcmp(code, "OC001") == 0 ? RULE_OC001 : RULE_OC000, NULL, state, msg,
+                sizeof msg);
+    put_error(q, "ERROR", state, msg);
 }
 
 /* ---- strict mode: the client's side ------------------------------------------------------ */
@@ -219,31 +282,160 @@ static int put_raise(dsql_buf *b, const dsql_strict_error *err)
     return 0;
 }
 
+/* Appends sql[from, to) with DSQL's ASYNC keyword, if it lies there, blanked (same length). */
+static void append_blanking_async(dsql_buf *out, const char *sql, size_t from, size_t to,
+                                  const dsql_strict_stmt *st)
+{
+    if (st->async_len > 0 && st->async_off >= from && st->async_off + st->async_len <= to) {
+        dsql_buf_append(out, sql + from, st->async_off - from);
+        for (size_t i = 0; i < st->async_len; i++)
+            dsql_buf_putc(out, ' ');
+        from = st->async_off + st->async_len;
+    }
+    dsql_buf_append(out, sql + from, to - from);
+}
+
+/* Forgets the batch's optimistic-concurrency state. */
+static void ob_reset(relay *r)
+{
+    r->ob = OB_NONE;
+    r->ob_savepoint = r->ob_conflict = r->ob_failed = 0;
+    r->nblockers = 0;
+    r->ob_flags = r->ob_rows = 0;
+    free(r->ob_text);
+    free(r->ob_shadow);
+    r->ob_text = r->ob_shadow = NULL;
+    free(r->retry);
+    r->retry = NULL;
+    r->retry_len = 0;
+    r->retried = 0;
+}
+
 /*
- * The statements of a Query string, as PostgreSQL should see them: each shown to the
- * classifier, ASYNC cut out, and the first rejected one replaced by a raise (the rest dropped).
- * Sets *dml when a statement changes rows and *txn_control when one begins or ends a block.
+ * A Query of one statement, seen by optimistic concurrency (occ.h) before the usual rewrite:
+ *  - a COMMIT of a block is settled here: when it loses, the backend gets ROLLBACK and the
+ *    client DSQL's 40001; when it wins over transactions it waited for, those release their
+ *    locks first and the statements that had answered by shadow run before the COMMIT;
+ *  - an UPDATE, DELETE, INSERT ... VALUES or locking SELECT in a block runs after a SAVEPOINT
+ *    of ours, so that if it has to wait for another transaction it can be rolled back alone
+ *    and answered without its locks (see client_ready).
+ * Returns 1 when it wrote the statement into out, 0 to leave it to the usual rewrite, -1 on
+ * failure.
+ */
+static int occ_rewrite(relay *r, const char *sql, const dsql_strict_stmt *st, dsql_buf *out,
+                       int *dml, int *txn_control, int *rejected)
+{
+    dsql_strict_error err;
+    char before = r->ss.status;
+    if (st->rejected || before != 'T')
+        return 0;
+    if (st->kind == DSQL_STRICT_COMMIT && !st->chain) {
+        if (!occ_pending(r->occ))
+            return 0;
+        if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT)
+            return -1; /* a COMMIT is always admitted */
+        *txn_control = 1;
+        if (occ_commit(r->occ, 0, r->lose_code)) {
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT loses (%s)", r->lose_code);
+            dsql_buf_append(out, "ROLLBACK", 8);
+            r->hidden = H_OCC_LOSE;
+            return 1;
+        }
+        if (occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS) != 0)
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT goes on without all releases");
+        dsql_buf_append(out, r->replays.data ? r->replays.data : "", r->replays.len);
+        dsql_buf_append(out, "COMMIT", 6);
+        r->ob = OB_WIN;
+        return 1;
+    }
+    unsigned shapes = DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE | DSQL_STRICT_INSERT_VALUES |
+                      DSQL_STRICT_LOCKING;
+    if (!(st->flags & shapes) || (st->kind != DSQL_STRICT_DML && !(st->flags & DSQL_STRICT_LOCKING)))
+        return 0;
+    char *shadow = NULL;
+    if (!(st->flags & DSQL_STRICT_INSERT_VALUES)) {
+        size_t cap = st->len + 64;
+        shadow = malloc(cap);
+        if (shadow == NULL)
+            return -1;
+        if (dsql_strict_shadow(sql, st, shadow, cap) == 0) {
+            free(shadow);
+            return 0; /* no shadow: a conflict is reported at the statement */
+        }
+    }
+    if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT) {
+        free(shadow);
+        *rejected = 1;
+        return put_raise(out, &err) == 0 ? 1 : -1;
+    }
+    *dml = st->kind == DSQL_STRICT_DML;
+    r->ob = OB_STMT;
+    r->ob_savepoint = 1;
+    r->ob_flags = st->flags;
+    r->ob_rows = st->values_rows;
+    r->ob_shadow = shadow;
+    r->ob_text = (st->flags & DSQL_STRICT_LOCKING) ? NULL : strndup(sql + st->off, st->len);
+    dsql_buf_append(out, "SAVEPOINT " OCC_SAVEPOINT "; ", sizeof "SAVEPOINT " OCC_SAVEPOINT "; " - 1);
+    dsql_buf_append(out, sql + st->off, st->len);
+    return 1;
+}
+
+/*
+ * The statements of a Query string, as PostgreSQL should see them: each admitted in order,
+ * ASYNC blanked, and the first rejected one replaced by a raise (the rest dropped). Sets *dml
+ * when a statement changes rows and *txn_control when one begins or ends a block. A string
+ * PostgreSQL's grammar refuses goes as it is: the backend answers it.
  */
 static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *out, int *dml,
                          int *txn_control, int *rejected)
 {
-    size_t pos = 0, off, len, copied = 0;
-    while (dsql_strict_split(sql, sql_len, &pos, &off, &len)) {
-        dsql_strict_stmt st;
+    const dsql_strict_stmt *stmts;
+    size_t n, copied = 0;
+    int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
+    if (rc < 0)
+        return -1;
+    if (r->p->max_txn_age > 0 && r->txn == 'T' &&
+        local_now_ms() - r->txn_start_ms > (int64_t)r->p->max_txn_age * 1000) {
+        /* DSQL's 5-minute limit: the next statement fails, a COMMIT rolls back. A ROLLBACK
+         * is what the client should send, and passes. */
+        char age[16];
         dsql_strict_error err;
-        if (dsql_strict_check(&r->ss, sql + off, len, &st, &err) == DSQL_STRICT_REJECT) {
-            dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
-            dsql_buf_append(out, sql + copied, off - copied);
+        snprintf(age, sizeof age, "%d", r->p->max_txn_age);
+        rule_format(RULE_TXN_AGE, age, err.sqlstate, err.message, sizeof err.message);
+        if (rc == 0 && n == 1 && stmts[0].kind == DSQL_STRICT_ROLLBACK) {
+            /* as usual below */
+        } else if (rc == 0 && n == 1 && stmts[0].kind == DSQL_STRICT_COMMIT) {
+            (void)dsql_strict_admit(&r->ss, &stmts[0], NULL);
+            *txn_control = 1;
+            r->lose_err = err;
+            r->hidden = H_OCC_LOSE;
+            dsql_buf_append(out, "ROLLBACK", 8);
+            return 0;
+        } else {
+            dsql_strict_ready(&r->ss, 'E');
             *rejected = 1;
             return put_raise(out, &err);
         }
-        *dml |= st.kind == DSQL_STRICT_DML;
-        *txn_control |= st.kind == DSQL_STRICT_BEGIN || st.kind == DSQL_STRICT_COMMIT ||
-                        st.kind == DSQL_STRICT_ROLLBACK;
-        if (st.async_len > 0) {
-            dsql_buf_append(out, sql + copied, off + st.async_off - copied);
-            copied = off + st.async_off + st.async_len;
+    }
+    if (rc == 0 && n == 1 && r->occ != NULL) {
+        int done = occ_rewrite(r, sql, &stmts[0], out, dml, txn_control, rejected);
+        if (done != 0)
+            return done < 0 ? -1 : 0;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const dsql_strict_stmt *st = &stmts[i];
+        dsql_strict_error err;
+        if (dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT) {
+            dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
+            dsql_buf_append(out, sql + copied, st->off - copied);
+            *rejected = 1;
+            return put_raise(out, &err);
         }
+        *dml |= st->kind == DSQL_STRICT_DML;
+        *txn_control |= st->kind == DSQL_STRICT_BEGIN || st->kind == DSQL_STRICT_COMMIT ||
+                        st->kind == DSQL_STRICT_ROLLBACK;
+        append_blanking_async(out, sql, copied, st->off + st->len, st);
+        copied = st->off + st->len;
     }
     dsql_buf_append(out, sql + copied, sql_len - copied);
     return 0;
@@ -253,31 +445,29 @@ static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *ou
 static int rewrite_parse(relay *r, const char *name, const char *sql, size_t sql_len,
                          dsql_buf *out, int *dml, int *rejected)
 {
-    dsql_strict_stmt st;
+    const dsql_strict_stmt *stmts;
+    size_t n;
+    int rc = dsql_strict_cache_parse(r->cache, sql, sql_len, &stmts, &n);
+    if (rc < 0)
+        return -1;
+    if (rc != 0 || n != 1) { /* the backend refuses it, or it is empty */
+        dsql_buf_append(out, sql, sql_len);
+        return 0;
+    }
+    const dsql_strict_stmt *st = &stmts[0];
     dsql_strict_error err;
-    dsql_strict_classify(sql, sql_len, &st);
-    int refused = st.rejected;
+    int refused = st->rejected;
     if (refused)
-        err = st.error;
+        err = st->error;
     else if (*name == '\0')
-        refused = dsql_strict_admit(&r->ss, &st, &err) == DSQL_STRICT_REJECT;
+        refused = dsql_strict_admit(&r->ss, st, &err) == DSQL_STRICT_REJECT;
     if (refused) {
         dsql_log(DSQL_LOG_DEBUG, "local: strict: %s %s", err.sqlstate, err.message);
         *rejected = 1;
         return put_raise(out, &err);
     }
-    *dml = st.kind == DSQL_STRICT_DML;
-    size_t start = 0, end = sql_len;
-    if (st.async_len > 0) {
-        /* The classifier's offsets are from the statement's first token. */
-        size_t lead = 0;
-        size_t p2 = 0, off, len;
-        if (dsql_strict_split(sql, sql_len, &p2, &off, &len))
-            lead = off;
-        dsql_buf_append(out, sql, lead + st.async_off);
-        start = lead + st.async_off + st.async_len;
-    }
-    dsql_buf_append(out, sql + start, end - start);
+    *dml = st->kind == DSQL_STRICT_DML;
+    append_blanking_async(out, sql, 0, sql_len, st);
     return 0;
 }
 
@@ -322,6 +512,11 @@ static int client_statement(relay *r, const char *msg, size_t n)
     /* A block of our own lets the row cap roll back what would otherwise commit at once; a
      * string that begins or ends blocks itself is left alone. */
     maybe_wrap(r, dml && !txn_control && !rejected);
+    if (r->occ != NULL && r->wrap && msg[0] == 'Q' && r->retry == NULL &&
+        (r->retry = malloc(b.len)) != NULL) {
+        memcpy(r->retry, b.data, b.len); /* run again once if it meets a conflict */
+        r->retry_len = b.len;
+    }
     r->in_batch = 1;
     if (msg[0] == 'Q')
         r->outstanding = 1;
@@ -397,6 +592,9 @@ static void client_input(relay *r)
 
 static void batch_done(relay *r, char status)
 {
+    ob_reset(r);
+    if (r->txn == 'I' && status != 'I')
+        r->txn_start_ms = local_now_ms();
     r->txn = status;
     r->outstanding = 0;
     r->in_batch = 0;
@@ -408,10 +606,53 @@ static void batch_done(relay *r, char status)
 
 static const char cap_message[] = "transaction row limit exceeded";
 
+/* After a conflict in a block: back to our savepoint, then what answers the statement. */
+static void occ_answer(relay *r)
+{
+    occ_conflict(r->occ, r->blockers, r->nblockers, r->ob_conflict == 2);
+    if (r->ob_text != NULL) {
+        dsql_buf_append(&r->replays, r->ob_text, strlen(r->ob_text));
+        dsql_buf_append(&r->replays, "; ", 2);
+    }
+    dsql_buf q;
+    dsql_buf_init(&q);
+    dsql_buf_append(&q, "ROLLBACK TO SAVEPOINT " OCC_SAVEPOINT,
+                    sizeof "ROLLBACK TO SAVEPOINT " OCC_SAVEPOINT - 1);
+    if (r->ob_shadow != NULL) {
+        dsql_buf_append(&q, "; ", 2);
+        dsql_buf_append(&q, r->ob_shadow, strlen(r->ob_shadow));
+    }
+    dsql_buf_putc(&q, '\0');
+    if (dsql_buf_failed(&q))
+        r->failed = 1;
+    else
+        put_query(&r->to_backend, q.data);
+    dsql_buf_cleanup(&q);
+    r->hidden = H_OCC_SHADOW;
+    r->shadow_c = 0;
+    r->shadow_count = 0;
+    r->ob_failed = 0;
+}
+
 /* The client's batch has ended with this ReadyForQuery. */
 static void client_ready(relay *r, const char *msg, size_t n)
 {
     char status = msg[5];
+    if (r->ob == OB_STMT && r->ob_conflict) {
+        occ_answer(r);
+        return;
+    }
+    if (r->ob == OB_WIN && r->ob_failed) {
+        put_query(&r->to_backend, "ROLLBACK"); /* a replay failed: the COMMIT loses */
+        snprintf(r->lose_code, sizeof r->lose_code, "OC000");
+        r->hidden = H_OCC_LOSE;
+        return;
+    }
+    if (r->wrap && r->ob_conflict && !r->retried && r->retry != NULL) {
+        put_query(&r->to_backend, "ROLLBACK"); /* then it commits first: see H_OCC_RETRY */
+        r->hidden = H_OCC_RETRY;
+        return;
+    }
     if (r->wrap) {
         if (r->cap_hit || status == 'T' || status == 'E') {
             if (r->cap_hit)
@@ -439,9 +680,216 @@ static void client_ready(relay *r, const char *msg, size_t n)
     batch_done(r, status);
 }
 
+/* The value of field code in an ErrorResponse or NoticeResponse (msg, n bytes), or NULL. */
+static const char *notice_field(const char *msg, size_t n, char code, size_t *len)
+{
+    for (size_t i = 5; i < n && msg[i] != '\0';) {
+        size_t flen = strnlen(msg + i + 1, n - i - 1);
+        if (msg[i] == code) {
+            *len = flen;
+            return msg + i + 1;
+        }
+        i += flen + 2;
+    }
+    return NULL;
+}
+
+/*
+ * The backend module's word that a statement started a job (pgmodule.h): DSQL answers
+ * CREATE INDEX ASYNC and ALTER TABLE ASYNC with one row, column job_id, before the command tag.
+ * Returns 1 when msg was that notice and the row has been queued for the client.
+ */
+static int job_row(relay *r, const char *msg, size_t n)
+{
+    size_t clen, idlen;
+    const char *code = notice_field(msg, n, 'C', &clen);
+    const char *id = notice_field(msg, n, 'M', &idlen);
+    if (code == NULL || clen != 5 || memcmp(code, PGMODULE_JOB_SQLSTATE, 5) != 0 || id == NULL)
+        return 0;
+    unsigned char desc[] = {'T', 0, 0, 0, 0, 0, 1, 'j', 'o', 'b', '_', 'i', 'd', 0,
+                            0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff, 0xff,
+                            0xff, 0, 0};
+    proto_set32(desc + 1, sizeof desc - 1);
+    q_push(&r->to_client, desc, sizeof desc);
+    unsigned char row[11] = {'D'};
+    proto_set32(row + 1, (uint32_t)(4 + 2 + 4 + idlen));
+    row[5] = 0;
+    row[6] = 1;
+    proto_set32(row + 7, (uint32_t)idlen);
+    q_push(&r->to_client, row, sizeof row);
+    q_push(&r->to_client, id, idlen);
+    return 1;
+}
+
+/* The backend pids in the module's DETAIL of a lock-timeout error (pgmodule.h). */
+static void take_blockers(relay *r, const char *msg, size_t n)
+{
+    size_t len;
+    const char *d = notice_field(msg, n, 'D', &len);
+    size_t plen = strlen(PGMODULE_BLOCKERS_DETAIL);
+    r->nblockers = 0;
+    if (d == NULL || len < plen || memcmp(d, PGMODULE_BLOCKERS_DETAIL, plen) != 0)
+        return;
+    for (size_t i = plen; i < len && r->nblockers < OCC_MAX_BLOCKERS;) {
+        int pid = 0;
+        while (i < len && d[i] >= '0' && d[i] <= '9' && pid < 100000000)
+            pid = pid * 10 + (d[i++] - '0');
+        if (pid > 0)
+            r->blockers[r->nblockers++] = pid;
+        while (i < len && (d[i] < '0' || d[i] > '9'))
+            i++;
+    }
+}
+
+/* Whether ErrorResponse msg is a conflict PostgreSQL raises: a lock wait given up (55P03,
+ * lock_timeout) = 1, or a write to a row changed by a later commit (40001) = 2; else 0. */
+static int conflict_kind(const char *msg, size_t n)
+{
+    size_t len;
+    const char *code = notice_field(msg, n, 'C', &len);
+    if (code == NULL || len != 5)
+        return 0;
+    return memcmp(code, "55P03", 5) == 0 ? 1 : memcmp(code, "40001", 5) == 0 ? 2 : 0;
+}
+
+/* What every backend message tells optimistic concurrency, whoever's statement it answers. */
+static void occ_observe(relay *r, const char *msg, size_t n)
+{
+    char t = msg[0];
+    if (t == 'C' && strcmp(msg + 5, "COMMIT") == 0) {
+        r->saw_commit = 1;
+    } else if (t == 'Z') {
+        char st = msg[5];
+        if (r->backend_txn != 'I' && st == 'I') { /* the backend's transaction ended */
+            occ_end(r->occ, r->saw_commit);
+            r->replays.len = 0;
+        }
+        if (st == 'I')
+            r->saw_commit = 0;
+        r->backend_txn = st;
+    } else if (t == 'K' && n >= 13) {
+        occ_set_pid(r->occ, (int)proto_get32(msg + 5));
+    } else if (t == 'S' && n > 5 + sizeof "application_name") {
+        if (memcmp(msg + 5, "application_name", sizeof "application_name") == 0 &&
+            memchr(msg + 5 + sizeof "application_name", '\0',
+                   n - 5 - sizeof "application_name") != NULL)
+            occ_set_app(r->occ, msg + 5 + sizeof "application_name");
+    }
+}
+
+static void shadow_message(relay *r, const char *msg, size_t n)
+{
+    char t = msg[0];
+    int counting = (r->ob_flags & (DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE)) != 0;
+    switch (t) {
+    case 'C':
+        if (++r->shadow_c > 1 && !counting && !r->ob_failed)
+            q_push(&r->to_client, msg, n); /* the locking SELECT's own rows and tag */
+        return;
+    case 'T':
+        if (!counting && !r->ob_failed)
+            q_push(&r->to_client, msg, n);
+        return;
+    case 'D':
+        if (counting) {
+            long v = 0;
+            if (n >= 11 && proto_get32(msg + 7) < 32) {
+                uint32_t len = proto_get32(msg + 7);
+                for (uint32_t i = 0; i < len && 11 + i < n; i++)
+                    v = v * 10 + (msg[11 + i] - '0');
+            }
+            r->shadow_count = v;
+        } else if (!r->ob_failed) {
+            q_push(&r->to_client, msg, n);
+        }
+        return;
+    case 'E':
+        r->ob_failed = 1; /* the shadow itself met a conflict: report it at the statement */
+        return;
+    case 'Z': {
+        char tag[64];
+        dsql_strict_error err;
+        tag[0] = '\0';
+        if (r->ob_failed)
+            put_conflict(&r->to_client, "OC000");
+        else if (r->ob_flags & DSQL_STRICT_INSERT_VALUES)
+            snprintf(tag, sizeof tag, "INSERT 0 %u", r->ob_rows);
+        else if (counting)
+            snprintf(tag, sizeof tag, "%s %ld",
+                     (r->ob_flags & DSQL_STRICT_UPDATE) ? "UPDATE" : "DELETE", r->shadow_count);
+        if (tag[0] != '\0') {
+            unsigned char hdr[5] = {'C'};
+            proto_set32(hdr + 1, (uint32_t)(4 + strlen(tag) + 1));
+            q_push(&r->to_client, hdr, 5);
+            q_push(&r->to_client, tag, strlen(tag) + 1);
+            (void)dsql_strict_command_complete(&r->ss, tag, &err);
+        }
+        q_push(&r->to_client, msg, n);
+        batch_done(r, msg[5]);
+        return;
+    }
+    default:
+        if (!r->ob_failed)
+            q_push(&r->to_client, msg, n);
+        return;
+    }
+}
+
+/* Starts giving back this session's locks to a winner (see occ.h). */
+static void occ_release(relay *r)
+{
+    if (r->txn == 'I') {
+        occ_released(r->occ); /* its transaction is over: nothing is held */
+        return;
+    }
+    /* A new transaction upstream; a failed block stays failed for the client. */
+    put_query(&r->to_backend, r->txn == 'E' ? "ROLLBACK; BEGIN; SELECT 1/0" : "ROLLBACK; BEGIN");
+    r->hidden = H_OCC_RELEASE;
+}
+
 static void backend_message(relay *r, const char *msg, size_t n)
 {
     char t = msg[0];
+    if (r->occ != NULL)
+        occ_observe(r, msg, n);
+    switch (r->hidden) {
+    case H_OCC_SHADOW:
+        shadow_message(r, msg, n);
+        return;
+    case H_OCC_RELEASE:
+        if (t == 'Z') {
+            r->hidden = H_NONE;
+            occ_released(r->occ);
+        }
+        return;
+    case H_OCC_LOSE:
+        if (t == 'Z') {
+            if (r->lose_err.sqlstate[0] != '\0')
+                put_error(&r->to_client, "ERROR", r->lose_err.sqlstate, r->lose_err.message);
+            else
+                put_conflict(&r->to_client, r->lose_code);
+            r->lose_err.sqlstate[0] = '\0';
+            q_push(&r->to_client, msg, n);
+            batch_done(r, msg[5]);
+        }
+        return;
+    case H_OCC_RETRY:
+        if (t == 'Z') {
+            /* An autocommit statement commits at once: it is the first committer. */
+            char code[6];
+            occ_conflict(r->occ, r->blockers, r->nblockers, 0);
+            (void)occ_commit(r->occ, 1, code);
+            (void)occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS);
+            r->retried = 1;
+            r->ob_conflict = 0;
+            put_query(&r->to_backend, "BEGIN");
+            q_push(&r->to_backend, r->retry, r->retry_len);
+            r->hidden = H_BEGIN;
+        }
+        return;
+    default:
+        break;
+    }
     switch (r->hidden) {
     case H_BEGIN:
         if (t == 'Z')
@@ -462,7 +910,7 @@ static void backend_message(relay *r, const char *msg, size_t n)
         if (t == 'Z')
             batch_done(r, msg[5]);
         return;
-    case H_NONE:
+    default:
         break;
     }
     if (t == 'Z') {
@@ -471,12 +919,21 @@ static void backend_message(relay *r, const char *msg, size_t n)
     }
     if (r->cap_hit)
         return; /* the statement failed: nothing after it in the batch is shown */
+    if (r->ob == OB_WIN && t != 'Z' && !(t == 'C' && strcmp(msg + 5, "COMMIT") == 0)) {
+        if (t == 'E')
+            r->ob_failed = 1; /* a replay failed: the COMMIT loses (client_ready) */
+        return;           /* the replays answered by shadow already */
+    }
     switch (t) {
     case 'G':
         dsql_strict_copy_in(&r->ss);
         break;
     case 'C': {
         dsql_strict_error err;
+        if (r->ob == OB_STMT && r->ob_savepoint && strcmp(msg + 5, "SAVEPOINT") == 0) {
+            r->ob_savepoint = 0;
+            return;
+        }
         if (dsql_strict_command_complete(&r->ss, msg + 5, &err) == DSQL_STRICT_REJECT &&
             (r->wrap || r->ss.status != 'I')) {
             r->cap_hit = 1; /* the statement fails: its CommandComplete is not shown */
@@ -484,7 +941,19 @@ static void backend_message(relay *r, const char *msg, size_t n)
         }
         break;
     }
-    case 'E':
+    case 'E': {
+        int kind = r->occ != NULL ? conflict_kind(msg, n) : 0;
+        if (kind != 0 && ((r->ob == OB_STMT && !r->ob_savepoint) ||
+                          (r->wrap && !r->retried && r->retry != NULL))) {
+            r->ob_conflict = kind; /* answered at the batch's end (client_ready) */
+            if (kind == 1)
+                take_blockers(r, msg, n);
+            return;
+        }
+        if (kind != 0) {
+            put_conflict(&r->to_client, "OC000"); /* no shadow for it: at the statement */
+            return;
+        }
         if (r->strip_context) {
             r->strip_context = 0;
             push_error_without_context(&r->to_client, msg, n);
@@ -492,12 +961,26 @@ static void backend_message(relay *r, const char *msg, size_t n)
         }
         break;
     }
+    case 'N':
+        if (job_row(r, msg, n))
+            return;
+        break;
+    }
     q_push(&r->to_client, msg, n);
 }
 
-static int backend_whole(char t)
+static int backend_whole(const relay *r, char t)
 {
-    return t == 'C' || t == 'Z' || t == 'E' || t == 'G' || t == 'H' || t == 'N';
+    return t == 'C' || t == 'Z' || t == 'E' || t == 'G' || t == 'H' || t == 'N' || t == 'K' ||
+           t == 'S' || (r->hidden == H_OCC_SHADOW && (t == 'D' || t == 'T'));
+}
+
+/* Whether the backend's current message is kept from the client. */
+static int backend_swallow(const relay *r)
+{
+    return r->cap_hit || r->hidden == H_BEGIN || r->hidden == H_OCC_RETRY ||
+           r->hidden == H_OCC_LOSE || r->hidden == H_OCC_RELEASE || r->ob == OB_WIN ||
+           (r->hidden == H_OCC_SHADOW && r->ob_failed);
 }
 
 /* Moves the backend's bytes to the client, keeping track of message boundaries. */
@@ -516,7 +999,7 @@ static void backend_input(relay *r)
                 r->failed = 1;
                 return;
             }
-            if (r->p->strict && backend_whole(m[0]) && len <= MAX_WHOLE_MSG) {
+            if (r->p->strict && backend_whole(r, m[0]) && len <= MAX_WHOLE_MSG) {
                 if (q_len(in) < 1 + (size_t)len)
                     return;
                 backend_message(r, m, 1 + (size_t)len);
@@ -524,7 +1007,7 @@ static void backend_input(relay *r)
                 continue;
             }
             r->b_msg_left = 1 + (size_t)len;
-            r->b_swallow = r->p->strict && (r->cap_hit || r->hidden == H_BEGIN);
+            r->b_swallow = r->p->strict && backend_swallow(r);
         }
         size_t n = q_len(in) < r->b_msg_left ? q_len(in) : r->b_msg_left;
         if (!r->b_swallow)
@@ -654,11 +1137,27 @@ void relay_run(const relay_params *p)
     r->c_can_read = r->b_can_read = 1;
     r->txn = 'I';
     dsql_strict_session_init(&r->ss);
+    r->wake_fd = -1;
+    r->backend_txn = 'I';
+    dsql_buf_init(&r->replays);
+    if (p->strict) {
+        r->cache = dsql_strict_cache_new();
+        r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        r->occ = r->wake_fd >= 0 ? occ_join(r->wake_fd) : NULL;
+        if (r->cache == NULL || r->occ == NULL) {
+            dsql_strict_cache_free(r->cache);
+            if (r->wake_fd >= 0)
+                close(r->wake_fd);
+            free(r);
+            return;
+        }
+    }
     fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
-    struct pollfd pfd[2];
+    struct pollfd pfd[3];
+    int wake = 0; /* the eventfd said a winner wants this session's locks */
     for (;;) {
-        if (p->deadline_ms > 0 && !r->closing && front_now_ms() >= p->deadline_ms)
+        if (p->deadline_ms > 0 && !r->closing && local_now_ms() >= p->deadline_ms)
             r->closing = 1;
         if (r->closing && !r->finished && r->b_msg_left == 0)
             lifetime_over(r);
@@ -675,6 +1174,14 @@ void relay_run(const relay_params *p)
             progress |= progress_backend_read(r);
             if (r->p->strict && q_len(&r->cin) > 0)
                 client_input(r); /* messages held for a ReadyForQuery may go now */
+            if (wake && !r->outstanding && !r->in_batch && r->hidden == H_NONE &&
+                r->c_msg_left == 0) {
+                wake = 0;
+                if (occ_release_requested(r->occ)) {
+                    occ_release(r);
+                    progress = 1;
+                }
+            }
         }
         progress |= progress_client_write(r);
 
@@ -689,7 +1196,7 @@ void relay_run(const relay_params *p)
 
         int timeout = -1;
         if (p->deadline_ms > 0 && !r->closing) {
-            int64_t left = p->deadline_ms - front_now_ms();
+            int64_t left = p->deadline_ms - local_now_ms();
             timeout = left < 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
         }
         short cev = r->c_events;
@@ -699,8 +1206,14 @@ void relay_run(const relay_params *p)
         pfd[1] = (struct pollfd){.fd = p->backend_fd,
                                  .events = (short)((r->b_eof || r->b_can_read ? 0 : POLLIN) |
                                                    (q_len(&r->to_backend) ? POLLOUT : 0))};
-        if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+        pfd[2] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
+        if (poll(pfd, r->wake_fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR)
             break;
+        if (r->wake_fd >= 0 && (pfd[2].revents & POLLIN)) {
+            uint64_t v;
+            (void)!read(r->wake_fd, &v, sizeof v);
+            wake = 1;
+        }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
             r->c_can_read = 1;
         if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -708,6 +1221,12 @@ void relay_run(const relay_params *p)
         if (pfd[0].revents & POLLOUT)
             r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
     }
+    dsql_strict_cache_free(r->cache);
+    ob_reset(r);
+    occ_leave(r->occ);
+    if (r->wake_fd >= 0)
+        close(r->wake_fd);
+    dsql_buf_cleanup(&r->replays);
     q_free(&r->cin);
     q_free(&r->bin);
     q_free(&r->to_client);

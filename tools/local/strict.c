@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* strict.c: splits and classifies SQL the way Aurora DSQL would refuse it (see strict.h). */
+/* strict.c: DSQL's rules per statement and per session: parsing, the parse cache, admission. */
 #include "strict.h"
 
-#include <stdarg.h>
+#include "rules.h"
+#include "sqltree.h"
+
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -229,23 +232,8 @@ static int is_kw_in(const struct cur *c, const char *const *kws)
     return 0;
 }
 
-static int accept(struct cur *c, const char *kw)
-{
-    if (!is_kw(c, kw))
-        return 0;
-    adv(c);
-    return 1;
-}
 
-static int is_char(const struct cur *c, char ch)
-{
-    return c->t.type == TK_CHAR && c->s[c->t.off] == ch;
-}
 
-static int at_end(const struct cur *c)
-{
-    return c->t.type == TK_END || is_char(c, ';');
-}
 
 /* The token after the current one, without moving. */
 static struct tok peek(const struct cur *c)
@@ -255,932 +243,343 @@ static struct tok peek(const struct cur *c)
     return t;
 }
 
-static int is_name(const struct cur *c)
-{
-    return c->t.type == TK_WORD || c->t.type == TK_QIDENT;
-}
+
+/* ------------------------------------------------------------------------------------------ */
+/* DSQL's ASYNC keyword                                                                        */
+/* ------------------------------------------------------------------------------------------ */
 
 /*
- * The value PostgreSQL gives the current token as a name: an unquoted word downcased (ASCII),
- * a quoted identifier unquoted, a string constant's content; cut as PostgreSQL cuts names, at
- * 63 bytes without splitting a UTF-8 sequence. buf holds at least NAME_MAX_BYTES + 1 bytes.
+ * PostgreSQL's grammar has no ASYNC: `CREATE INDEX ASYNC i ON t (a)` fails to parse, and
+ * `CREATE INDEX ASYNC ON t (a)` parses as an index named "async". So ASYNC is found on tokens
+ * first (strings, comments, dollar quotes and quoted identifiers are single tokens, so a word
+ * inside them never matches): an unquoted `async` right after CREATE [UNIQUE] INDEX, or after
+ * ALTER TABLE when what follows is not an action (then `async` is a table's name). Its offsets
+ * go into offs (at most max).
  */
-static const char *tok_value(const struct cur *c, char *buf, size_t size)
+static size_t find_async(const char *s, size_t n, size_t *offs, size_t max)
 {
-    char v[NAME_MAX_BYTES + 8]; /* a little more than kept, to see where a character ends */
-    const struct tok *t = &c->t;
-    const char *s = c->s + t->off;
-    size_t o = 0;
-    if (t->type == TK_WORD) {
-        for (size_t i = 0; i < t->len && o + 1 < sizeof v; i++)
-            v[o++] = lower(s[i]);
-    } else if (t->type == TK_QIDENT || t->type == TK_STRING) {
-        char q = t->type == TK_QIDENT ? '"' : '\'';
-        size_t i = 0;
-        while (i < t->len && s[i] != q) /* skip a prefix: E, U&, ... */
-            i++;
-        i++;
-        while (i < t->len && o + 1 < sizeof v) {
-            if (t->escapes && s[i] == '\\' && i + 1 < t->len) {
-                v[o++] = s[i + 1];
-                i += 2;
-            } else if (s[i] == q) {
-                if (i + 1 < t->len && s[i + 1] == q) {
-                    v[o++] = q;
-                    i += 2;
-                } else {
-                    break;
-                }
-            } else {
-                v[o++] = s[i++];
+    static const char *const actions[] = {
+        "add", "drop", "alter", "rename", "validate", "set", "owner", "enable", "disable",
+        "attach", "detach", "inherit", "no", "cluster", "reset", "replica", "force", "of",
+        "not", "options", NULL};
+    struct cur c;
+    struct tok prev2 = {0}, prev1 = {0};
+    size_t found = 0;
+    cur_init(&c, s, n);
+    while (c.t.type != TK_END && found < max) {
+        if (is_kw(&c, "async")) {
+            int after_index = tok_kw(&c, &prev1, "index") &&
+                              (tok_kw(&c, &prev2, "create") || tok_kw(&c, &prev2, "unique"));
+            int after_table = tok_kw(&c, &prev1, "table") && tok_kw(&c, &prev2, "alter");
+            if (after_table) {
+                struct tok next = peek(&c);
+                struct cur at = c;
+                at.t = next;
+                after_table = next.type == TK_QIDENT ||
+                              (next.type == TK_WORD && !is_kw_in(&at, actions));
             }
+            if (after_index || after_table)
+                offs[found++] = c.t.off;
         }
-    } else if (t->type == TK_DOLLAR) {
-        size_t dl = dollar_delim(c->s, c->n, t->off);
-        for (size_t i = dl; i + dl < t->len && o + 1 < sizeof v; i++)
-            v[o++] = s[i];
+        prev2 = prev1;
+        prev1 = c.t;
+        adv(&c);
     }
-    v[o] = '\0';
-    if (o > NAME_MAX_BYTES) {
-        o = NAME_MAX_BYTES;
-        while (o > 0 && ((unsigned char)v[o] & 0xC0) == 0x80)
-            o--;
-    }
-    if (o >= size)
-        o = size - 1;
-    memcpy(buf, v, o);
-    buf[o] = '\0';
-    return buf;
+    return found;
 }
 
-/* Moves past the parenthesised group that starts at the current '('. */
-static void skip_parens(struct cur *c)
+/* Is the case-insensitive word w (lower case) somewhere in s[0, n)? A cheap pre-filter. */
+static int mentions(const char *s, size_t n, const char *w)
 {
-    unsigned depth = 0;
-    do {
-        if (is_char(c, '('))
-            depth++;
-        else if (is_char(c, ')'))
-            depth--;
-        adv(c);
-    } while (depth > 0 && c->t.type != TK_END);
-}
-
-/* Moves past a possibly qualified name (a.b.c). */
-static void skip_qualified_name(struct cur *c)
-{
-    if (!is_name(c))
-        return;
-    adv(c);
-    while (is_char(c, '.')) {
-        adv(c);
-        if (is_name(c) || is_char(c, '*'))
-            adv(c);
-    }
-}
-
-/*
- * Moves to the end of the current list item: the next ',' or ')' at this nesting level, or
- * the end. Does not consume it.
- */
-static void skip_item(struct cur *c)
-{
-    while (!at_end(c) && !is_char(c, ',') && !is_char(c, ')')) {
-        if (is_char(c, '('))
-            skip_parens(c);
-        else
-            adv(c);
-    }
-}
-
-/* Parses an unsigned integer literal (decimal with _ separators, 0x, 0o, 0b). -1 if not. */
-static long long number_value(const struct cur *c)
-{
-    const char *s = c->s + c->t.off;
-    size_t len = c->t.len, i = 0;
-    unsigned base = 10;
-    unsigned long long v = 0;
-    if (c->t.type != TK_NUMBER)
-        return -1;
-    if (len > 2 && s[0] == '0' && strchr("xXoObB", s[1])) {
-        base = (s[1] == 'x' || s[1] == 'X') ? 16 : (s[1] == 'o' || s[1] == 'O') ? 8 : 2;
-        i = 2;
-    }
-    for (; i < len; i++) {
-        unsigned d;
-        char ch = lower(s[i]);
-        if (ch == '_')
-            continue;
-        if (is_digit((unsigned char)ch))
-            d = (unsigned)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            d = (unsigned)(ch - 'a' + 10);
-        else
-            return -1;
-        if (d >= base || v > (1ULL << 40))
-            return -1;
-        v = v * base + d;
-    }
-    return (long long)v;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Splitter                                                                                    */
-/* ------------------------------------------------------------------------------------------ */
-
-int dsql_strict_split(const char *sql, size_t sql_len, size_t *pos, size_t *off, size_t *len)
-{
-    size_t p = *pos, first = 0, last = 0;
-    int have = 0;
-    unsigned depth = 0, begin_depth = 0, words = 0;
-    int routine = 0; /* the statement is CREATE [OR REPLACE] FUNCTION|PROCEDURE */
-    char w[4] = {0}; /* first letters of the first words, enough to recognise that prefix */
-    struct tok t;
-
-    if (sql == NULL || p >= sql_len) {
-        *pos = sql_len;
-        return 0;
-    }
-    for (;;) {
-        p = lex(sql, sql_len, p, &t);
-        if (t.type == TK_END)
-            break;
-        if (t.type == TK_CHAR && sql[t.off] == ';' && depth == 0 && begin_depth == 0) {
-            if (have)
-                break;
-            words = 0;
-            routine = 0;
-            continue;
-        }
-        if (!have)
-            first = t.off;
-        have = 1;
-        last = t.off + t.len;
-        if (t.type == TK_CHAR && sql[t.off] == '(')
-            depth++;
-        else if (t.type == TK_CHAR && sql[t.off] == ')' && depth > 0)
-            depth--;
-        if (t.type != TK_WORD)
-            continue;
-        /*
-         * psql's rule: in CREATE [OR REPLACE] {FUNCTION|PROCEDURE}, a BEGIN (ATOMIC) ... END
-         * body holds semicolons, and CASE ... END nests inside it.
-         */
-        struct cur c = {sql, sql_len, p, t};
-        if (words < sizeof w) {
-            static const char *const prefix[] = {"create", "or", "replace", "function",
-                                                 "procedure", NULL};
-            w[words] = is_kw_in(&c, prefix) ? lower(sql[t.off]) : '?';
-            if (w[0] == 'c' && ((words == 1 && (w[1] == 'f' || w[1] == 'p')) ||
-                                (words == 3 && w[1] == 'o' && w[2] == 'r' &&
-                                 (w[3] == 'f' || w[3] == 'p'))))
-                routine = 1;
-        }
-        words++;
-        if (!routine || depth > 0)
-            continue;
-        if (is_kw(&c, "begin"))
-            begin_depth++;
-        else if (is_kw(&c, "case") && begin_depth > 0)
-            begin_depth++;
-        else if (is_kw(&c, "end") && begin_depth > 0)
-            begin_depth--;
-    }
-    *pos = p;
-    if (!have)
-        return 0;
-    *off = first;
-    *len = last - first;
-    return 1;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Classifier                                                                                  */
-/* ------------------------------------------------------------------------------------------ */
-
-static void set_error(dsql_strict_error *e, const char *sqlstate, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-
-static void set_error(dsql_strict_error *e, const char *sqlstate, const char *fmt, va_list ap)
-{
-    memcpy(e->sqlstate, sqlstate, 5);
-    e->sqlstate[5] = '\0';
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-}
-
-static void reject(dsql_strict_stmt *out, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void reject(dsql_strict_stmt *out, const char *sqlstate, const char *fmt, ...)
-{
-    va_list ap;
-    if (out->rejected)
-        return; /* the first refusal found is the one DSQL reports */
-    out->rejected = 1;
-    va_start(ap, fmt);
-    set_error(&out->error, sqlstate, fmt, ap);
-    va_end(ap);
-}
-
-static void unsupported_node(dsql_strict_stmt *out, const char *node)
-{
-    reject(out, "0A000", "unsupported statement: %s", node);
-}
-
-static const char *const DML_WORDS[] = {"insert", "update", "delete", "merge", NULL};
-
-/* SELECT ... INTO new_table is CREATE TABLE AS in disguise. Scans to the end. */
-static void check_select_into(struct cur *c, dsql_strict_stmt *out)
-{
-    while (!at_end(c)) {
-        if (is_char(c, '(')) {
-            skip_parens(c);
-            continue;
-        }
-        if (is_kw(c, "into"))
-            unsupported_node(out, "CreateTableAs");
-        adv(c);
-    }
-}
-
-/* WITH [RECURSIVE] name [(cols)] AS [[NOT] MATERIALIZED] (body) [SEARCH|CYCLE ...], ... main */
-static void classify_with(struct cur *c, dsql_strict_stmt *out)
-{
-    static const char *const main_words[] = {"select", "insert", "update", "delete", "merge",
-                                             "values", "table", NULL};
-    int dml = 0;
-    adv(c);
-    accept(c, "recursive");
-    for (;;) {
-        if (!is_name(c))
-            goto out;
-        adv(c);
-        if (is_char(c, '('))
-            skip_parens(c);
-        if (!accept(c, "as"))
-            goto out;
-        accept(c, "not");
-        accept(c, "materialized");
-        if (!is_char(c, '('))
-            goto out;
-        adv(c);
-        if (is_kw_in(c, DML_WORDS))
-            dml = 1;
-        /* to the body's closing parenthesis */
-        for (unsigned depth = 1; depth > 0;) {
-            if (c->t.type == TK_END)
-                goto out;
-            if (is_char(c, '('))
-                depth++;
-            else if (is_char(c, ')'))
-                depth--;
-            adv(c);
-        }
-        if (is_kw(c, "search") || is_kw(c, "cycle")) {
-            while (!at_end(c) && !is_char(c, ',') && !is_kw_in(c, main_words)) {
-                if (is_char(c, '('))
-                    skip_parens(c);
-                else
-                    adv(c);
-            }
-        }
-        if (!is_char(c, ','))
-            break;
-        adv(c);
-    }
-    if (is_kw_in(c, DML_WORDS))
-        dml = 1;
-    else if (is_kw(c, "select"))
-        check_select_into(c, out);
-out:
-    if (dml)
-        out->kind = DSQL_STRICT_DML;
-}
-
-/* Any SERIALIZABLE among transaction modes: DSQL runs repeatable read only. */
-static void check_isolation(struct cur *c, dsql_strict_stmt *out)
-{
-    while (!at_end(c)) {
-        if (is_kw(c, "serializable"))
-            reject(out, "0A000", "Unsupported isolation level: SERIALIZABLE");
-        adv(c);
-    }
-}
-
-/* After COMMIT/ROLLBACK [WORK|TRANSACTION]: [AND [NO] CHAIN]. */
-static void parse_chain(struct cur *c, dsql_strict_stmt *out)
-{
-    if (accept(c, "and"))
-        out->chain = !accept(c, "no") && is_kw(c, "chain");
-}
-
-static int param_allowed(const char *name)
-{
-    static const char *const allowed[] = {"application_name", "client_encoding", "datestyle",
-                                          "extra_float_digits", "intervalstyle", "timezone",
-                                          "search_path", "role", "disable_sync_create_index",
-                                          NULL};
-    for (const char *const *a = allowed; *a; a++) {
-        if (strcasecmp(name, *a) == 0)
+    size_t wl = strlen(w);
+    for (size_t p = 0; p + wl <= n; p++) {
+        if (lower(s[p]) == w[0] && strncasecmp(s + p, w, wl) == 0)
             return 1;
     }
-    return strncasecmp(name, "enable_", 7) == 0;
+    return 0;
 }
 
-/* Reads var_name: ColId ('.' ColId)*, as PostgreSQL names a parameter. */
-static const char *read_param_name(struct cur *c, char *buf, size_t size)
+/* ------------------------------------------------------------------------------------------ */
+/* Parsing                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+#define MAX_ASYNC 64
+
+int dsql_strict_parse(const char *text, size_t len, dsql_strict_stmt **out, size_t *n)
 {
-    char part[NAME_MAX_BYTES + 1];
-    size_t o = 0;
-    buf[0] = '\0';
-    while (is_name(c)) {
-        tok_value(c, part, sizeof part);
-        o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "." : "", part);
-        if (o >= size)
-            o = size - 1;
-        adv(c);
-        if (!is_char(c, '.'))
-            break;
-        adv(c);
+    size_t offs[MAX_ASYNC], nasync = 0;
+    char *copy = NULL;
+    const char *sql = text;
+    int rc = -1;
+    *out = NULL;
+    *n = 0;
+    if (text == NULL)
+        text = sql = "";
+    if (memchr(text, '\0', len) != NULL)
+        len = strlen(text); /* PostgreSQL reads a query up to its first NUL */
+    if (mentions(text, len, "async"))
+        nasync = find_async(text, len, offs, MAX_ASYNC);
+    if (nasync > 0 || text[len] != '\0') {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            goto out;
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        for (size_t i = 0; i < nasync; i++)
+            memset(copy + offs[i], ' ', 5);
+        sql = copy;
     }
-    return buf;
-}
-
-static void reject_param(dsql_strict_stmt *out, const char *name)
-{
-    if (name[0] != '\0' && !param_allowed(name))
-        reject(out, "0A000", "setting configuration parameter \"%s\" not supported", name);
-}
-
-/* SET [SESSION | LOCAL] ...: the name PostgreSQL's grammar gives each form. */
-static void classify_set(struct cur *c, dsql_strict_stmt *out)
-{
-    char name[2 * (NAME_MAX_BYTES + 1) + 8];
-    adv(c);
-    if (is_kw(c, "local")) {
-        adv(c);
-    } else if (is_kw(c, "session")) {
-        struct tok next = peek(c);
-        if (!tok_kw(c, &next, "characteristics") && !tok_kw(c, &next, "authorization"))
-            adv(c);
-    }
-    if (accept(c, "transaction")) {
-        if (is_kw(c, "snapshot")) {
-            reject_param(out, "TRANSACTION SNAPSHOT");
-            return;
+    rc = sqltree_parse(sql, len, offs, nasync, out, n);
+    if (rc == 1 && nasync > 0) {
+        /* The backend answers it, but it must see the text without DSQL's ASYNC, so that its
+         * syntax error is DSQL's (CREATE INDEX ASYNC public.i ...: at or near "."). */
+        *out = calloc(1, sizeof **out);
+        if (*out == NULL) {
+            rc = -1;
+            goto out;
         }
-        check_isolation(c, out);
-        reject_param(out, "TRANSACTION");
-    } else if (accept(c, "session")) {
-        if (accept(c, "characteristics")) {
-            check_isolation(c, out);
-            reject_param(out, "SESSION CHARACTERISTICS");
-        } else {
-            reject_param(out, "session_authorization");
-        }
-    } else if (accept(c, "time")) {
-        reject_param(out, "timezone");
-    } else if (accept(c, "names")) {
-        reject_param(out, "client_encoding");
-    } else if (accept(c, "schema")) {
-        reject_param(out, "search_path");
-    } else if (accept(c, "catalog")) {
-        reject_param(out, "catalog");
-    } else if (accept(c, "xml")) {
-        reject_param(out, "xmloption");
-    } else if (is_kw(c, "constraints")) {
-        return; /* SET CONSTRAINTS is not a parameter */
-    } else {
-        reject_param(out, read_param_name(c, name, sizeof name));
+        (*out)->kind = DSQL_STRICT_OTHER;
+        (*out)->len = len;
+        (*out)->async_off = offs[0];
+        (*out)->async_len = 5;
+        *n = 1;
+        rc = 0;
     }
-}
-
-static void classify_reset(struct cur *c, dsql_strict_stmt *out)
-{
-    char name[2 * (NAME_MAX_BYTES + 1) + 8];
-    adv(c);
-    if (is_kw(c, "all"))
-        return;
-    if (accept(c, "time"))
-        reject_param(out, "timezone");
-    else if (accept(c, "transaction"))
-        reject_param(out, "transaction_isolation");
-    else if (accept(c, "session"))
-        reject_param(out, "session_authorization");
-    else
-        reject_param(out, read_param_name(c, name, sizeof name));
-}
-
-static void classify_show(struct cur *c, dsql_strict_stmt *out)
-{
-    char name[2 * (NAME_MAX_BYTES + 1) + 8];
-    adv(c);
-    read_param_name(c, name, sizeof name);
-    /* PostgreSQL 16, which DSQL runs, has neither. */
-    if (strcasecmp(name, "lc_collate") == 0 || strcasecmp(name, "lc_ctype") == 0)
-        reject(out, "42704", "unrecognized configuration parameter \"%s\"", name);
-}
-
-static const char *const SERIAL_TYPES[] = {"serial",   "serial4",     "bigserial", "serial8",
-                                           "smallserial", "serial2", NULL};
-
-static const char *const COLUMN_CONSTRAINTS[] = {"not",        "default",   "check",
-                                                 "unique",     "primary",   "references",
-                                                 "generated",  "constraint", NULL};
-
-#define IDENTITY_MSG                                                                           \
-    "identity column is not supported without an explicit cache size. please define CACHE "   \
-    "greater than or equal to 65536 or equal to 1"
-#define SEQUENCE_MSG                                                                           \
-    "CREATE SEQUENCE is not supported without an explicit cache size. please define CACHE "   \
-    "greater than or equal to 65536 or equal to 1"
-
-static int cache_ok(long long v)
-{
-    return v == 1 || v >= 65536;
-}
-
-/*
- * Scans sequence options to the end of the current item (or of the parenthesised group the
- * cursor is inside, when in_parens): returns the CACHE value, -1 when absent, -2 when not a
- * literal we can read (then the caller lets it pass).
- */
-static long long scan_cache(struct cur *c, int in_parens)
-{
-    long long v = -1;
-    while (!at_end(c) && !(in_parens && is_char(c, ')'))) {
-        if (is_char(c, '(')) {
-            skip_parens(c);
-            continue;
-        }
-        if (is_kw(c, "cache")) {
-            adv(c);
-            v = number_value(c);
-            if (v < 0)
-                v = -2;
-            continue;
-        }
-        adv(c);
-    }
-    return v;
-}
-
-/*
- * One column definition, from its type to the end of the item. in_alter: ALTER TABLE ADD
- * COLUMN, where DSQL refuses any constraint; else CREATE TABLE, where identity columns need
- * a CACHE and the bigint type.
- */
-static void check_column(struct cur *c, dsql_strict_stmt *out, int in_alter)
-{
-    char type[NAME_MAX_BYTES + 1] = "";
-    const char *shown = NULL; /* how PostgreSQL displays the type, for the identity check */
-    int qualified = 0, constraint = 0, identity = 0;
-    long long cache = -1;
-
-    if (is_name(c)) {
-        tok_value(c, type, sizeof type);
-        adv(c);
-        if (is_char(c, '.')) {
-            qualified = strcmp(type, "pg_catalog") != 0 ? 2 : 1;
-            adv(c);
-            if (is_name(c)) {
-                tok_value(c, type, sizeof type);
-                adv(c);
-            }
-        }
-    }
-    if (!qualified) {
-        for (const char *const *s = SERIAL_TYPES; *s; s++) {
-            if (strcmp(type, *s) == 0) {
-                reject(out, "42704", "type \"%s\" does not exist", type);
-                return;
-            }
-        }
-    }
-    if (qualified < 2) {
-        if (!strcmp(type, "int") || !strcmp(type, "integer") || !strcmp(type, "int4"))
-            shown = "integer";
-        else if (!strcmp(type, "smallint") || !strcmp(type, "int2"))
-            shown = "smallint";
-        else if (!strcmp(type, "bigint") || !strcmp(type, "int8"))
-            shown = "bigint";
-    }
-    while (!at_end(c) && !is_char(c, ',') && !is_char(c, ')')) {
-        if (is_char(c, '(')) {
-            skip_parens(c);
-            continue;
-        }
-        if (is_kw_in(c, COLUMN_CONSTRAINTS))
-            constraint = 1;
-        if (is_kw(c, "identity")) {
-            identity = 1;
-            adv(c);
-            if (is_char(c, '(')) {
-                adv(c);
-                cache = scan_cache(c, 1);
-                if (is_char(c, ')'))
-                    adv(c);
-            }
-            continue;
-        }
-        adv(c);
-    }
-    if (in_alter) {
-        if (constraint)
-            reject(out, "0A000", "ALTER TABLE ADD COLUMN with constraint not supported");
-    } else if (identity) {
-        if (cache != -2 && !cache_ok(cache))
-            reject(out, "0A000", IDENTITY_MSG);
-        else if (shown && strcmp(shown, "bigint") != 0)
-            reject(out, "0A000", "datatype %s not supported, identity column type must be bigint",
-                   shown);
-    }
-}
-
-static const char *const TABLE_CONSTRAINTS[] = {"constraint", "check",   "unique", "primary",
-                                                "foreign",    "exclude", "like",   NULL};
-
-/* CREATE TABLE's parenthesised element list, cursor on '('. */
-static void check_table_elements(struct cur *c, dsql_strict_stmt *out)
-{
-    adv(c);
-    while (!at_end(c) && !is_char(c, ')') && !out->rejected) {
-        if (is_kw_in(c, TABLE_CONSTRAINTS)) {
-            skip_item(c);
-        } else {
-            adv(c); /* the column name */
-            check_column(c, out, 0);
-        }
-        if (!is_char(c, ','))
-            break;
-        adv(c);
-    }
-}
-
-static void classify_create_table(struct cur *c, dsql_strict_stmt *out, int temp, int unlogged)
-{
-    adv(c);
-    if (accept(c, "if")) {
-        accept(c, "not");
-        accept(c, "exists");
-    }
-    skip_qualified_name(c);
-    struct cur elements = *c;
-    /* An AS outside parentheses makes it CREATE TABLE AS, which DSQL names before TEMP. */
-    while (!at_end(c)) {
-        if (is_char(c, '(')) {
-            skip_parens(c);
-            continue;
-        }
-        if (is_kw(c, "as")) {
-            unsupported_node(out, "CreateTableAs");
-            return;
-        }
-        adv(c);
-    }
-    if (temp)
-        reject(out, "0A000", "TEMPORARY or TEMP table not supported for CREATE TABLE");
-    else if (unlogged)
-        reject(out, "0A000", "UNLOGGED table not supported for CREATE TABLE");
-    else if (is_char(&elements, '('))
-        check_table_elements(&elements, out);
-}
-
-static void classify_create_sequence(struct cur *c, dsql_strict_stmt *out)
-{
-    adv(c);
-    if (accept(c, "if")) {
-        accept(c, "not");
-        accept(c, "exists");
-    }
-    skip_qualified_name(c);
-    long long cache = scan_cache(c, 0);
-    if (cache != -2 && !cache_ok(cache))
-        reject(out, "0A000", SEQUENCE_MSG);
-}
-
-/* Cursor on INDEX. DSQL builds indexes only with CREATE INDEX ASYNC. */
-static void classify_create_index(struct cur *c, dsql_strict_stmt *out)
-{
-    adv(c);
-    if (is_kw(c, "async")) {
-        out->async_off = c->t.off;
-        out->async_len = c->t.len;
-        adv(c);
-        if (is_kw(c, "concurrently"))
-            reject(out, "0A000", "CONCURRENTLY not supported for CREATE INDEX");
-    } else if (is_kw(c, "concurrently")) {
-        reject(out, "0A000", "CONCURRENTLY not supported for CREATE INDEX");
-    } else {
-        reject(out, "0A000", "unsupported mode. please use CREATE INDEX ASYNC.");
-    }
-}
-
-static void classify_create_type(struct cur *c, dsql_strict_stmt *out)
-{
-    adv(c);
-    skip_qualified_name(c);
-    if (accept(c, "as")) {
-        if (is_kw(c, "enum"))
-            reject(out, "0A000", "CREATE TYPE not supported");
-        else if (is_kw(c, "range"))
-            unsupported_node(out, "CreateRange");
-        else if (is_char(c, '('))
-            unsupported_node(out, "CompositeType");
-    } else if (at_end(c) || is_char(c, '(')) {
-        reject(out, "0A000", "CREATE TYPE not supported"); /* shell or base type */
-    }
-}
-
-/* CREATE FUNCTION/PROCEDURE: DSQL runs LANGUAGE sql only. */
-static void classify_create_routine(struct cur *c, dsql_strict_stmt *out)
-{
-    char lang[NAME_MAX_BYTES + 1];
-    while (!at_end(c)) {
-        if (is_char(c, '(')) {
-            skip_parens(c);
-            continue;
-        }
-        /* LANGUAGE precedes a BEGIN ATOMIC or RETURN body */
-        if (is_kw(c, "begin") || is_kw(c, "return"))
-            return;
-        if (is_kw(c, "language")) {
-            adv(c);
-            if (is_name(c) || c->t.type == TK_STRING || c->t.type == TK_DOLLAR) {
-                tok_value(c, lang, sizeof lang);
-                if (strcmp(lang, "sql") != 0)
-                    reject(out, "0A000", "CREATE FUNCTION with language %s not supported", lang);
-            }
-            return;
-        }
-        adv(c);
-    }
-}
-
-static void classify_create(struct cur *c, dsql_strict_stmt *out)
-{
-    int temp = 0, unlogged = 0;
-    out->kind = DSQL_STRICT_DDL;
-    adv(c);
-    if (accept(c, "or"))
-        accept(c, "replace");
-    for (;;) {
-        if (accept(c, "global") || accept(c, "local")) {
-            continue;
-        } else if (accept(c, "temp") || accept(c, "temporary")) {
-            temp = 1;
-        } else if (accept(c, "unlogged")) {
-            unlogged = 1;
-        } else {
-            break;
-        }
-    }
-    if (is_kw(c, "table")) {
-        classify_create_table(c, out, temp, unlogged);
-    } else if (is_kw(c, "materialized")) {
-        unsupported_node(out, "CreateTableAs");
-    } else if (is_kw(c, "sequence")) {
-        classify_create_sequence(c, out);
-    } else if (is_kw(c, "index")) {
-        classify_create_index(c, out);
-    } else if (accept(c, "unique")) {
-        if (is_kw(c, "index"))
-            classify_create_index(c, out);
-    } else if (is_kw(c, "extension")) {
-        unsupported_node(out, "CreateExtension");
-    } else if (is_kw(c, "trigger") || (accept(c, "constraint") && is_kw(c, "trigger"))) {
-        reject(out, "0A000", "CREATE TRIGGER not supported");
-    } else if (is_kw(c, "database")) {
-        unsupported_node(out, "Createdb");
-    } else if (is_kw(c, "tablespace")) {
-        unsupported_node(out, "CreateTableSpace");
-    } else if (accept(c, "foreign")) {
-        if (is_kw(c, "table"))
-            unsupported_node(out, "CreateForeignTable");
-    } else if (is_kw(c, "type")) {
-        classify_create_type(c, out);
-    } else if (is_kw(c, "function") || is_kw(c, "procedure")) {
-        classify_create_routine(c, out);
-    }
-}
-
-/* ALTER TABLE ... ADD [CONSTRAINT name] CHECK|FOREIGN KEY|PRIMARY KEY|UNIQUE|EXCLUDE ... */
-static void check_add_constraint(struct cur *c, dsql_strict_stmt *out)
-{
-    int ok = 0;
-    if (accept(c, "constraint"))
-        adv(c); /* its name */
-    if (is_kw(c, "check") || is_kw(c, "foreign")) {
-        while (!at_end(c) && !is_char(c, ',')) {
-            if (is_char(c, '(')) {
-                skip_parens(c);
-                continue;
-            }
-            if (accept(c, "not")) {
-                ok |= is_kw(c, "valid");
-                continue;
-            }
-            adv(c);
-        }
-    } else if (accept(c, "primary") || accept(c, "unique")) {
-        accept(c, "key");
-        ok = is_kw(c, "using"); /* ... USING INDEX existing_index */
-    }
-    if (!ok)
-        reject(out, "0A000", "unsupported ALTER TABLE ADD CONSTRAINT statement");
-}
-
-static void classify_alter_table(struct cur *c, dsql_strict_stmt *out)
-{
-    static const char *const constraint_starts[] = {"constraint", "check",   "unique", "primary",
-                                                    "foreign",    "exclude", NULL};
-    int async = 0;
-    adv(c);
-    if (is_kw(c, "async")) {
-        out->async_off = c->t.off;
-        out->async_len = c->t.len;
-        async = 1;
-        adv(c);
-    }
-    if (is_kw(c, "all"))
-        return; /* ALTER TABLE ALL IN TABLESPACE */
-    if (accept(c, "if"))
-        accept(c, "exists");
-    accept(c, "only");
-    skip_qualified_name(c);
-    if (is_char(c, '*'))
-        adv(c);
-    while (!at_end(c) && !out->rejected) {
-        if (accept(c, "add")) {
-            if (is_kw_in(c, constraint_starts)) {
-                check_add_constraint(c, out);
-            } else {
-                accept(c, "column");
-                if (accept(c, "if")) {
-                    accept(c, "not");
-                    accept(c, "exists");
-                }
-                adv(c); /* the column name */
-                check_column(c, out, 1);
-            }
-        } else if (accept(c, "alter")) {
-            accept(c, "column");
-            adv(c); /* the column name */
-            if (is_kw(c, "type") || (accept(c, "set") && accept(c, "data") && is_kw(c, "type")))
-                reject(out, "0A000",
-                       "unsupported ALTER TABLE ALTER COLUMN ... SET DATA TYPE statement");
-        } else if (is_kw(c, "validate") && !async) {
-            reject(out, "0A000", "unsupported ALTER TABLE VALIDATE CONSTRAINT statement");
-        }
-        while (!at_end(c) && !is_char(c, ',')) {
-            if (is_char(c, '('))
-                skip_parens(c);
-            else
-                adv(c);
-        }
-        if (is_char(c, ','))
-            adv(c);
-    }
-}
-
-static void classify_at(struct cur *c, dsql_strict_stmt *out);
-
-/* EXPLAIN [ANALYZE] runs the statement when ANALYZE is on: then it is what it explains. */
-static void classify_explain(struct cur *c, dsql_strict_stmt *out)
-{
-    int analyze = 0;
-    adv(c);
-    if (is_char(c, '(')) {
-        adv(c);
-        while (!at_end(c) && !is_char(c, ')')) {
-            if (is_kw(c, "analyze") || is_kw(c, "analyse")) {
-                adv(c);
-                analyze = !(is_kw(c, "false") || is_kw(c, "off") ||
-                            (c->t.type == TK_NUMBER && number_value(c) == 0));
-                continue;
-            }
-            adv(c);
-        }
-        adv(c);
-    } else {
-        for (;;) {
-            if (accept(c, "analyze") || accept(c, "analyse"))
-                analyze = 1;
-            else if (!accept(c, "verbose"))
-                break;
-        }
-    }
-    dsql_strict_stmt inner;
-    memset(&inner, 0, sizeof inner);
-    classify_at(c, &inner);
-    if (analyze && inner.kind == DSQL_STRICT_DML)
-        out->kind = DSQL_STRICT_DML;
-}
-
-static void classify_at(struct cur *c, dsql_strict_stmt *out)
-{
-    out->kind = DSQL_STRICT_OTHER;
-    if (c->t.type != TK_WORD)
-        return; /* ( SELECT ... ) and anything odd */
-
-    if (is_kw(c, "select")) {
-        check_select_into(c, out);
-    } else if (is_kw(c, "with")) {
-        classify_with(c, out);
-    } else if (is_kw_in(c, DML_WORDS)) {
-        out->kind = DSQL_STRICT_DML;
-    } else if (is_kw(c, "copy")) {
-        /* COPY ... FROM writes, COPY ... TO reads: the first FROM or TO outside parentheses */
-        adv(c);
-        while (!at_end(c) && !is_kw(c, "from") && !is_kw(c, "to")) {
-            if (is_char(c, '('))
-                skip_parens(c);
-            else
-                adv(c);
-        }
-        if (is_kw(c, "from"))
-            out->kind = DSQL_STRICT_DML;
-    } else if (is_kw(c, "begin") || is_kw(c, "start")) {
-        int start = is_kw(c, "start");
-        adv(c);
-        if (start && !accept(c, "transaction"))
-            return;
-        out->kind = DSQL_STRICT_BEGIN;
-        check_isolation(c, out);
-    } else if (is_kw(c, "commit") || is_kw(c, "end")) {
-        adv(c);
-        if (is_kw(c, "prepared"))
-            return; /* COMMIT PREPARED: the backend refuses it (no prepared transactions) */
-        out->kind = DSQL_STRICT_COMMIT;
-        if (!accept(c, "work"))
-            accept(c, "transaction");
-        parse_chain(c, out);
-    } else if (is_kw(c, "rollback") || is_kw(c, "abort")) {
-        adv(c);
-        if (is_kw(c, "prepared"))
-            return;
-        if (!accept(c, "work"))
-            accept(c, "transaction");
-        if (is_kw(c, "to")) {
-            reject(out, "0A000", "unsupported transaction statement: ROLLBACK TO");
-            return;
-        }
-        out->kind = DSQL_STRICT_ROLLBACK;
-        parse_chain(c, out);
-    } else if (is_kw(c, "savepoint")) {
-        reject(out, "0A000", "unsupported transaction statement: SAVEPOINT");
-    } else if (is_kw(c, "release")) {
-        reject(out, "0A000", "unsupported transaction statement: RELEASE");
-    } else if (is_kw(c, "truncate")) {
-        unsupported_node(out, "Truncate");
-    } else if (is_kw(c, "vacuum")) {
-        reject(out, "0A000", "unsupported VACUUM statement");
-    } else if (is_kw(c, "lock")) {
-        unsupported_node(out, "Lock");
-    } else if (is_kw(c, "declare")) {
-        unsupported_node(out, "DeclareCursor");
-    } else if (is_kw(c, "listen")) {
-        unsupported_node(out, "Listen");
-    } else if (is_kw(c, "notify")) {
-        unsupported_node(out, "Notify");
-    } else if (is_kw(c, "unlisten")) {
-        unsupported_node(out, "Unlisten");
-    } else if (is_kw(c, "set")) {
-        classify_set(c, out);
-    } else if (is_kw(c, "reset")) {
-        classify_reset(c, out);
-    } else if (is_kw(c, "show")) {
-        classify_show(c, out);
-    } else if (is_kw(c, "create")) {
-        classify_create(c, out);
-    } else if (is_kw(c, "alter")) {
-        adv(c);
-        if (is_kw(c, "system")) {
-            unsupported_node(out, "AlterSystem");
-            return;
-        }
-        out->kind = DSQL_STRICT_DDL;
-        if (is_kw(c, "table"))
-            classify_alter_table(c, out);
-    } else if (is_kw(c, "drop")) {
-        out->kind = DSQL_STRICT_DDL;
-    } else if (is_kw(c, "explain")) {
-        classify_explain(c, out);
-    }
+out:
+    free(copy);
+    return rc;
 }
 
 void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out)
 {
-    struct cur c;
+    dsql_strict_stmt *all = NULL;
+    size_t n = 0;
+    char *copy = NULL;
     memset(out, 0, sizeof *out);
-    cur_init(&c, stmt ? stmt : "", stmt ? len : 0);
-    if (at_end(&c)) {
-        out->kind = DSQL_STRICT_EMPTY;
+    out->kind = DSQL_STRICT_EMPTY;
+    /* Only the text given: the caller's buffer may go on past len. */
+    copy = malloc(len + 1);
+    if (copy == NULL)
         return;
+    if (len > 0)
+        memcpy(copy, stmt, len);
+    copy[len] = '\0';
+    int rc = dsql_strict_parse(copy, len, &all, &n);
+    if (rc == 0 && n > 0)
+        *out = all[0];
+    else if (rc != 0)
+        out->kind = DSQL_STRICT_OTHER; /* the backend answers what it cannot parse */
+    free(all);
+    free(copy);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shadows: answers without locks                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+static int is_punct(const struct cur *c, char ch)
+{
+    return c->t.type == TK_CHAR && c->s[c->t.off] == ch;
+}
+
+/* Moves past [ONLY] name[.name...] [*] [[AS] alias]; returns the end of what it passed. */
+static size_t skip_target(struct cur *c, const char *stop)
+{
+    size_t end = c->t.off;
+    if (is_kw(c, "only"))
+        adv(c);
+    while (c->t.type == TK_WORD || c->t.type == TK_QIDENT) {
+        end = c->t.off + c->t.len;
+        adv(c);
+        if (!is_punct(c, '.'))
+            break;
+        adv(c);
     }
-    classify_at(&c, out);
-    if (out->rejected)
-        out->kind = DSQL_STRICT_OTHER;
+    if (is_punct(c, '*')) {
+        end = c->t.off + 1;
+        adv(c);
+    }
+    if (is_kw(c, "as"))
+        adv(c);
+    if ((c->t.type == TK_WORD && !is_kw(c, stop) && !is_kw(c, "where")) || c->t.type == TK_QIDENT) {
+        end = c->t.off + c->t.len;
+        adv(c);
+    }
+    return end;
+}
+
+/* Appends s[0, n) to out at *o (capacity size); -1 when it does not fit. */
+static int put(char *out, size_t size, size_t *o, const char *s, size_t n)
+{
+    if (*o + n + 1 > size)
+        return -1;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = '\0';
+    return 0;
+}
+
+size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out, size_t size)
+{
+    const char *s = sql + st->off;
+    size_t n = st->len, o = 0;
+    struct cur c;
+    if (size == 0)
+        return 0;
+    out[0] = '\0';
+    cur_init(&c, s, n);
+    if (st->flags & (DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE)) {
+        int update = (st->flags & DSQL_STRICT_UPDATE) != 0;
+        if (!is_kw(&c, update ? "update" : "delete"))
+            return 0;
+        adv(&c);
+        if (!update) {
+            if (!is_kw(&c, "from"))
+                return 0;
+            adv(&c);
+        }
+        size_t rel = c.t.off, rel_end = skip_target(&c, update ? "set" : "where");
+        unsigned depth = 0;
+        while (c.t.type != TK_END && !(depth == 0 && is_kw(&c, "where"))) {
+            depth += is_punct(&c, '(');
+            depth -= is_punct(&c, ')') && depth > 0;
+            adv(&c);
+        }
+        if (put(out, size, &o, "SELECT count(*) FROM ", 21) != 0 ||
+            put(out, size, &o, s + rel, rel_end - rel) != 0)
+            return 0;
+        if (is_kw(&c, "where")) {
+            adv(&c);
+            struct tok next = peek(&c);
+            if (is_kw(&c, "current") && tok_kw(&c, &next, "of"))
+                return 0; /* WHERE CURRENT OF a cursor: no cursors here */
+            if (put(out, size, &o, " WHERE ", 7) != 0 ||
+                put(out, size, &o, s + c.t.off, n - c.t.off) != 0)
+                return 0;
+        }
+        return o;
+    }
+    if (!(st->flags & DSQL_STRICT_LOCKING) || put(out, size, &o, s, n) != 0)
+        return 0;
+    unsigned depth = 0;
+    int blanked = 0;
+    while (c.t.type != TK_END) {
+        depth += is_punct(&c, '(');
+        depth -= is_punct(&c, ')') && depth > 0;
+        struct tok next = peek(&c);
+        if (depth > 0 || !is_kw(&c, "for") ||
+            !(tok_kw(&c, &next, "update") || tok_kw(&c, &next, "key") ||
+              tok_kw(&c, &next, "no") || tok_kw(&c, &next, "share"))) {
+            adv(&c);
+            continue;
+        }
+        size_t from = c.t.off, to = c.t.off + c.t.len;
+        adv(&c);
+        static const char *const words[] = {"update", "key", "no", "share", "of", "nowait",
+                                            "skip", "locked", NULL};
+        while (c.t.type != TK_END &&
+               (is_kw_in(&c, words) || is_punct(&c, ',') || is_punct(&c, '.') ||
+                c.t.type == TK_QIDENT ||
+                (c.t.type == TK_WORD && !is_kw(&c, "for") && !is_kw(&c, "limit") &&
+                 !is_kw(&c, "offset") && !is_kw(&c, "fetch")))) {
+            to = c.t.off + c.t.len;
+            adv(&c);
+        }
+        memset(out + from, ' ', to - from);
+        blanked = 1;
+    }
+    return blanked ? o : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The parse cache                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CACHE_SLOTS 64           /* per session */
+#define CACHE_MAX_TEXT 8192      /* longer texts are parsed every time */
+
+typedef struct cache_slot {
+    uint64_t hash;
+    char *text;
+    size_t len;
+    dsql_strict_stmt *stmts;
+    size_t n;
+    int rc;
+} cache_slot;
+
+struct dsql_strict_cache {
+    cache_slot slot[CACHE_SLOTS];
+    uint64_t hits, misses;
+};
+
+dsql_strict_cache *dsql_strict_cache_new(void)
+{
+    return calloc(1, sizeof(dsql_strict_cache));
+}
+
+static void slot_clear(cache_slot *s)
+{
+    free(s->text);
+    free(s->stmts);
+    memset(s, 0, sizeof *s);
+}
+
+void dsql_strict_cache_free(dsql_strict_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        slot_clear(&c->slot[i]);
+    free(c);
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int dsql_strict_cache_parse(dsql_strict_cache *c, const char *text, size_t len,
+                            const dsql_strict_stmt **out, size_t *n)
+{
+    uint64_t h = fnv1a(text, len);
+    cache_slot *s = &c->slot[h % CACHE_SLOTS];
+    int rc;
+    if (s->text != NULL && s->hash == h && s->len == len && memcmp(s->text, text, len) == 0) {
+        c->hits++;
+        *out = s->stmts;
+        *n = s->n;
+        return s->rc;
+    }
+    c->misses++;
+    slot_clear(s);
+    dsql_strict_stmt *stmts = NULL;
+    size_t count = 0;
+    rc = dsql_strict_parse(text, len, &stmts, &count);
+    if (rc < 0)
+        return rc;
+    s->rc = rc;
+    s->stmts = stmts;
+    s->n = count;
+    if (len <= CACHE_MAX_TEXT && (s->text = malloc(len + 1)) != NULL) {
+        memcpy(s->text, text, len);
+        s->text[len] = '\0';
+        s->hash = h;
+        s->len = len;
+    }
+    *out = stmts;
+    *n = count;
+    return rc;
+}
+
+void dsql_strict_cache_stats(const dsql_strict_cache *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c->hits;
+    *misses = c->misses;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1200,13 +599,13 @@ void dsql_strict_session_init(dsql_strict_session *s)
     s->status = 'I';
 }
 
-static int refuse(dsql_strict_session *s, dsql_strict_error *err, const char *sqlstate,
-                  const char *msg)
+static int refuse(dsql_strict_session *s, dsql_strict_error *err, enum rule_id id,
+                  const dsql_strict_error *given)
 {
-    if (err && err->message != msg) {
-        memcpy(err->sqlstate, sqlstate, 6);
-        snprintf(err->message, sizeof err->message, "%s", msg);
-    }
+    if (err != NULL && given != NULL && err != given)
+        *err = *given;
+    else if (err != NULL && given == NULL)
+        rule_format(id, NULL, err->sqlstate, err->message, sizeof err->message);
     /* The backend fails the statement: a block becomes failed, an implicit one rolls back. */
     if (s->status == 'T')
         s->status = 'E';
@@ -1218,7 +617,7 @@ static int refuse(dsql_strict_session *s, dsql_strict_error *err, const char *sq
 int dsql_strict_admit(dsql_strict_session *s, const dsql_strict_stmt *st, dsql_strict_error *err)
 {
     if (st->rejected)
-        return refuse(s, err, st->error.sqlstate, st->error.message);
+        return refuse(s, err, RULE_COUNT, &st->error);
     switch (st->kind) {
     case DSQL_STRICT_BEGIN:
         if (s->status == 'I')
@@ -1236,13 +635,13 @@ int dsql_strict_admit(dsql_strict_session *s, const dsql_strict_stmt *st, dsql_s
         return DSQL_STRICT_PASS; /* the backend answers 25P02 itself */
     if (st->kind == DSQL_STRICT_DDL) {
         if (s->ddl > 0)
-            return refuse(s, err, "0A000", "multiple ddl statements not supported in a transaction");
+            return refuse(s, err, RULE_MULTIPLE_DDL, NULL);
         if (s->dml)
-            return refuse(s, err, "0A000", "ddl and dml are not supported in the same transaction");
+            return refuse(s, err, RULE_DDL_AND_DML, NULL);
         s->ddl++;
     } else if (st->kind == DSQL_STRICT_DML) {
         if (s->ddl > 0)
-            return refuse(s, err, "0A000", "ddl and dml are not supported in the same transaction");
+            return refuse(s, err, RULE_DDL_AND_DML, NULL);
         s->dml = 1;
     }
     return DSQL_STRICT_PASS;
@@ -1288,10 +687,8 @@ int dsql_strict_command_complete(dsql_strict_session *s, const char *tag, dsql_s
     s->rows = (s->rows > UINT64_MAX - rows) ? UINT64_MAX : s->rows + rows;
     if (s->rows <= DSQL_STRICT_ROW_CAP)
         return DSQL_STRICT_PASS;
-    if (err) {
-        memcpy(err->sqlstate, "54000", 6);
-        snprintf(err->message, sizeof err->message, "transaction row limit exceeded");
-    }
+    if (err)
+        rule_format(RULE_ROW_CAP, NULL, err->sqlstate, err->message, sizeof err->message);
     return DSQL_STRICT_REJECT;
 }
 

@@ -1,27 +1,30 @@
 /* SPDX-License-Identifier: MIT */
-/* strict.h: dsqlauth-local --strict, a pure classifier that refuses what Aurora DSQL refuses. */
+/* strict.h: dsqlauth-local --strict: statements and sessions judged by Aurora DSQL's rules. */
 #ifndef DSQL_STRICT_H
 #define DSQL_STRICT_H
 
 /*
  * WHAT IT IS
- *   No I/O, no allocation, no globals: every function is reentrant and thread-safe; the only
- *   state is the caller-owned dsql_strict_session (one per client connection, not shared
- *   between threads without a lock). It works on SQL text with PostgreSQL's lexical rules
- *   (standard_conforming_strings on, as DSQL and the local backend run): '' strings, E'' with
- *   backslash escapes, B'' X'' N'' U&'', "identifiers", U&"identifiers", $tag$ dollar quotes $tag$,
- *   $1 parameters, -- and nested block comments. It is not a full SQL parser: it reads the
- *   keywords that decide a statement's fate, and for anything it cannot place it says PASS.
+ *   The rules of Aurora DSQL that a statement's text decides, judged on PostgreSQL's own parse
+ *   tree (sqltree.c, libpg_query), and the session rules (one DDL per transaction, never with
+ *   DML, the row cap) as a state machine. Every answer comes from rules.tsv (rules.h), which
+ *   names the source of each rule. No I/O; dsql_strict_parse and the session functions are
+ *   reentrant and thread-safe (libpg_query keeps its memory per thread and frees it when the
+ *   thread ends). A session and a cache belong to one
+ *   connection and are not shared between threads without a lock.
  *
  * HOW THE RELAY USES IT
- *   Simple Query:  for each statement of dsql_strict_split(): dsql_strict_check(). On REJECT,
- *                  put dsql_strict_raise_sql() in the statement's place and drop the rest of the
- *                  string (PostgreSQL skips it after an error anyway), so the backend raises the
- *                  error itself, with the transaction effect DSQL has: inside BEGIN the block
- *                  fails (later statements get 25P02 until ROLLBACK), outside it nothing stays
- *                  aborted. Strip the ErrorResponse's 'W' (context) field, which names PL/pgSQL.
- *   Extended:      dsql_strict_classify() at Parse (static refusals), dsql_strict_admit() with
- *                  the saved result at every Execute (transaction rules).
+ *   Simple Query:  dsql_strict_cache_parse() on the whole string, then dsql_strict_admit() for
+ *                  each statement in order. On REJECT, put dsql_strict_raise_sql() in the
+ *                  statement's place and drop the rest of the string (PostgreSQL skips it after
+ *                  an error anyway), so the backend raises the error itself, with the
+ *                  transaction effect DSQL has: inside BEGIN the block fails (later statements
+ *                  get 25P02 until ROLLBACK), outside it nothing stays aborted. Strip the
+ *                  ErrorResponse's 'W' (context) field, which names PL/pgSQL. Blank DSQL's
+ *                  ASYNC keyword (async_off, async_len) before PostgreSQL sees it.
+ *   Extended:      the same at Parse (static refusals and transaction rules for the statement).
+ *   A text PostgreSQL's grammar refuses (dsql_strict_parse returns 1) goes to the backend as it
+ *   is: the backend answers with the same syntax error, and nothing of it runs.
  *   Backend -> client:  CommandComplete -> dsql_strict_command_complete() (row cap);
  *                  CopyInResponse -> dsql_strict_copy_in(); ReadyForQuery -> dsql_strict_ready().
  *   The row cap is known only from a CommandComplete, after the statement ran: to make that
@@ -29,78 +32,25 @@
  *   autocommit DML inside a BEGIN it adds, and raise 54000 there before it commits.
  *   relay_step() in tests/local/test_strict.c plays this part against a real PostgreSQL.
  *
- * WHAT IS REFUSED (SQLSTATE, message). R = what a real cluster answered, as published with
- * the cases in tests/local/dsql-cases.tsv (see its README for the source); I = inferred: from
- * DSQL's message patterns, PostgreSQL's grammar, or other projects' public notes.
- *   R 0A000 unsupported transaction statement: SAVEPOINT | ROLLBACK TO
- *   I 0A000 unsupported transaction statement: RELEASE          (the pattern of the two above)
- *   R 0A000 multiple ddl statements not supported in a transaction  (2nd DDL, explicit BEGIN or
- *           the implicit transaction of a multi-statement Query or of one extended-protocol Sync)
- *   R 0A000 ddl and dml are not supported in the same transaction   (DML after DDL)
- *   I       the same message for DDL after DML: DSQL's wording names no order, AWS documents the
- *           rule as symmetric, and no recording shows that order answered differently
- *   R 54000 transaction row limit exceeded (rows > 3000; exactly 3000 passes)
- *   R 0A000 setting configuration parameter "TRANSACTION" not supported   (SET TRANSACTION ...)
- *   R 0A000 Unsupported isolation level: SERIALIZABLE  (BEGIN, SET TRANSACTION; I for START
- *           TRANSACTION and SET SESSION CHARACTERISTICS)
- *   R 0A000 setting configuration parameter "<name>" not supported  (SET [SESSION|LOCAL] name;
- *           I for RESET name and for the names PostgreSQL's grammar gives other forms:
- *           "SESSION CHARACTERISTICS", "TRANSACTION SNAPSHOT", "session_authorization",
- *           "xmloption", "transaction_isolation"). Allowed, case-insensitively, as DESIGN.md
- *           lists: application_name, client_encoding, DateStyle, extra_float_digits,
- *           IntervalStyle, TimeZone, search_path, role, enable_*, disable_sync_create_index
- *           (and SET TIME ZONE, NAMES, SCHEMA, ROLE, which set those). The name is shown as
- *           PostgreSQL has it: downcased unless quoted, cut at 63 bytes.
- *   R 42704 unrecognized configuration parameter "lc_collate"   (SHOW; I for lc_ctype: both
- *           were removed in PostgreSQL 16, which DSQL runs)
- *   R 0A000 unsupported statement: Truncate | CreateExtension | Createdb | CreateTableAs
- *           (CREATE TABLE AS, CREATE MATERIALIZED VIEW; I for SELECT INTO) | CompositeType |
- *           CreateRange | CreateTableSpace | CreateForeignTable | Listen | Notify | Unlisten |
- *           AlterSystem
- *   I 0A000 unsupported statement: Lock | DeclareCursor   (DSQL's fallback pattern: the node name)
- *   R 0A000 unsupported VACUUM statement                   (ANALYZE passes)
- *   R 0A000 CREATE TRIGGER not supported
- *   R 0A000 CREATE TYPE not supported                      (AS ENUM; I for base and shell types)
- *   R 0A000 TEMPORARY or TEMP table not supported for CREATE TABLE
- *   R 0A000 UNLOGGED table not supported for CREATE TABLE
- *   R 42704 type "serial" does not exist   (the type as written: serial, serial4, bigserial,
- *           serial8, smallserial, serial2; CREATE TABLE and ALTER TABLE ADD COLUMN)
- *   R 0A000 identity column is not supported without an explicit cache size. please define
- *           CACHE greater than or equal to 65536 or equal to 1   (CREATE TABLE)
- *   R 0A000 datatype integer not supported, identity column type must be bigint  (or smallint)
- *   R 0A000 CREATE SEQUENCE is not supported without an explicit cache size. please define
- *           CACHE greater than or equal to 65536 or equal to 1   (I for a CACHE other than 1 or
- *           >= 65536, given the same message)
- *   R 0A000 CREATE FUNCTION with language plpgsql not supported  (any LANGUAGE but sql; I for
- *           CREATE PROCEDURE, given the same message)
- *   R 0A000 unsupported mode. please use CREATE INDEX ASYNC.   (CREATE [UNIQUE] INDEX without
- *           ASYNC. Decided with care: recorded on a real cluster, and reported by others for
- *           freshly created, empty tables too; CREATE INDEX ASYNC passes.)
- *   I 0A000 CONCURRENTLY not supported for CREATE INDEX   (as other projects report it)
- *   R 0A000 ALTER TABLE ADD COLUMN with constraint not supported  (DEFAULT, NOT NULL, CHECK,
- *           UNIQUE, identity; I for PRIMARY KEY, REFERENCES, other GENERATED, CONSTRAINT)
- *   R 0A000 unsupported ALTER TABLE ADD CONSTRAINT statement  (CHECK or FOREIGN KEY without
- *           NOT VALID; PRIMARY KEY or UNIQUE without USING INDEX; I for EXCLUDE)
- *   R 0A000 unsupported ALTER TABLE ALTER COLUMN ... SET DATA TYPE statement
- *   R 0A000 unsupported ALTER TABLE VALIDATE CONSTRAINT statement  (without ALTER TABLE ASYNC)
+ * WHAT IS REFUSED: rules.tsv, one rule a line with its SQLSTATE, message, the statement shape
+ * and its source (R recorded on a real cluster, D AWS's documentation, T third-party live
+ * reports, I inferred, U undecided: DSQL's answer unknown, so it passes here and says so).
  *
- * WHAT COUNTS: DDL = CREATE, ALTER, DROP (CREATE INDEX ASYNC included). DML = INSERT, UPDATE,
- * DELETE, MERGE, COPY ... FROM, a WITH whose query or one of whose CTEs is one of those, and
- * EXPLAIN ANALYZE of one. Rows = the count in INSERT/UPDATE/DELETE/MERGE tags and in COPY
- * tags after a CopyInResponse.
+ * WHAT COUNTS: DDL = CREATE, ALTER, DROP and the like (CREATE INDEX ASYNC included; GRANT,
+ * REVOKE and COMMENT not). DML = INSERT, UPDATE, DELETE, MERGE, COPY ... FROM, a WITH with one
+ * of those anywhere, and EXPLAIN ANALYZE of one. Rows = the count in INSERT/UPDATE/DELETE/MERGE
+ * tags and in COPY tags after a CopyInResponse.
  *
- * KNOWN DIFFERENCES FROM REAL DSQL (all on the side of passing what DSQL might refuse)
+ * KNOWN DIFFERENCES FROM REAL DSQL (besides the U rules of rules.tsv)
+ *   - The grammar is PostgreSQL 15's: PostgreSQL 16 syntax DSQL may accept (numeric
+ *     underscores, 0x literals, IS JSON, ADD COLUMN ... STORAGE) gets 15's syntax error.
  *   - GRANT, REVOKE, COMMENT, SECURITY LABEL, REASSIGN OWNED do not count as DDL.
- *   - DO passes: the relay itself uses DO to raise refusals. DSQL, having no PL/pgSQL,
- *     presumably refuses a client's DO.
- *   - Not checked: unsupported column types (money, xml, arrays, ...), FOR SHARE, TABLESAMPLE,
- *     text search, index USING/opclass/DESC rules, dropping a primary key column, ALTER SEQUENCE
- *     CACHE, isolation levels other than SERIALIZABLE, BEGIN READ ONLY, set_config(),
- *     PREPARE TRANSACTION (the backend refuses it anyway), CLUSTER, REINDEX, REFRESH, EXECUTE of
- *     a prepared statement (its kind is unknown here), the 5-minute transaction limit.
+ *   - Not checked: index USING / opclass rules, ALTER SEQUENCE CACHE, CLUSTER, REINDEX,
+ *     REFRESH, casts to refused types at run time ('1'::tsvector), DSQL's quotas on schemas,
+ *     tables, columns and indexes.
  *   - disable_sync_create_index is allowed in SET, but what it changes is not recorded, so
  *     CREATE INDEX without ASYNC is refused whatever it is set to.
- *   - PL/pgSQL's CONTEXT line, if the relay does not strip it.
+ *   - PL/pgSQL's CONTEXT line on an error the backend raises from sys.wait_for_job.
  */
 
 #include <stddef.h>
@@ -132,15 +82,28 @@ typedef struct dsql_strict_error {
     char message[DSQL_STRICT_MSG_MAX];
 } dsql_strict_error;
 
+#define DSQL_STRICT_LOCKING 0x1u   /* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows */
+#define DSQL_STRICT_ASYNC_JOB 0x2u /* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the
+                                    * answer carries a job_id row */
+/* Shapes whose answer the relay can give without running them (optimistic concurrency: a
+ * write that would wait for another transaction's lock answers at once, and its conflict is
+ * settled at COMMIT). dsql_strict_shadow() builds what answers them. */
+#define DSQL_STRICT_UPDATE 0x4u     /* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH */
+#define DSQL_STRICT_DELETE 0x8u     /* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH */
+#define DSQL_STRICT_INSERT_VALUES 0x10u /* INSERT ... VALUES (...), ...: no RETURNING, ON
+                                         * CONFLICT, WITH; values_rows says how many rows */
+
 /* One classified statement. Plain data: copy it, keep it with a prepared statement. */
 typedef struct dsql_strict_stmt {
     enum dsql_strict_kind kind;
     int chain;               /* COMMIT/ROLLBACK AND CHAIN: a new block starts at once */
     int rejected;            /* refused whatever the session state; error says how */
     dsql_strict_error error;
-    size_t async_off;        /* DSQL's ASYNC keyword (CREATE INDEX ASYNC, ALTER TABLE ASYNC), */
-    size_t async_len;        /* as offsets into the statement; len 0 when absent. PostgreSQL
-                              * cannot parse it: the relay cuts it before forwarding. */
+    size_t off, len;         /* the statement within the text parsed (leading blanks included) */
+    size_t async_off;        /* DSQL's ASYNC keyword (5 bytes) within the text parsed; */
+    size_t async_len;        /* len 0 when absent. PostgreSQL cannot parse it: blank it. */
+    unsigned flags;          /* DSQL_STRICT_LOCKING, DSQL_STRICT_ASYNC_JOB, ... */
+    unsigned values_rows;    /* DSQL_STRICT_INSERT_VALUES: the rows it inserts */
 } dsql_strict_stmt;
 
 /* Per-connection state. Initialise with dsql_strict_session_init; fields are read-only. */
@@ -155,16 +118,40 @@ typedef struct dsql_strict_session {
 void dsql_strict_session_init(dsql_strict_session *s);
 
 /*
- * Splits a simple-Query string. Start with *pos = 0; each call finds the next non-empty
- * statement at or after *pos, sets [*off, *off + *len) to it (first token to last token, no
- * ';'), moves *pos past its ';' and returns 1; returns 0 when none is left. A ';' ends a
- * statement only outside quotes, comments and parentheses, and outside the BEGIN ... END body
- * of CREATE FUNCTION/PROCEDURE (psql's rule). Unterminated quotes run to the end.
+ * Parses text (len bytes; text[len] must be readable, a NUL as in a protocol message, and the
+ * text ends at its first NUL as PostgreSQL reads it) and classifies every statement. Returns 0
+ * with *out a new array of *n statements (free() it; *n may be 0: only blanks and comments),
+ * 1 when PostgreSQL's grammar refuses the text (*n = 0: the backend answers it), or -1 when out
+ * of memory.
  */
-int dsql_strict_split(const char *sql, size_t sql_len, size_t *pos, size_t *off, size_t *len);
+int dsql_strict_parse(const char *text, size_t len, dsql_strict_stmt **out, size_t *n);
 
-/* Classifies one statement (as dsql_strict_split returns it). Pure; never fails. */
+/* The first statement of stmt[0, len) classified, offsets relative to stmt; kind EMPTY when
+ * there is none, OTHER (passed) when it does not parse. Never fails. */
 void dsql_strict_classify(const char *stmt, size_t len, dsql_strict_stmt *out);
+
+/*
+ * What answers statement st of sql (as parsed by dsql_strict_parse) without taking its locks:
+ * for DSQL_STRICT_UPDATE / DSQL_STRICT_DELETE `SELECT count(*) FROM <its table> WHERE <its
+ * condition>` (the rows it would change, in this transaction's snapshot); for
+ * DSQL_STRICT_LOCKING the statement with its top-level FOR UPDATE / FOR KEY SHARE clause
+ * blanked. Writes it into out (NUL-terminated) and returns its length, or 0 when the statement
+ * has no such answer (or it does not fit).
+ */
+size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out, size_t size);
+
+/*
+ * A connection's parse cache: the same text is parsed once (a client that sends the same
+ * statement again, or prepares it again, costs a hash and a compare). 64 slots, texts up to
+ * 8 KiB. dsql_strict_cache_parse answers as dsql_strict_parse, with *out borrowed from the
+ * cache until the next call on it.
+ */
+typedef struct dsql_strict_cache dsql_strict_cache;
+dsql_strict_cache *dsql_strict_cache_new(void);
+void dsql_strict_cache_free(dsql_strict_cache *c);
+int dsql_strict_cache_parse(dsql_strict_cache *c, const char *text, size_t len,
+                            const dsql_strict_stmt **out, size_t *n);
+void dsql_strict_cache_stats(const dsql_strict_cache *c, uint64_t *hits, uint64_t *misses);
 
 /*
  * Applies DSQL's transaction rules to a classified statement about to run in session s, and
