@@ -391,25 +391,7 @@ out=$("$RUN" "$T/no-such-program" 2>&1); rc=$?
 expect "dsqlauth-run: missing program" "dsqlauth-run: .*no-such-program: No such file or directory" "$out"
 expect "dsqlauth-run: missing program: exit status 127" 127 "$rc"
 
-# ---- pg_dump against DSQL's rules (dsqlauth-local --strict) -----------------------------------
-# Stock pg_dump opens its session with SETs Aurora DSQL refuses (synchronize_seqscans,
-# statement_timeout, lock_timeout, idle_in_transaction_session_timeout, row_security, and
-# SET TRANSACTION ... READ ONLY). The shim only shapes connections, so against DSQL itself
-# pg_dump stops at the first of them; this shows it where the endpoint enforces DSQL's rules.
-"$LOCAL" stop --dir "$T/local" >/dev/null 2>&1
-# (without our PG* settings: dsqlauth-local reaches its own PostgreSQL through libpq too)
-if env -u PGHOSTADDR -u PGPORT "$LOCAL" start --strict --dir "$T/local" >"$T/local-strict.log" 2>&1; then
-    probe=$(pre psql -X -At -c "set synchronize_seqscans to off" "host=$EP user=app" 2>&1)
-    if printf '%s\n' "$probe" | grep -q 'not supported'; then
-        out=$(pre pg_dump --schema-only -n myschema "host=$EP user=app" 2>&1)
-        expect "pg_dump against DSQL's rules stops at its session SETs (documented limit)" \
-            'pg_dump: error: .*not supported.*' "$out"
-    else
-        n=$((n + 1)); echo "ok $n - pg_dump against DSQL's rules # SKIP dsqlauth-local has no strict mode in this build"
-    fi
-else
-    not_ok "dsqlauth-local start --strict" "$(cat "$T/local-strict.log")"
-fi
+# (pg_dump and pg_dumpall against DSQL's rules: pgdump.sh)
 
 # ---- sanitizer reports (a sanitizer build) -----------------------------------------------------
 if [ -n "${SANITIZED:-}" ]; then

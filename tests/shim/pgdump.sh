@@ -18,9 +18,10 @@ for p in pg_dump pg_dumpall pg_restore psql pgbench; do
     command -v "$p" >/dev/null || bail "$p is missing (tools/bootstrap installs it)"
 done
 
-# The strict endpoint reports its backend's own server version, so that the pg_dump of this
-# machine (15) accepts it as a server it can dump: DSQL itself reports 16.
-LOCAL_START_ARGS="--strict ${PGDUMP_STRICT_ARGS:-}" start_local pgdump
+# The strict endpoint reports its backend's own server version (15), so that the pg_dump of this
+# machine (15) accepts it as a server it can dump: DSQL itself reports 16, which needs pg_dump
+# 16 or newer (checked below). Everything else answers as DSQL does.
+LOCAL_START_ARGS="--strict --server-version backend" start_local pgdump
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH DSQLAUTH_PRELOAD=$PRELOAD
 BACKEND=$T/local/run # the PostgreSQL behind the front: its Unix socket, trust, no DSQL rules
 # A second, non-strict endpoint with the same keys, to restore into.
@@ -54,6 +55,7 @@ CREATE TABLE clinic2.rooms (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name 
 INSERT INTO clinic2.rooms (name, beds) VALUES ('north', 4), ('south', 2), ('it''s quoted', 1)
 CREATE VIEW clinic2.big_rooms AS SELECT name FROM clinic2.rooms WHERE beds > 2
 CREATE FUNCTION clinic2.beds_total() RETURNS bigint LANGUAGE sql AS $$ SELECT sum(beds) FROM clinic2.rooms $$
+CREATE INDEX ASYNC rooms_name ON clinic2.rooms (name)
 GRANT USAGE ON SCHEMA clinic2 TO app
 GRANT SELECT ON ALL TABLES IN SCHEMA clinic2 TO app
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO app
@@ -141,6 +143,19 @@ all=$(cat "$T/all.sql" 2>/dev/null)
 expect_match "pg_dumpall: the roles" '^CREATE ROLE app;' "$all"
 expect_match "pg_dumpall: the second schema" '^CREATE SCHEMA clinic2;' "$all"
 expect_match "pg_dumpall: the demo's tables in myschema" '^CREATE TABLE myschema\.owner \($' "$all"
+
+# ---- pg_dump older than the server: DSQL's 16 needs pg_dump 16 or newer -------------------------
+"$LOCAL" stop --dir "$T/fresh" >/dev/null 2>&1
+env -u PGHOSTADDR -u PGPORT "$LOCAL" start --dir "$T/fresh" --strict \
+    >"$T/fresh-start.log" 2>&1 || bail "restarting the second endpoint failed: $(cat "$T/fresh-start.log")"
+mine=$(pg_dump --version | sed 's/.* \([0-9][0-9]*\)\..*/\1/')
+out=$(fresh admin pg_dump --schema-only "dbname=postgres" 2>&1)
+if [ "$mine" -lt 16 ]; then
+    expect_match "pg_dump $mine against DSQL's version 16.15: pg_dump's own refusal" \
+        'pg_dump: error: aborting because of server version mismatch' "$out"
+else
+    expect_not "pg_dump $mine against DSQL's version 16.15" 'error' "$out"
+fi
 
 # ---- other programs: nothing answered for them ------------------------------------------------
 out=$(DSQLAUTH_LOG=info run psql -X -c "LOCK TABLE myschema.owner IN ACCESS SHARE MODE" \

@@ -40,6 +40,10 @@ void cli_usage(FILE *f)
           "                       sessions whose application_name is NAME) with DSQL's 40001, to\n"
           "                       test retry loops; a session may also SET application_name =\n"
           "                       'dsqlauth:fail-next-commit' to fail its next COMMIT once\n"
+          "  --server-version dsql|backend  strict: the server version reported (startup,\n"
+          "                       SHOW, current_setting): DSQL's 16.15 (default), or the\n"
+          "                       backend's own, for clients that refuse a server newer than\n"
+          "                       themselves (Debian 12's pg_dump 15)\n"
           "  --max-transaction-age S  strict: refuse the next statement of a transaction older\n"
           "                       than S seconds with 54000 (default 300, DSQL's 5 minutes; 0: no limit)\n"
           "  --connection-rate R[,B]  refuse new connections beyond R per second after a burst\n"
@@ -93,6 +97,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
     int txn_age = 300, rate = 0, burst = 0;
     const char *inject = "";
     long long lifetime = -1, expires = 0, signing_time = 0;
+    int backend_version = 0;
     const char *token_user = "admin";
     static const struct option opts[] = {
         {"dir", required_argument, 0, 'd'},      {"port", required_argument, 0, 'p'},
@@ -107,6 +112,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"inject-conflict", required_argument, 0, 'I'},
         {"max-transaction-age", required_argument, 0, 'A'},
         {"connection-rate", required_argument, 0, 'R'},
+        {"server-version", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
@@ -197,6 +203,11 @@ int cli_parse(int argc, char **argv, cli_args *a)
                 return local_die("--connection-rate: expected R[,B] with R 1..1000000 and B "
                                  "1..10000000, got %s", optarg);
             break;
+        case 'S':
+            if (strcmp(optarg, "dsql") != 0 && strcmp(optarg, "backend") != 0)
+                return local_die("--server-version: expected dsql or backend, got %s", optarg);
+            backend_version = strcmp(optarg, "backend") == 0;
+            break;
         case 'U':
             token_user = optarg;
             break;
@@ -236,6 +247,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
             if (strcmp(extra_users[i], "app") != 0)
                 snprintf(s.users[s.nusers++], sizeof s.users[0], "%.63s", extra_users[i]);
         s.strict = strict;
+        s.backend_version = backend_version;
         s.max_lifetime = lifetime >= 0 ? lifetime : LOCAL_DEFAULT_LIFETIME;
         s.handshake_timeout = handshake;
         s.max_failed_logins = max_failed;

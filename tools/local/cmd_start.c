@@ -142,6 +142,7 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
         /* Harmless: the roles of this command line are made, the rest must match. */
         if (running != NULL &&
             (strcmp(running->endpoint, s->endpoint) != 0 || running->strict != s->strict ||
+             running->backend_version != s->backend_version ||
              running->max_lifetime != s->max_lifetime || running->port != s->port))
             return local_die("already running in %s with other settings (%s port %d%s, "
                        "--max-lifetime %lld); `dsqlauth-local stop` first to change them",
@@ -166,6 +167,7 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
         module_source(module, sizeof module);
         if (pgctl_strict(&pg, s->dir, module, msg, sizeof msg) != 0)
             return local_die("%s", msg);
+        pg.backend_version = s->backend_version;
     }
     if (pgctl_ensure_cluster(&pg, msg, sizeof msg) != 0 || pgctl_start(&pg, msg, sizeof msg) != 0)
         return local_die("%s", msg);

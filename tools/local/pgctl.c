@@ -219,6 +219,8 @@ static int write_settings(pgctl *pg)
                    "lock_timeout = '%dms'\n"
                    "deadlock_timeout = '%dms'\n"
                    "log_lock_waits = on\n", PGCTL_LOCK_TIMEOUT_MS, PGCTL_LOCK_TIMEOUT_MS / 3);
+        if (pg->backend_version)
+            fprintf(f, "# --server-version backend\n%s = on\n", PGMODULE_BACKEND_VERSION_GUC);
     }
     if (fclose(f) != 0) {
         free(text);

@@ -17,6 +17,7 @@ typedef struct pgctl {
     uid_t uid; /* the user PostgreSQL runs as (ourselves, or `postgres` when we are root) */
     gid_t gid;
     int strict;           /* run as DSQL: the module preloaded, DSQL's defaults (pgctl_strict) */
+    int backend_version;  /* strict: report the backend's own server version, not DSQL's */
     char module[1024];    /* the module's copy in the state directory, when strict */
     int settings_changed; /* the last pgctl_ensure_cluster rewrote the settings file */
 } pgctl;

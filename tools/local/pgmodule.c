@@ -25,6 +25,8 @@
 
 PG_MODULE_MAGIC;
 
+static bool backend_version;
+
 void _PG_init(void);
 
 static ProcessUtility_hook_type prev_utility = NULL;
@@ -227,10 +229,15 @@ void _PG_init(void)
     char num[16];
     if (!process_shared_preload_libraries_in_progress)
         ereport(ERROR, (errmsg("%s must be in shared_preload_libraries", PGMODULE_FILE)));
-    widen_int_setting("server_version_num", PGMODULE_SERVER_VERSION_NUM);
-    pg_snprintf(num, sizeof num, "%d", PGMODULE_SERVER_VERSION_NUM);
-    SetConfigOption("server_version", PGMODULE_SERVER_VERSION, PGC_INTERNAL, PGC_S_OVERRIDE);
-    SetConfigOption("server_version_num", num, PGC_INTERNAL, PGC_S_OVERRIDE);
+    DefineCustomBoolVariable(PGMODULE_BACKEND_VERSION_GUC,
+                             "Report this server's own version instead of Aurora DSQL's.", NULL,
+                             &backend_version, false, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+    if (!backend_version) {
+        widen_int_setting("server_version_num", PGMODULE_SERVER_VERSION_NUM);
+        pg_snprintf(num, sizeof num, "%d", PGMODULE_SERVER_VERSION_NUM);
+        SetConfigOption("server_version", PGMODULE_SERVER_VERSION, PGC_INTERNAL, PGC_S_OVERRIDE);
+        SetConfigOption("server_version_num", num, PGC_INTERNAL, PGC_S_OVERRIDE);
+    }
     prev_utility = ProcessUtility_hook;
     ProcessUtility_hook = dsql_utility;
     prev_emit = emit_log_hook;

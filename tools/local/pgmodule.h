@@ -26,6 +26,9 @@
 #define PGMODULE_JOB_ID_LEN 26 /* 16 random bytes in lower-case RFC 4648 base32, unpadded */
 #define PGMODULE_FILE "dsqlauth_pg.so"
 
+/* A setting of the module: on, the server reports its own version (dsqlauth-local
+ * --server-version backend). */
+#define PGMODULE_BACKEND_VERSION_GUC "dsqlauth.backend_version"
 #define PGMODULE_SERVER_VERSION "16.15"
 #define PGMODULE_SERVER_VERSION_NUM 160015
 

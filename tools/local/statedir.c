@@ -67,6 +67,8 @@ int statedir_load(settings *s)
             s->port = atoi(eq);
         else if (strcmp(line, "strict") == 0)
             s->strict = atoi(eq);
+        else if (strcmp(line, "backend_version") == 0)
+            s->backend_version = atoi(eq);
         else if (strcmp(line, "max_lifetime") == 0)
             s->max_lifetime = atoll(eq);
         else if (strcmp(line, "handshake_timeout") == 0)
@@ -101,10 +103,10 @@ int statedir_save(const settings *s)
     fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
                "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n"
                "inject_conflict=%s\nmax_transaction_age=%d\nconnection_rate=%d\n"
-               "connection_burst=%d\n",
+               "connection_burst=%d\nbackend_version=%d\n",
             s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout,
             s->max_failed_logins, s->failed_login_window, s->inject_conflict, s->max_txn_age,
-            s->conn_rate, s->conn_burst);
+            s->conn_rate, s->conn_burst, s->backend_version);
     for (size_t i = 0; i < s->nusers; i++)
         fprintf(f, "user=%s\n", s->users[i]);
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;
