@@ -19,15 +19,15 @@ else
     not_ok "workload on one hot owner from 4 clients exits 0"
     diag "$(cat "$out" "$out.err")"
 fi
-expect "every transaction committed" "$(json "$out" 'd["transactions"]')" 1500
-expect "no errors" "$(json "$out" 'd["errors"]')" 0
+is "every transaction committed" "$(json "$out" 'd["transactions"]')" 1500
+is "no errors" "$(json "$out" 'd["errors"]')" 0
 retries=$(json "$out" 'd["retries"]')
 if [ "${retries:-0}" -gt 0 ]; then
     ok "conflicts were retried ($retries retries)"
 else
     not_ok "conflicts were retried"; diag "$(cat "$out")"
 fi
-expect "retries are the conflicts seen" "$retries" \
+is "retries are the conflicts seen" "$retries" \
     "$(json "$out" 'sum(d["conflicts"].values())')"
 # 1500 commits at least, every 50th failed with DSQL's OC000 (and conflicts of their own).
 injected=$(json "$out" 'd["conflicts"]["OC000"]')

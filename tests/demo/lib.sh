@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# lib.sh: TAP helpers and a private endpoint for the demo's tests (sourced, POSIX sh).
+# lib.sh: a private endpoint for the demo's tests, and tests/tap.sh (sourced, POSIX sh).
 #
 # endpoint_start starts a private dsqlauth-local --strict in a temporary directory (stopped on
 # exit) and exports its environment (PGHOST=endpoint, PGHOSTADDR, PGPORT, PGSSLROOTCERT,
@@ -19,24 +19,8 @@ PETCLINIC_PLAIN=${PETCLINIC_PLAIN:-$DSQLAUTH_BUILD_ROOT/demo/petclinic-plain}
 DSQLAUTH_RUN=${DSQLAUTH_RUN:-$DSQLAUTH_BUILD_ROOT/tools/run/dsqlauth-run}
 export DSQLAUTH_PRELOAD="${DSQLAUTH_PRELOAD:-$DSQLAUTH_BUILD_ROOT/src/libdsqlauth_preload.so}"
 
-tap_n=0
-tap_failed=0
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
-not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-# check NAME CMD...: one test point from a command's exit status; its output goes to diag
-# when it fails.
-check() {
-    _name=$1
-    shift
-    if _out=$("$@" 2>&1); then ok "$_name"; else not_ok "$_name"; diag "$_out"; fi
-}
-# expect NAME GOT WANT
-expect() {
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "expected: $3" "got:      $2"; fi
-}
-skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
-done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+# The TAP vocabulary: tests/tap.sh (ok, not_ok, is, check, diag, done_testing, ...).
+. "$(dirname "$0")/../tap.sh"
 
 LOCAL=$DSQLAUTH_BUILD_ROOT/tools/local/dsqlauth-local
 

@@ -12,9 +12,9 @@ before=$(objects public)
 check "walk-through as app (link-time wrapper)" petclinic app wrapped -q
 check "walk-through as app (dsqlauth-run)" petclinic app preload -q
 check "workload as app" petclinic app wrapped --workload -c 2 -t 100 -P 0
-expect "nothing new in public" "$(objects public)" "$before"
-expect "the tables, their keys and indexes are in myschema" "$(objects myschema)" \
+is "nothing new in public" "$(objects public)" "$before"
+is "the tables, their keys and indexes are in myschema" "$(objects myschema)" \
     "owner:r owner_pkey:i pet:r pet_owner_id_idx:i pet_pkey:i specialty:r specialty_pkey:i vet:r vetSpecialties:r vetSpecialties_pkey:i vetSpecialties_vet_id_idx:i vet_pkey:i"
-expect "app owns them" "$(backend_sql "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'myschema'")" app
+is "app owns them" "$(backend_sql "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'myschema'")" app
 
 done_testing

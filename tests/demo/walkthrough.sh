@@ -18,20 +18,20 @@ for role in admin app; do
             not_ok "walk-through as $role ($how) exits 0"
             diag "$(cat "$log")"
         fi
-        expect "as $role ($how): passed in schema $schema" \
+        is "as $role ($how): passed in schema $schema" \
             "$(tail -n 1 "$log" | sed 's/:.*//')" "Walk-through passed as $role in schema $schema"
     done
-    expect "as $role: connected over TLS to the endpoint's name" \
+    is "as $role: connected over TLS to the endpoint's name" \
         "$(head -n 1 "$log" | grep -c "connected to $CLUSTER_ENDPOINT as $role, schema $schema, TLS TLSv1")" 1
-    expect "as $role: every checked step says ok" "$(grep -c ' ok$' "$log")" 11
-    expect "as $role: the run removed its own rows" \
+    is "as $role: every checked step says ok" "$(grep -c ' ok$' "$log")" 11
+    is "as $role: the run removed its own rows" \
         "$(backend_sql "SELECT (SELECT count(*) FROM $schema.owner) + (SELECT count(*) FROM $schema.pet)
                         + (SELECT count(*) FROM $schema.vet) + (SELECT count(*) FROM $schema.\"vetSpecialties\")")" 0
-    expect "as $role: specialties stay, once each" \
+    is "as $role: specialties stay, once each" \
         "$(backend_sql "SELECT string_agg(name, ',' ORDER BY name) FROM $schema.specialty")" "Cats,Dogs"
 done
 
-expect "the tables have the seed's columns, types and lengths" \
+is "the tables have the seed's columns, types and lengths" \
     "$(backend_sql "SELECT string_agg(table_name || '.' || column_name || ':' || data_type
                         || coalesce('(' || character_maximum_length || ')', '')
                         || CASE WHEN is_nullable = 'NO' THEN '!' ELSE '' END
@@ -45,20 +45,20 @@ backend_sql "CREATE FUNCTION public.shift_birth() RETURNS trigger LANGUAGE plpgs
              \$\$ BEGIN NEW.birth_date := NEW.birth_date + 1; RETURN NEW; END \$\$;
              CREATE TRIGGER shift BEFORE INSERT ON public.pet FOR EACH ROW EXECUTE FUNCTION public.shift_birth();"
 petclinic admin wrapped -q >"$log" 2>&1
-expect "a read that differs from the write exits 1" "$?" 1
+is "a read that differs from the write exits 1" "$?" 1
 if grep -q 'Pet-1 birth date: expected "2006-10-25", got "2006-10-26"' "$log"; then
     ok "and says which value differed"
 else
     not_ok "and says which value differed"; diag "$(cat "$log")"
 fi
 backend_sql "DROP TRIGGER shift ON public.pet"
-expect "the failed run cleaned up after itself" \
+is "the failed run cleaned up after itself" \
     "$(backend_sql "SELECT count(*) FROM public.owner")" 0
 
 env -u CLUSTER_ENDPOINT -u PGHOST "$PETCLINIC" >"$log" 2>&1
-expect "no endpoint at all is a usage error (2)" "$?" 2
+is "no endpoint at all is a usage error (2)" "$?" 2
 "$PETCLINIC" --clients=0 >"$log" 2>&1
-expect "a bad option value is a usage error (2)" "$?" 2
+is "a bad option value is a usage error (2)" "$?" 2
 check "--help" "$PETCLINIC" --help
 check "--version" "$PETCLINIC" --version
 
