@@ -12,8 +12,8 @@
 # naming its package (tools/bootstrap installs them all), never a skip.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
-. "$here/../shim/local_session.sh"
+. "$here/../support/tap.sh"
+. "$here/../support/endpoint.sh"
 
 for v in LOCAL RUN COMPAT_BIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

@@ -9,8 +9,8 @@
 # Run by `meson test --suite compat` with LOCAL and RUN set. Prints TAP.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
-. "$here/../shim/local_session.sh"
+. "$here/../support/tap.sh"
+. "$here/../support/endpoint.sh"
 
 for v in LOCAL RUN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

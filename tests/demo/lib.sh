@@ -20,7 +20,7 @@ DSQLAUTH_RUN=${DSQLAUTH_RUN:-$DSQLAUTH_BUILD_ROOT/tools/run/dsqlauth-run}
 export DSQLAUTH_PRELOAD="${DSQLAUTH_PRELOAD:-$DSQLAUTH_BUILD_ROOT/src/libdsqlauth_preload.so}"
 
 # The TAP vocabulary: tests/tap.sh (ok, not_ok, is, check, diag, done_testing, ...).
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 
 LOCAL=$DSQLAUTH_BUILD_ROOT/tools/local/dsqlauth-local
 

@@ -66,7 +66,7 @@ case ${DEMO_SANITIZED:-} in
     ;;
 *)
     # Under AddressSanitizer pgbench (built elsewhere) gets the runtimes preloaded ahead of the
-    # instrumented preload, its reports go to files, and tests/sanitizer_reports.sh fails on any
+    # instrumented preload, its reports go to files, and tests/support/sanitizer_reports.sh fails on any
     # error and on any leak through dsqlauth (pgbench's own leaks at exit are not ours).
     reports=$ENDPOINT_DIR/sanitizer
     mkdir -p "$reports"
@@ -84,7 +84,7 @@ case ${DEMO_SANITIZED:-} in
     fi
     if [ -n "${SANITIZER_PRELOAD:-}" ]; then
         check "sanitizers: no error, no leak through dsqlauth in pgbench" \
-            "$(dirname "$0")/../sanitizer_reports.sh" "$ENDPOINT_DIR/sanitizer"
+            "$(dirname "$0")/../support/sanitizer_reports.sh" "$ENDPOINT_DIR/sanitizer"
     fi
     ;;
 esac

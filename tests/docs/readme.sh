@@ -13,7 +13,7 @@
 # Run by `meson test --suite docs` with DSQLAUTH_SOURCE_ROOT and DSQLAUTH_BUILD_ROOT set.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 
 SRC=${DSQLAUTH_SOURCE_ROOT:?run through meson test}
 BUILD=${DSQLAUTH_BUILD_ROOT:?run through meson test}

@@ -14,7 +14,7 @@
 # is a failure, not a skip. Loopback only.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 
 for v in DOCTOR LOCAL TOKEN FAKE_AWS; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

@@ -13,8 +13,8 @@
 #include "creds/creds.h"
 #include "creds/imds.h"
 #include "dsqlauth-pq.h"
-#include "fake_server.h"
-#include "harness.h"
+#include "fake_aws.h"
+#include "endpoint.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>

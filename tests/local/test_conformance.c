@@ -4,7 +4,7 @@
  * identity, types, refusals, async jobs, and two sessions whose conflicts must fail the right side
  * at the right step.
  */
-#include "harness.h"
+#include "endpoint.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

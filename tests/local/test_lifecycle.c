@@ -4,7 +4,7 @@
  * handshake deadline and strict mode, on an instance with --strict --max-lifetime 3
  * --handshake-timeout 3.
  */
-#include "harness.h"
+#include "endpoint.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>

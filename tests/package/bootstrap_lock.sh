@@ -11,7 +11,7 @@
 # /usr/bin/python3; it refuses (fails) unless CI=true or DSQLAUTH_PACKAGE_TEST=1.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 . "$(dirname "$0")/guard.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 

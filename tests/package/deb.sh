@@ -10,7 +10,7 @@
 # installed: it never replaces or removes a package someone installed. Prints TAP.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 . "$(dirname "$0")/guard.sh"
 . "$(dirname "$0")/smoke.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# guard.sh: sourced (after tests/tap.sh) by the tests that install packages on this machine
+# guard.sh: sourced (after tests/support/tap.sh) by the tests that install packages on this machine
 # (deb.sh, bootstrap_lock.sh). They run only where that was asked for: CI=true (CI's machine is
 # a fresh Debian 12, run as root) or DSQLAUTH_PACKAGE_TEST=1 (a developer who accepts it), and
 # only as root. Anything else is a failure with the reason, never a silent skip.

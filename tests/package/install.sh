@@ -10,7 +10,7 @@
 # configuration) set. Prints TAP. Needs psql, cc and pkg-config: a missing one is a failure.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 . "$(dirname "$0")/smoke.sh"
 
 for v in BUILD PROJECT_PREFIX PROJECT_LIBDIR; do

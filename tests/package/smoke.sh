@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# smoke.sh: the installed tools, end to end, sourced (after tests/tap.sh) by install.sh and
+# smoke.sh: the installed tools, end to end, sourced (after tests/support/tap.sh) by install.sh and
 # deb.sh. smoke BIN LABEL: starts BIN/dsqlauth-local in a folder of its own, runs psql through
 # BIN/dsqlauth-run as app and as admin (the launcher must find the installed preload from its
 # own place, and the preload the installed libdsqlauth beside it) and BIN/dsqlauth-doctor, then

@@ -13,7 +13,7 @@
 # set. Prints TAP.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../support/tap.sh"
 
 for v in TOKEN LOCAL RUN PRELOAD LIBDSQLAUTH PQCLIENT; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
@@ -56,8 +56,8 @@ export AWS_REGION=us-east-1 PGHOSTADDR=127.0.0.1 PGPORT=$PORT DSQLAUTH_SSLROOTCE
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH DSQLAUTH_PRELOAD=$PRELOAD DSQLAUTH_LOG=debug
 noenv=(-u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN)
 # ext: for programs built elsewhere (psql, sh) in a sanitizer build, the sanitizer runtimes
-# preloaded ahead of the instrumented preload (tests/sanitizer_preload.sh) and their reports
-# written to $SAN, checked at the end by tests/sanitizer_reports.sh.
+# preloaded ahead of the instrumented preload (tests/support/sanitizer_preload.sh) and their reports
+# written to $SAN, checked at the end by tests/support/sanitizer_reports.sh.
 SAN=$T/sanitizer
 mkdir -p "$SAN"
 ext=()
@@ -322,7 +322,7 @@ grep -qaF -f "$needles" "$PRODUCT/token-admin" && grep -qaF -f "$needles" "$T/lo
 
 if [ -n "${SANITIZER_PRELOAD:-}" ]; then
     name="sanitizers: no error, no leak through dsqlauth in psql and sh"
-    if out=$("$(dirname "$0")/../sanitizer_reports.sh" "$SAN"); then
+    if out=$("$(dirname "$0")/../support/sanitizer_reports.sh" "$SAN"); then
         ok "$name"
         [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
     else

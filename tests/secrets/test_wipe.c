@@ -10,7 +10,7 @@
  */
 #include "shim/rewrite.h"
 #include "creds/creds.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "sign/sigv4.h"
 #include "sign/endpoint.h"
 #include "token_verify.h"

@@ -5,8 +5,8 @@
 # --suite shim) with the same variables as integration.sh; the ThreadSanitizer build runs it.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
-. "$(dirname "$0")/local_session.sh"
+. "$(dirname "$0")/../support/tap.sh"
+. "$(dirname "$0")/../support/endpoint.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL TESTBIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

@@ -8,8 +8,8 @@
 # failure, not a skip.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
-. "$(dirname "$0")/local_session.sh"
+. "$(dirname "$0")/../support/tap.sh"
+. "$(dirname "$0")/../support/endpoint.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN TESTBIN TESTSRC; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
@@ -23,7 +23,7 @@ start_local shim
 export DSQLAUTH_LIBRARY=$LIBDSQLAUTH
 # pre [-u VAR]... [VAR=VALUE]... PROGRAM ARGS...: PROGRAM (and only it) with the preload. In a
 # sanitizer build a program built elsewhere (psql, pg_dump, pgbench, python3) gets the sanitizer
-# runtimes (and libpq's dependencies, see tests/sanitizer_preload.sh) preloaded ahead of the
+# runtimes (and libpq's dependencies, see tests/support/sanitizer_preload.sh) preloaded ahead of the
 # instrumented preload; this tree's test programs link the runtimes themselves.
 pre() {
     local unset=() prog arg
@@ -403,7 +403,7 @@ if [ -n "${SANITIZED:-}" ]; then
 fi
 if [ -n "${SANITIZER_PRELOAD:-}" ]; then
     name="sanitizers: no error, no leak through dsqlauth in programs built elsewhere"
-    if out=$("$TESTSRC/../sanitizer_reports.sh" "$SAN"); then
+    if out=$("$TESTSRC/../support/sanitizer_reports.sh" "$SAN"); then
         ok "$name"
         [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
     else

@@ -8,8 +8,8 @@
 # Prints TAP. Needs pg_dump, pg_dumpall, pg_restore, psql, pgbench; a missing one is a failure.
 set -u
 
-. "$(dirname "$0")/../tap.sh"
-. "$(dirname "$0")/local_session.sh"
+. "$(dirname "$0")/../support/tap.sh"
+. "$(dirname "$0")/../support/endpoint.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN PETCLINIC_PLAIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_corpus.c: every case of tests/creds/corpus through the public API, exact messages. */
-#include "creds_test.h"
+#include "scratch.h"
 #include "dsqlauth.h"
 
 #include <criterion/criterion.h>
@@ -73,9 +73,9 @@ static void copy_case(const char *src, const char *dst, const char *rel)
             copy_case(src, dst, sub);
             continue;
         }
-        char *text = ct_read(from);
-        char *out = ct_subst(text, dst);
-        ct_write(dst, sub + 1, out, (int)(st.st_mode & 0777));
+        char *text = scratch_read(from);
+        char *out = scratch_subst(text, dst);
+        scratch_write(dst, sub + 1, out, (int)(st.st_mode & 0777));
         free(text);
         free(out);
     }
@@ -91,7 +91,7 @@ static char *lookup(char *text, const char *key, const char *dir)
         size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
         if (len > kl && strncmp(line, key, kl) == 0 && line[kl] == '=') {
             char *v = strndup(line + kl + 1, len - kl - 1);
-            char *r = ct_subst(v, dir);
+            char *r = scratch_subst(v, dir);
             free(v);
             return r;
         }
@@ -109,7 +109,7 @@ static void apply_env(char *text, const char *dir)
         char *eq = strchr(line, '=');
         if (eq != NULL) {
             *eq = '\0';
-            char *v = ct_subst(eq + 1, dir);
+            char *v = scratch_subst(eq + 1, dir);
             setenv(line, v, 1);
             free(v);
         }
@@ -121,15 +121,15 @@ ParameterizedTest(struct corpus_case *c, corpus, cases, .timeout = 60)
 {
     char src[1400], path[1500];
     snprintf(src, sizeof src, "%s/%s", corpus_dir(), c->name);
-    char *dir = ct_tmpdir();
-    ct_clean_env(dir);
+    char *dir = scratch_dir();
+    scratch_isolate_env(dir);
     copy_case(src, dir, "");
     snprintf(path, sizeof path, "%s/env", src);
-    char *env = ct_read(path);
+    char *env = scratch_read(path);
     if (env != NULL)
         apply_env(env, dir);
     snprintf(path, sizeof path, "%s/expect", src);
-    char *expect = ct_read(path);
+    char *expect = scratch_read(path);
     cr_assert_not_null(expect, "%s: no expect file", c->name);
 
     char *profile = lookup(expect, "profile_arg", dir);

@@ -4,7 +4,7 @@
 #include "creds/chain.h"
 #include "creds/env.h"
 #include "creds/profile.h"
-#include "creds_test.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
@@ -13,7 +13,7 @@ static dsql_creds_ctx ctx;
 
 static void setup(void)
 {
-    ct_clean_env(ct_tmpdir());
+    scratch_isolate_env(scratch_dir());
     memset(&ctx, 0, sizeof ctx);
     strcpy(ctx.profile, "default");
 }

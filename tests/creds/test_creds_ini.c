@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_ini.c: the ~/.aws parser (configparser's rules), shlex.split and ISO 8601 timestamps. */
-#include "creds_test.h"
+#include "scratch.h"
 #include "creds/ini.h"
 #include "creds/iso8601.h"
 #include "creds/shlex.h"
@@ -186,7 +186,7 @@ Test(ini, empty_and_comment_only_files)
 
 Test(ini, missing_file_and_directory_are_empty)
 {
-    char *d = ct_tmpdir();
+    char *d = scratch_dir();
     char path[512];
     dsql_ini *ini = NULL;
     snprintf(path, sizeof path, "%s/nope", d);
@@ -203,8 +203,8 @@ Test(ini, missing_file_and_directory_are_empty)
 
 Test(ini, loads_a_file)
 {
-    char *d = ct_tmpdir();
-    const char *p = ct_write(d, "config", "[default]\nregion = eu-west-1\n", 0600);
+    char *d = scratch_dir();
+    const char *p = scratch_write(d, "config", "[default]\nregion = eu-west-1\n", 0600);
     dsql_ini *ini = NULL;
     cr_assert_eq(dsql_ini_load(p, &ini, NULL), DSQL_OK);
     cr_assert_eq(ini->found, 1);
@@ -215,7 +215,7 @@ Test(ini, loads_a_file)
 
 Test(ini, size_cap)
 {
-    char *d = ct_tmpdir();
+    char *d = scratch_dir();
     size_t n = DSQL_INI_MAX_SIZE + 1;
     char *big = malloc(n + 1);
     memset(big, '#', n);
@@ -224,13 +224,13 @@ Test(ini, size_cap)
     big[2] = ']';
     big[3] = '\n';
     big[n] = '\0';
-    const char *p = ct_write(d, "config", big, 0600);
+    const char *p = scratch_write(d, "config", big, 0600);
     dsql_ini *ini = NULL;
     dsql_error err = {0};
     cr_assert_eq(dsql_ini_load(p, &ini, &err), DSQL_ERR_CONFIG);
     cr_assert(strstr(err.message, "larger than 1024 KiB") != NULL, "%s", err.message);
     big[n - 1] = '\0'; /* exactly the cap is fine */
-    p = ct_write(d, "config", big, 0600);
+    p = scratch_write(d, "config", big, 0600);
     cr_assert_eq(dsql_ini_load(p, &ini, &err), DSQL_OK, "%s", err.message);
     dsql_ini_free(ini);
     free(big);

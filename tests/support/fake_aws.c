@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* fake_server.c: process control for the scripted loopback server used by the cloud tests. */
-#include "fake_server.h"
+/* fake_aws.c: the scripted loopback AWS fakes (fake_aws.py) run and read by the C suites. */
+#include "fake_aws.h"
+#include "scratch.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -32,7 +33,7 @@ static void start(fake_server *fs, const char *scenario, int ipv6)
     const char *root = getenv("DSQLAUTH_SOURCE_ROOT");
     cr_assert_not_null(root, "DSQLAUTH_SOURCE_ROOT is not set (run through meson test)");
     char script[512];
-    snprintf(script, sizeof script, "%s/tests/cloud/fake_aws.py", root);
+    snprintf(script, sizeof script, "%s/tests/support/fake_aws.py", root);
 
     int in[2], out[2];
     cr_assert_eq(pipe(in), 0);
@@ -177,36 +178,9 @@ const char *fake_server_write_file(const fake_server *fs, const char *name, cons
     return path;
 }
 
-extern char **environ;
-
 void fake_isolate_env(const fake_server *fs)
 {
-    for (int again = 1; again;) {
-        again = 0;
-        for (char **e = environ; *e != NULL; e++) {
-            if (strncmp(*e, "AWS_", 4) == 0 || strncmp(*e, "DSQLAUTH_", 9) == 0) {
-                char name[256];
-                size_t n = strcspn(*e, "=");
-                if (n >= sizeof name)
-                    continue;
-                memcpy(name, *e, n);
-                name[n] = '\0';
-                if (strcmp(name, "DSQLAUTH_SOURCE_ROOT") == 0 ||
-                    strcmp(name, "DSQLAUTH_BUILD_ROOT") == 0)
-                    continue;
-                unsetenv(name);
-                again = 1;
-                break;
-            }
-        }
-    }
-    char path[256];
-    setenv("HOME", fs->dir, 1);
-    snprintf(path, sizeof path, "%s/config", fs->dir);
-    setenv("AWS_CONFIG_FILE", path, 1);
-    snprintf(path, sizeof path, "%s/credentials", fs->dir);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    scratch_isolate_env(fs->dir);
 }
 
 void fake_aws_files(const fake_server *fs, const char *config, const char *credentials)

@@ -4,7 +4,7 @@
  * servers) must pick the same source and the same access key id, or both find none, or both
  * fail. */
 #include "creds/imds.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>

@@ -2,7 +2,7 @@
 /* test_assume.c: assume-role profiles through the chain: source_profile chains, loops,
  * credential_source, and what STS was sent. */
 #include "creds/assume.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.h: starts a dsqlauth-local for a test program and helps tests talk to it. */
-#ifndef DSQL_TEST_LOCAL_HARNESS_H
-#define DSQL_TEST_LOCAL_HARNESS_H
+/* endpoint.h: starts a dsqlauth-local for a test program and helps tests talk to it. */
+#ifndef DSQL_TEST_ENDPOINT_H
+#define DSQL_TEST_ENDPOINT_H
 
 #include <libpq-fe.h>
 #include <openssl/ssl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_container.c: the ECS/EKS container endpoint over loopback, its URI rules and token file. */
 #include "creds/container.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# local_session.sh: how integration.sh and concurrency.sh begin, sourced after tests/tap.sh.
+# endpoint.sh: a private dsqlauth-local for a shell suite, sourced after tests/support/tap.sh.
 # start_local NAME makes a scratch folder T (removed on exit), starts a dsqlauth-local of its own
 # there (stopped on exit, as is any other a suite starts in a folder of T), and leaves only what
 # a user of a real cluster has: credentials, the region, where to connect and this endpoint's CA

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_http.c: the bounded HTTP client against a real loopback server, failure by failure. */
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "creds/http.h"
 
 #include <criterion/criterion.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sts.c: STS AssumeRole / AssumeRoleWithWebIdentity over loopback, and the XML reader. */
 #include "creds/sts.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>

@@ -2,7 +2,7 @@
 /* test_chain.c: the cloud sources inside the chain: order, caching (a connection storm makes
  * one fetch), what DSQLAUTH_LOG=debug shows, and the region from IMDS. */
 #include "creds/imds.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>

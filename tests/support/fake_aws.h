@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* fake_server.h: starts tests/cloud/fake_aws.py on a loopback port and reads what it saw. */
-#ifndef FAKE_SERVER_H
-#define FAKE_SERVER_H
+/* fake_aws.h: starts tests/support/fake_aws.py on a loopback port and reads what it saw. */
+#ifndef DSQL_TEST_FAKE_AWS_H
+#define DSQL_TEST_FAKE_AWS_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -2,7 +2,7 @@
 /* test_chain.c: chain order, the process-wide cache, refresh windows, threads and fork. */
 #include "creds/creds.h"
 #include "creds/chain.h"
-#include "creds_test.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -25,8 +25,8 @@ static int64_t fake_clock(void)
 
 static void setup(void)
 {
-    dir = ct_tmpdir();
-    ct_clean_env(dir);
+    dir = scratch_dir();
+    scratch_isolate_env(dir);
     snprintf(count_path, sizeof count_path, "%s/count", dir);
     dsql_credentials_cache_clear();
     dsql_creds_chain_set_clock(NULL);
@@ -51,14 +51,14 @@ static void counting_process(const char *profile_header)
         "printf '{\"Version\": 1, \"AccessKeyId\": \"AKID%%s\", \"SecretAccessKey\": "
         "\"S\"%%s}' \"$n\" \"$exp\"\n",
         dir);
-    const char *p = ct_write(dir, "count.sh", body, 0755);
+    const char *p = scratch_write(dir, "count.sh", body, 0755);
     snprintf(cfg, sizeof cfg, "[%s]\ncredential_process = '%s'\n", profile_header, p);
-    ct_write(dir, "config", cfg, 0644);
+    scratch_write(dir, "config", cfg, 0644);
 }
 
 static void set_expiration(const char *iso)
 {
-    ct_write(dir, "exp", iso, 0644);
+    scratch_write(dir, "exp", iso, 0644);
 }
 
 static dsql_credentials *resolve_ok(const char *profile)
@@ -84,12 +84,12 @@ Test(chain, order_and_source_names)
                             {"credential_process", "AKID1"},
                             {"config-file", "AKIDCONFIG"}};
     counting_process("default");
-    char *cfg = ct_read(getenv("AWS_CONFIG_FILE"));
+    char *cfg = scratch_read(getenv("AWS_CONFIG_FILE"));
     char both[2048];
     snprintf(both, sizeof both, "%saws_access_key_id = AKIDCONFIG\naws_secret_access_key = s\n",
              cfg);
-    ct_write(dir, "config", both, 0644);
-    ct_write(dir, "credentials",
+    scratch_write(dir, "config", both, 0644);
+    scratch_write(dir, "credentials",
              "[default]\naws_access_key_id = AKIDSHARED\n"
              "aws_secret_access_key = s\n",
              0644);
@@ -109,7 +109,7 @@ Test(chain, order_and_source_names)
             snprintf(both, sizeof both,
                      "[default]\naws_access_key_id = AKIDCONFIG\n"
                      "aws_secret_access_key = s\n");
-            ct_write(dir, "config", both, 0644);
+            scratch_write(dir, "config", both, 0644);
         }
     }
     free(cfg);
@@ -118,13 +118,13 @@ Test(chain, order_and_source_names)
 Test(chain, a_failing_configured_source_stops_the_chain)
 {
     counting_process("default");
-    ct_write(dir, "fail", "", 0644);
-    ct_write(dir, "credentials", "", 0644);
-    char *cfg = ct_read(getenv("AWS_CONFIG_FILE"));
+    scratch_write(dir, "fail", "", 0644);
+    scratch_write(dir, "credentials", "", 0644);
+    char *cfg = scratch_read(getenv("AWS_CONFIG_FILE"));
     char both[2048];
     snprintf(both, sizeof both, "%saws_access_key_id = AKIDCONFIG\naws_secret_access_key = s\n",
              cfg);
-    ct_write(dir, "config", both, 0644);
+    scratch_write(dir, "config", both, 0644);
     dsql_credentials *c = NULL;
     dsql_error err = {0};
     cr_assert_eq(dsql_credentials_resolve(NULL, &c, &err), DSQL_ERR_CREDENTIALS);
@@ -155,10 +155,10 @@ Test(chain, process_runs_once_for_a_thousand_resolves)
     counting_process("default");
     for (int i = 0; i < 1000; i++)
         expect_key(NULL, "AKID1");
-    cr_assert_eq(ct_count_lines(count_path), 1);
+    cr_assert_eq(scratch_count_lines(count_path), 1);
     dsql_credentials_cache_clear();
     expect_key(NULL, "AKID2");
-    cr_assert_eq(ct_count_lines(count_path), 2, "a cleared cache asks again");
+    cr_assert_eq(scratch_count_lines(count_path), 2, "a cleared cache asks again");
 }
 
 static void *resolver(void *arg)
@@ -177,7 +177,7 @@ static void *resolver(void *arg)
 Test(chain, concurrent_callers_share_one_fetch)
 {
     counting_process("default");
-    ct_write(dir, "sleep", "0.3", 0644);
+    scratch_write(dir, "sleep", "0.3", 0644);
     pthread_t t[8];
     for (int i = 0; i < 8; i++)
         pthread_create(&t[i], NULL, resolver, NULL);
@@ -186,14 +186,14 @@ Test(chain, concurrent_callers_share_one_fetch)
         pthread_join(t[i], &r);
         cr_assert_null(r, "thread %d got other credentials or an error", i);
     }
-    cr_assert_eq(ct_count_lines(count_path), 1);
+    cr_assert_eq(scratch_count_lines(count_path), 1);
 }
 
 Test(chain, concurrent_callers_share_one_failure)
 {
     counting_process("default");
-    ct_write(dir, "sleep", "1", 0644);
-    ct_write(dir, "fail", "", 0644);
+    scratch_write(dir, "sleep", "1", 0644);
+    scratch_write(dir, "fail", "", 0644);
     pthread_t t[8];
     for (int i = 0; i < 8; i++)
         pthread_create(&t[i], NULL, resolver, NULL);
@@ -204,7 +204,7 @@ Test(chain, concurrent_callers_share_one_failure)
     }
     /* Each thread gives up on its first failure; the seven that started while the first was
      * running share its outcome instead of running the process again. */
-    cr_assert_eq(ct_count_lines(count_path), 1);
+    cr_assert_eq(scratch_count_lines(count_path), 1);
 }
 
 Test(chain, refresh_windows)
@@ -216,16 +216,16 @@ Test(chain, refresh_windows)
     expect_key(NULL, "AKID1");
     fake_now = T0 + 3600 - 901; /* 15 min + 1 s left: still fresh */
     expect_key(NULL, "AKID1");
-    cr_assert_eq(ct_count_lines(count_path), 1);
+    cr_assert_eq(scratch_count_lines(count_path), 1);
 
     fake_now = T0 + 3600 - 800; /* inside the advisory window: refreshed */
     expect_key(NULL, "AKID2");
-    cr_assert_eq(ct_count_lines(count_path), 2);
+    cr_assert_eq(scratch_count_lines(count_path), 2);
 
     /* The advisory refresh fails: the current credentials stay in use. */
-    ct_write(dir, "fail", "", 0644);
+    scratch_write(dir, "fail", "", 0644);
     expect_key(NULL, "AKID2");
-    cr_assert_eq(ct_count_lines(count_path), 3, "it tried");
+    cr_assert_eq(scratch_count_lines(count_path), 3, "it tried");
 
     /* Inside the mandatory window a failure is an error. */
     fake_now = T0 + 3600 - 300;
@@ -240,7 +240,7 @@ Test(chain, refresh_windows)
     set_expiration("2026-11-25T18:00:00Z");
     expect_key(NULL, "AKID5");
     expect_key(NULL, "AKID5");
-    cr_assert_eq(ct_count_lines(count_path), 5);
+    cr_assert_eq(scratch_count_lines(count_path), 5);
 }
 
 Test(chain, refresh_that_returns_expired_credentials_fails)
@@ -260,7 +260,7 @@ Test(chain, refresh_that_returns_expired_credentials_fails)
 Test(chain, static_credentials_never_refresh)
 {
     dsql_creds_chain_set_clock(fake_clock);
-    ct_write(dir, "credentials",
+    scratch_write(dir, "credentials",
              "[default]\naws_access_key_id = AKIDSTATIC\n"
              "aws_secret_access_key = s\n",
              0644);
@@ -275,7 +275,7 @@ Test(chain, named_profile_skips_env_and_is_cached_apart)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
-    ct_write(dir, "credentials", "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n",
+    scratch_write(dir, "credentials", "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n",
              0644);
     setenv("AWS_PROFILE", "dev", 1);
     expect_key(NULL, "AKIDENV");
@@ -300,7 +300,7 @@ Test(chain, fork_child_reuses_the_cache)
     int status;
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    cr_assert_eq(ct_count_lines(count_path), 1);
+    cr_assert_eq(scratch_count_lines(count_path), 1);
 }
 
 static void *slow_resolve(void *arg)
@@ -315,7 +315,7 @@ static void *slow_resolve(void *arg)
 Test(chain, fork_while_another_thread_fetches)
 {
     counting_process("default");
-    ct_write(dir, "sleep", "1", 0644);
+    scratch_write(dir, "sleep", "1", 0644);
     pthread_t t;
     pthread_create(&t, NULL, slow_resolve, NULL);
     usleep(200 * 1000); /* the thread is inside the process run, the entry marked busy */
@@ -332,7 +332,7 @@ Test(chain, fork_while_another_thread_fetches)
     waitpid(pid, &status, 0);
     pthread_join(t, NULL);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child resolved on its own");
-    cr_assert_eq(ct_count_lines(count_path), 2, "parent and child each ran the process once");
+    cr_assert_eq(scratch_count_lines(count_path), 2, "parent and child each ran the process once");
 }
 
 Test(chain, debug_log_names_the_source_not_the_secret, .init = cr_redirect_stderr)

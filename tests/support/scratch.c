@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* creds_test.c: helpers the credential suites share. */
-#include "creds_test.h"
+/* scratch.c: temporary folders and files, and an environment isolated from the machine's. */
+#include "scratch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +25,9 @@ static void cleanup(void)
     ndirs = 0;
 }
 
-char *ct_tmpdir(void)
+char *scratch_dir(void)
 {
-    char tmpl[] = "/tmp/dsql-creds-XXXXXX";
+    char tmpl[] = "/tmp/dsqlauth-scratch-XXXXXX";
     char *d = mkdtemp(tmpl);
     if (d == NULL)
         abort();
@@ -49,7 +49,7 @@ static void mkparents(char *path)
     }
 }
 
-const char *ct_write(const char *dir, const char *name, const char *text, int mode)
+const char *scratch_write(const char *dir, const char *name, const char *text, int mode)
 {
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -63,7 +63,7 @@ const char *ct_write(const char *dir, const char *name, const char *text, int mo
     return path;
 }
 
-char *ct_read(const char *path)
+char *scratch_read(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -81,8 +81,17 @@ char *ct_read(const char *path)
     return s;
 }
 
-void ct_clean_env(const char *dir)
+/* The library's and the shim's own settings: what a test must not inherit. */
+static const char *const settings[] = {
+    "DSQLAUTH_LOG",          "DSQLAUTH_REGION",   "DSQLAUTH_TOKEN_EXPIRES", "DSQLAUTH_HOSTS",
+    "DSQLAUTH_SCHEMA",       "DSQLAUTH_SSLMODE",  "DSQLAUTH_SSLROOTCERT",   "DSQLAUTH_DISABLE",
+    "DSQLAUTH_PGDUMP",       "DSQLAUTH_LIBRARY",  "DSQLAUTH_PRELOAD",
+};
+
+void scratch_isolate_env(const char *dir)
 {
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        unsetenv(settings[i]);
     for (;;) {
         int found = 0;
         for (char **e = environ; *e != NULL; e++) {
@@ -101,7 +110,6 @@ void ct_clean_env(const char *dir)
         if (!found)
             break;
     }
-    unsetenv("DSQLAUTH_LOG");
     /* The chain ends with IMDS: never let a test reach the real metadata address. */
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     char buf[1024];
@@ -112,7 +120,7 @@ void ct_clean_env(const char *dir)
     setenv("AWS_SHARED_CREDENTIALS_FILE", buf, 1);
 }
 
-char *ct_subst(const char *s, const char *dir)
+char *scratch_subst(const char *s, const char *dir)
 {
     size_t cap = strlen(s) * 2 + 1;
     int count = 0;
@@ -134,9 +142,9 @@ char *ct_subst(const char *s, const char *dir)
     return out;
 }
 
-int ct_count_lines(const char *path)
+int scratch_count_lines(const char *path)
 {
-    char *s = ct_read(path);
+    char *s = scratch_read(path);
     if (s == NULL)
         return 0;
     int n = 0;

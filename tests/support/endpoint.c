@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.c: one dsqlauth-local per test program, plus client helpers the suites share. */
-#include "harness.h"
+/* endpoint.c: one dsqlauth-local per test program, plus client helpers the suites share. */
+#include "endpoint.h"
 
 #include "dsqlauth.h"
 #include "keys.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_imds.c: IMDSv2/IMDSv1 against the loopback server: every step and its failures. */
 #include "creds/imds.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #include "creds/creds.h"
 #include "creds/chain.h"
 #include "creds/process.h"
-#include "creds_test.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@ static char *dir;
 
 static void setup(void)
 {
-    dir = ct_tmpdir();
-    ct_clean_env(dir);
+    dir = scratch_dir();
+    scratch_isolate_env(dir);
 }
 
 TestSuite(process, .init = setup, .timeout = 60);
@@ -27,7 +27,7 @@ TestSuite(process, .init = setup, .timeout = 60);
 static const char *script(const char *name, const char *body)
 {
     static char cmd[1100];
-    const char *p = ct_write(dir, name, body, 0755);
+    const char *p = scratch_write(dir, name, body, 0755);
     snprintf(cmd, sizeof cmd, "'%s'", p);
     return cmd;
 }
@@ -166,7 +166,7 @@ Test(process, arguments_are_split_like_shlex_and_never_see_a_shell)
              "#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\n' \"$a\"; done > '%s/args.txt'\n"
              "printf '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"}'\n",
              dir);
-    const char *p = ct_write(dir, "dir with space/print args.sh", body, 0755);
+    const char *p = scratch_write(dir, "dir with space/print args.sh", body, 0755);
     snprintf(cmd, sizeof cmd,
              "\"%s\" 'two words' \"$(touch %s)\" ';' 'x; touch %s' `id` $HOME a\\ b \"q\\\"q\" "
              "'*' ''",
@@ -177,7 +177,7 @@ Test(process, arguments_are_split_like_shlex_and_never_see_a_shell)
     dsql_credentials_free(c);
     char path[700];
     snprintf(path, sizeof path, "%s/args.txt", dir);
-    char *args = ct_read(path);
+    char *args = scratch_read(path);
     char expect[2048];
     snprintf(expect, sizeof expect,
              "two words\n$(touch %s)\n;\nx; touch %s\n`id`\n$HOME\na b\nq\"q\n*\n\n", witness,
@@ -239,12 +239,12 @@ Test(process, large_stderr_is_drained_not_kept)
 
 Test(process, source_reads_the_profile)
 {
-    ct_write(dir, "config", "[profile p]\ncredential_process = /bin/false\n", 0644);
+    scratch_write(dir, "config", "[profile p]\ncredential_process = /bin/false\n", 0644);
     const char *cmd = printing("{\"Version\": 1, \"AccessKeyId\": \"FROMCREDS\", "
                                "\"SecretAccessKey\": \"S\"}");
     char text[1200];
     snprintf(text, sizeof text, "[p]\ncredential_process = %s\n", cmd);
-    ct_write(dir, "credentials", text, 0644);
+    scratch_write(dir, "credentials", text, 0644);
     dsql_aws_files f;
     cr_assert_eq(dsql_aws_files_load(&f, NULL), DSQL_OK);
     dsql_creds_ctx ctx = {.files = &f, .now = NOW};

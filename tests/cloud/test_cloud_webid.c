@@ -2,7 +2,7 @@
 /* test_webid.c: web identity from the environment or a profile, through the chain, over
  * loopback STS. */
 #include "creds/webid.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>

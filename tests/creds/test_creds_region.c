@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_region.c: region resolution order and validation, and reading profile settings. */
-#include "creds_test.h"
+#include "scratch.h"
 #include "creds/region.h"
 #include "token/auth.h"
 
@@ -15,9 +15,9 @@ static char *dir;
 
 static void setup(void)
 {
-    dir = ct_tmpdir();
-    ct_clean_env(dir);
-    ct_write(dir, "config",
+    dir = scratch_dir();
+    scratch_isolate_env(dir);
+    scratch_write(dir, "config",
              "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
              "[profile bad]\nregion = US East 1\n[profile none]\noutput = json\n",
              0644);
@@ -92,7 +92,7 @@ Test(region, malformed_names_its_origin)
 Test(region, profile_errors)
 {
     fails(NULL, HOST, "ghost", DSQL_ERR_CONFIG, "profile 'ghost' not found");
-    ct_write(dir, "credentials", "[default]\nbroken\n", 0644);
+    scratch_write(dir, "credentials", "[default]\nbroken\n", 0644);
     fails(NULL, HOST, NULL, DSQL_ERR_CONFIG, "/credentials: line 2:");
     /* The environment answers before any file is read, as botocore. */
     setenv("AWS_REGION", "us-east-1", 1);
@@ -109,7 +109,7 @@ Test(region, small_buffer)
 
 Test(profile_value, reads_a_key_as_the_scoped_config)
 {
-    ct_write(dir, "credentials", "[dev]\noutput = text\n", 0644);
+    scratch_write(dir, "credentials", "[dev]\noutput = text\n", 0644);
     char *v = NULL;
     dsql_error err = {0};
     cr_assert_eq(dsql_profile_value("dev", "region", &v, &err), DSQL_OK, "%s", err.message);

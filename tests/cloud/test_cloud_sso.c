@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sso.c: SSO profiles (sso-session and legacy) through the chain, with a loopback portal. */
 #include "creds/sso.h"
-#include "fake_server.h"
+#include "fake_aws.h"
 #include "scenarios.h"
 
 #include <criterion/criterion.h>
