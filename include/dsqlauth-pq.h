@@ -36,8 +36,8 @@ DSQL_API PGconn *dsql_setdb_login(const char *pghost, const char *pgport, const 
                                   const char *pgtty, const char *dbName, const char *login,
                                   const char *pwd);
 DSQL_API PGconn *dsql_connect_start(const char *conninfo);
-DSQL_API PGconn *dsql_connect_start_params(const char *const *keywords,
-                                           const char *const *values, int expand_dbname);
+DSQL_API PGconn *dsql_connect_start_params(const char *const *keywords, const char *const *values,
+                                           int expand_dbname);
 DSQL_API PGPing dsql_ping(const char *conninfo);
 DSQL_API PGPing dsql_ping_params(const char *const *keywords, const char *const *values,
                                  int expand_dbname);

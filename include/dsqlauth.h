@@ -42,8 +42,8 @@ enum dsql_status {
 
 /* Caller-owned error detail. Any function taking one accepts NULL. */
 typedef struct dsql_error {
-    int code;                      /* the same value the function returned */
-    char message[DSQL_ERROR_MAX];  /* NUL-terminated, one line, no secret */
+    int code;                     /* the same value the function returned */
+    char message[DSQL_ERROR_MAX]; /* NUL-terminated, one line, no secret */
 } dsql_error;
 
 /* A static, constant description of a status code. Never NULL. */
@@ -70,8 +70,8 @@ typedef struct dsql_credentials dsql_credentials;
  * and is shown in logs. Copies every string. On success *out is a new reference.
  */
 DSQL_API int dsql_credentials_new(const char *access_key_id, const char *secret_access_key,
-                                  const char *session_token, int64_t expiration,
-                                  const char *source, dsql_credentials **out, dsql_error *err);
+                                  const char *session_token, int64_t expiration, const char *source,
+                                  dsql_credentials **out, dsql_error *err);
 
 /* Takes one more reference and returns creds. */
 DSQL_API dsql_credentials *dsql_credentials_ref(dsql_credentials *creds);
@@ -96,8 +96,7 @@ DSQL_API const char *dsql_credentials_source(const dsql_credentials *creds);
  * its expiry (botocore's windows: 15 minutes advisory, 10 mandatory); the call is thread-safe
  * and fork-safe. On success *out is a new reference the caller frees.
  */
-DSQL_API int dsql_credentials_resolve(const char *profile, dsql_credentials **out,
-                                      dsql_error *err);
+DSQL_API int dsql_credentials_resolve(const char *profile, dsql_credentials **out, dsql_error *err);
 
 /* Forgets every cached credential set (wiping it). For tests and after a profile change. */
 DSQL_API void dsql_credentials_cache_clear(void);

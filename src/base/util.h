@@ -29,7 +29,7 @@ DSQL_LOCAL int dsql_ct_equal(const void *a, const void *b, size_t len);
  * Contents may be secret: dsql_buf_cleanup wipes everything it held.
  */
 typedef struct dsql_buf {
-    char *data;  /* always NUL-terminated */
+    char *data; /* always NUL-terminated */
     size_t len;
     size_t cap;
     int failed;

@@ -44,7 +44,7 @@ static int from_profile_sources(struct walk *w, const char *profile, dsql_creden
                                 dsql_error *err)
 {
     static const dsql_creds_source_fn sources[] = {
-        dsql_creds_source_webid, dsql_creds_source_sso,       dsql_creds_source_shared_file,
+        dsql_creds_source_webid,   dsql_creds_source_sso,         dsql_creds_source_shared_file,
         dsql_creds_source_process, dsql_creds_source_config_file,
     };
     dsql_creds_ctx ctx = *w->o->ctx;
@@ -164,7 +164,7 @@ static int assume(struct walk *w, const char *profile, dsql_credentials **out, d
 }
 
 int dsql_creds_fetch_assume_role(const dsql_assume_options *o, dsql_credentials **out,
-                                dsql_error *err)
+                                 dsql_error *err)
 {
     if (o == NULL || o->ctx == NULL)
         return dsql_seterr(err, DSQL_ERR_INVALID, "assume-role: no profile context");

@@ -31,7 +31,7 @@ typedef struct dsql_assume_options {
  * which belongs to the web identity source). On success *out is new, source "assume-role".
  */
 DSQL_LOCAL int dsql_creds_fetch_assume_role(const dsql_assume_options *opts, dsql_credentials **out,
-                                           dsql_error *err);
+                                            dsql_error *err);
 
 /* The chain's source: dsql_creds_fetch_assume_role with STS settings from dsql_sts_options_for. */
 DSQL_LOCAL int dsql_creds_source_assume_role(const dsql_creds_ctx *ctx, dsql_credentials **out,

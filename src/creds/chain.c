@@ -113,8 +113,8 @@ static int run_chain(const struct profile_ref *p, int only_row, int *row, dsql_c
             goto out;
         }
         if (rc == DSQL_ERR_NO_CREDENTIALS) {
-            dsql_log(DSQL_LOG_DEBUG, "credentials for profile '%s': none from the %s (%s)",
-                     p->name, chain[i].name, e.message);
+            dsql_log(DSQL_LOG_DEBUG, "credentials for profile '%s': none from the %s (%s)", p->name,
+                     chain[i].name, e.message);
             if (chain[i].fetch == dsql_creds_source_imds &&
                 strcmp(e.message, DSQL_IMDS_DISABLED_MESSAGE) != 0)
                 snprintf(imds_why, sizeof imds_why, "; %s", e.message);

@@ -2,9 +2,9 @@
 /* container.c: ECS task role and EKS Pod Identity credentials over the local endpoint. */
 #include "creds/container.h"
 
+#include "base/log.h"
 #include "creds/http.h"
 #include "creds/json.h"
-#include "base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,7 +73,7 @@ static void pause_ms(long ms)
 }
 
 int dsql_creds_fetch_container(const dsql_container_options *o, dsql_credentials **out,
-                              dsql_error *err)
+                               dsql_error *err)
 {
     static const dsql_container_options none = {0};
     int rc;

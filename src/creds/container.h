@@ -3,8 +3,8 @@
 #ifndef DSQL_CREDS_CONTAINER_H
 #define DSQL_CREDS_CONTAINER_H
 
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 
 /* A zeroed struct means "as the AWS SDKs read the environment". Strings are borrowed. */
 typedef struct dsql_container_options {
@@ -35,8 +35,8 @@ typedef struct dsql_container_options {
  * failure stops the chain with "container: <step>: <reason>". On success *out is new, its
  * source "container-role" (botocore's method name). Thread-safe.
  */
-DSQL_LOCAL int dsql_creds_fetch_container(const dsql_container_options *opts, dsql_credentials **out,
-                                         dsql_error *err);
+DSQL_LOCAL int dsql_creds_fetch_container(const dsql_container_options *opts,
+                                          dsql_credentials **out, dsql_error *err);
 
 /* The chain's source: dsql_creds_fetch_container with everything from the environment. */
 DSQL_LOCAL int dsql_creds_source_container(const dsql_creds_ctx *ctx, dsql_credentials **out,

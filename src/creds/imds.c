@@ -2,9 +2,9 @@
 /* imds.c: EC2 instance metadata (IMDSv2 with cached session token, IMDSv1 fallback). */
 #include "creds/imds.h"
 
+#include "base/log.h"
 #include "creds/http.h"
 #include "creds/json.h"
-#include "base/log.h"
 #include "sign/endpoint.h"
 
 #include <pthread.h>
@@ -376,8 +376,8 @@ static int fetch_credentials(struct imds *m, dsql_credentials **out, dsql_error 
     rc = get(m, path, "role credentials", DSQL_ERR_CREDENTIALS, "", &resp, err);
     if (rc != DSQL_OK)
         goto out;
-    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, &dsql_imds_fields, "iam-role",
-                                              "IMDS: role credentials", out, err);
+    rc = dsql_json_parse_metadata_credentials(resp.body, resp.body_len, &dsql_imds_fields,
+                                              "iam-role", "IMDS: role credentials", out, err);
 out:
     dsql_http_response_cleanup(&resp);
     return rc;

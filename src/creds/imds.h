@@ -4,8 +4,8 @@
 #ifndef DSQL_CREDS_IMDS_H
 #define DSQL_CREDS_IMDS_H
 
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 #include "creds/json.h"
 
 /* The error message when IMDS is turned off (the chain does not repeat it). */
@@ -54,7 +54,7 @@ typedef struct dsql_imds_options {
  * same way. On success *out is new, its source "iam-role" (botocore's method name). Thread-safe.
  */
 DSQL_LOCAL int dsql_creds_fetch_imds(const dsql_imds_options *opts, dsql_credentials **out,
-                                    dsql_error *err);
+                                     dsql_error *err);
 
 /*
  * The instance's region from /latest/meta-data/placement/region, for the region resolver

@@ -213,8 +213,8 @@ int dsql_json_object_strings(const char *text, size_t len, const char *source, s
 /* ---- Appended for the cloud sources ------------------------------------------------------ */
 
 int dsql_json_parse_credentials_in(const char *text, size_t len, const dsql_json_cred_fields *f,
-                                   const char *source, const char *context,
-                                   dsql_credentials **out, dsql_error *err)
+                                   const char *source, const char *context, dsql_credentials **out,
+                                   dsql_error *err)
 {
     int rc = dsql_json_parse_credentials(text, len, f, source, out, err);
     size_t n = strlen(source);
@@ -239,14 +239,12 @@ int dsql_json_parse_metadata_credentials(const char *text, size_t len,
     json_t *code = json_object_get(root, "Code");
     if (json_is_string(code) && strcmp(json_string_value(code), "Success") != 0) {
         json_t *msg = json_object_get(root, "Message");
-        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "%s: %s: %s", context,
-                         json_string_value(code),
+        rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "%s: %s: %s", context, json_string_value(code),
                          json_is_string(msg) ? json_string_value(msg) : "no message");
     }
     release(root);
     if (rc != DSQL_OK)
         return rc;
-    return dsql_json_parse_credentials_in(text, len,
-                                          fields != NULL ? fields : &dsql_json_fields_metadata,
-                                          source, context, out, err);
+    return dsql_json_parse_credentials_in(
+        text, len, fields != NULL ? fields : &dsql_json_fields_metadata, source, context, out, err);
 }

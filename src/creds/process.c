@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* process.c: the profile's credential_process, run without a shell, output capped. */
 #include "creds/process.h"
-#include "creds/json.h"
 #include "base/log.h"
+#include "creds/json.h"
 #include "creds/shlex.h"
 
 #include <errno.h>
@@ -65,9 +65,9 @@ static void close_fd(int *fd)
  */
 static int mentions_secret(const char *line)
 {
-    static const char *const names[] = {"secretaccesskey", "secret_access_key", "sessiontoken",
-                                        "session_token", "security_token", "x-amz-signature",
-                                        "x-amz-security-token"};
+    static const char *const names[] = {
+        "secretaccesskey", "secret_access_key", "sessiontoken",        "session_token",
+        "security_token",  "x-amz-signature",   "x-amz-security-token"};
     static const char *const vars[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                        "AWS_SECURITY_TOKEN", "PGPASSWORD"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

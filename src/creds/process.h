@@ -7,7 +7,7 @@
 
 /* the profile's credential_process ("custom-process"). */
 DSQL_LOCAL int dsql_creds_source_process(const dsql_creds_ctx *ctx, dsql_credentials **out,
-                                       dsql_error *err);
+                                         dsql_error *err);
 
 /* Exposed for tests: runs command (a credential_process value) and parses its
  * output; now decides whether the credentials have already expired. */

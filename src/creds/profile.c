@@ -32,7 +32,8 @@ static int from_section(const dsql_ini *ini, const dsql_ini_section *s, const ch
                                 out, err);
 }
 
-int dsql_creds_source_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
+int dsql_creds_source_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **out,
+                                  dsql_error *err)
 {
     /* In the credentials file a profile is the section of that very name: [dev], not
      * [profile dev]. */
@@ -41,7 +42,8 @@ int dsql_creds_source_shared_file(const dsql_creds_ctx *ctx, dsql_credentials **
                         ctx->profile, out, err);
 }
 
-int dsql_creds_source_config_file(const dsql_creds_ctx *ctx, dsql_credentials **out, dsql_error *err)
+int dsql_creds_source_config_file(const dsql_creds_ctx *ctx, dsql_credentials **out,
+                                  dsql_error *err)
 {
     const dsql_ini *ini = ctx->files->config;
     return from_section(ini, dsql_aws_config_profile(ini, ctx->profile), "config-file",

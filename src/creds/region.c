@@ -2,9 +2,9 @@
 /* region.c: which region to sign for, in the documented order, and profile settings lookup. */
 #include "creds/region.h"
 
+#include "base/log.h"
 #include "creds/chain.h"
 #include "creds/imds.h"
-#include "base/log.h"
 #include "sign/endpoint.h"
 
 #include <stdio.h>

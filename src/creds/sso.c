@@ -5,8 +5,8 @@
 #include "creds/http.h"
 #include "creds/iso8601.h"
 #include "creds/json.h"
-#include "sign/sigv4.h"
 #include "sign/endpoint.h"
+#include "sign/sigv4.h"
 
 #include <errno.h>
 #include <openssl/evp.h>

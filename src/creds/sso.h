@@ -4,8 +4,8 @@
 #ifndef DSQL_CREDS_SSO_H
 #define DSQL_CREDS_SSO_H
 
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 #include "creds/json.h"
 
 /* Everything is borrowed. */
@@ -33,7 +33,7 @@ typedef struct dsql_sso_options {
  * login --profile <profile>". On success *out is new, its source "sso".
  */
 DSQL_LOCAL int dsql_creds_fetch_sso(const dsql_sso_options *opts, dsql_credentials **out,
-                                   dsql_error *err);
+                                    dsql_error *err);
 
 /*
  * The chain's source, botocore's SSOProvider: on when the profile has sso_role_name or

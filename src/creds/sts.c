@@ -2,9 +2,9 @@
 /* sts.c: STS AssumeRole (SigV4 header-signed) and AssumeRoleWithWebIdentity (unsigned). */
 #include "creds/sts.h"
 
+#include "base/log.h"
 #include "creds/http.h"
 #include "creds/iso8601.h"
-#include "base/log.h"
 #include "sign/endpoint.h"
 
 #include <stdio.h>
@@ -181,9 +181,8 @@ int dsql_sts_parse_response(const char *what, long status, const char *body, siz
     if (status != 200) {
         if (dsql_xml_text(body, body_len, "Code", &code) == 1) {
             dsql_xml_text(body, body_len, "Message", &message);
-            rc =
-                dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: %s: %s (HTTP %ld)", what, code.data,
-                            message.len > 0 ? message.data : "no message", status);
+            rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: %s: %s (HTTP %ld)", what,
+                             code.data, message.len > 0 ? message.data : "no message", status);
         } else {
             rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS, "STS %s: HTTP %ld", what, status);
         }
@@ -192,8 +191,8 @@ int dsql_sts_parse_response(const char *what, long status, const char *body, siz
     if (dsql_xml_text(body, body_len, "AccessKeyId", &akid) != 1 ||
         dsql_xml_text(body, body_len, "SecretAccessKey", &secret) != 1 ||
         dsql_xml_text(body, body_len, "SessionToken", &token) != 1 ||
-        dsql_xml_text(body, body_len, "Expiration", &expiration) != 1 ||
-        akid.len == 0 || secret.len == 0) {
+        dsql_xml_text(body, body_len, "Expiration", &expiration) != 1 || akid.len == 0 ||
+        secret.len == 0) {
         rc = dsql_seterr(err, DSQL_ERR_CREDENTIALS,
                          "STS %s: the response has no complete Credentials element", what);
         goto out;
@@ -280,8 +279,8 @@ static int call_sts(const dsql_sts_options *o, const char *what, const char *url
     if (rc != DSQL_OK)
         dsql_err_prefix(err, "STS %s", what);
     else
-        rc = dsql_sts_parse_response(what, resp.status, resp.body, resp.body_len, source_name,
-                                     out, err);
+        rc = dsql_sts_parse_response(what, resp.status, resp.body, resp.body_len, source_name, out,
+                                     err);
     dsql_http_response_cleanup(&resp);
     return rc;
 }

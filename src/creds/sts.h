@@ -3,8 +3,8 @@
 #ifndef DSQL_CREDS_STS_H
 #define DSQL_CREDS_STS_H
 
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 
 /* Where and how to reach STS. A zeroed struct means "as the AWS SDKs decide from the env". */
 typedef struct dsql_sts_options {

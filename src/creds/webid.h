@@ -19,7 +19,7 @@ typedef struct dsql_webid_options {
  * "assume-role-with-web-identity". Errors start with "web identity: " or "STS ...".
  */
 DSQL_LOCAL int dsql_creds_fetch_webid(const dsql_webid_options *opts, dsql_credentials **out,
-                                     dsql_error *err);
+                                      dsql_error *err);
 
 /*
  * The chain's source, with botocore's rules: each setting comes from its environment variable

@@ -30,8 +30,8 @@ typedef PGconn *(*params_fn)(const char *const *, const char *const *, int);
 typedef PGconn *(*string_fn)(const char *);
 typedef PGPing (*ping_params_fn)(const char *const *, const char *const *, int);
 typedef PGPing (*ping_string_fn)(const char *);
-typedef PGconn *(*setdb_fn)(const char *, const char *, const char *, const char *,
-                            const char *, const char *, const char *);
+typedef PGconn *(*setdb_fn)(const char *, const char *, const char *, const char *, const char *,
+                            const char *, const char *);
 typedef void (*reset_fn)(PGconn *);
 typedef int (*reset_start_fn)(PGconn *);
 
@@ -136,8 +136,8 @@ PGconn *dsql_dispatch_connect(const dsql_libpq *pq, dsql_signer_fn signer, const
     switch (plan(pq, signer, c, 0, &s, &ci, msg, sizeof msg)) {
     case REWRITTEN: {
         int start = c->entry == DSQL_PQCONNECTSTART || c->entry == DSQL_PQCONNECTSTARTPARAMS;
-        params_fn real = (params_fn)pq->entry[start ? DSQL_PQCONNECTSTARTPARAMS
-                                                    : DSQL_PQCONNECTDBPARAMS];
+        params_fn real =
+            (params_fn)pq->entry[start ? DSQL_PQCONNECTSTARTPARAMS : DSQL_PQCONNECTDBPARAMS];
         errno = saved;
         conn = real(dsql_conninfo_keywords(ci), dsql_conninfo_values(ci),
                     dsql_conninfo_expand_dbname(ci));
@@ -166,9 +166,8 @@ PGPing dsql_dispatch_ping(const dsql_libpq *pq, dsql_signer_fn signer, const dsq
     switch (plan(pq, signer, c, DSQL_REWRITE_NO_TOKEN, &s, &ci, msg, sizeof msg)) {
     case REWRITTEN:
         errno = saved;
-        r = ((ping_params_fn)pq->entry[DSQL_PQPINGPARAMS])(dsql_conninfo_keywords(ci),
-                                                           dsql_conninfo_values(ci),
-                                                           dsql_conninfo_expand_dbname(ci));
+        r = ((ping_params_fn)pq->entry[DSQL_PQPINGPARAMS])(
+            dsql_conninfo_keywords(ci), dsql_conninfo_values(ci), dsql_conninfo_expand_dbname(ci));
         break;
     case FAILED:
         errno = saved;
@@ -242,8 +241,9 @@ int dsql_dispatch_reset(const dsql_libpq *pq, dsql_signer_fn get_signer, const d
             if (signer->token(host, user, &token, &err) != DSQL_OK) {
                 dsql_log(DSQL_LOG_ERROR, "PQreset: %s", err.message);
             } else if (replace_password(c->conn, pw, token) != 0) {
-                dsql_log(DSQL_LOG_WARN, "PQreset: could not renew the token of %s in the "
-                                        "connection; the reset uses the old one",
+                dsql_log(DSQL_LOG_WARN,
+                         "PQreset: could not renew the token of %s in the "
+                         "connection; the reset uses the old one",
                          host);
             } else {
                 dsql_token_remember(token);

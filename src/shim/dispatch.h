@@ -49,7 +49,7 @@ typedef struct dsql_call {
     const char *const *keywords, *const *values; /* the *Params forms */
     int expand;
     const char *host, *port, *options, *tty, *dbname, *user, *password; /* PQsetdbLogin */
-    PGconn *conn;                                /* PQreset, PQresetStart */
+    PGconn *conn;                                                       /* PQreset, PQresetStart */
 } dsql_call;
 
 /*

@@ -71,7 +71,7 @@ int dsql_got_redirect(void *map_, void *(*choose)(const char *name, void *arg), 
     const struct link_map *map = map_;
     const ElfW(Sym) *symtab = NULL;
     const char *strtab = NULL;
-    const ElfW(Rela) *tables[2] = {NULL, NULL};
+    const ElfW(Rela) * tables[2] = {NULL, NULL};
     size_t sizes[2] = {0, 0};
     int pltrel_is_rela = 1;
     if (map == NULL || map->l_ld == NULL)

@@ -107,9 +107,8 @@ static int resolve(struct copy *c)
     for (int e = 0; e < DSQL_ENTRY_COUNT; e++)
         if (p->entry[e] == NULL)
             return -1;
-    return p->api.conninfo_parse && p->api.conninfo_free && p->api.freemem &&
-                   p->api.lib_version && p->connect_start_params && p->error_message &&
-                   p->pass && p->user
+    return p->api.conninfo_parse && p->api.conninfo_free && p->api.freemem && p->api.lib_version &&
+                   p->connect_start_params && p->error_message && p->pass && p->user
                ? 0
                : -1;
 }
@@ -128,7 +127,8 @@ static const dsql_libpq *copy_of(struct link_map *map)
         struct copy *c = &copies[n];
         memset(c, 0, sizeof *c);
         c->map = map;
-        c->handle = dsql_real_dlopen(map->l_name[0] != '\0' ? map->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
+        c->handle =
+            dsql_real_dlopen(map->l_name[0] != '\0' ? map->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
         if (c->handle != NULL && resolve(c) == 0) {
             atomic_store_explicit(&ncopies, n + 1, memory_order_release);
             found = c;
@@ -137,8 +137,9 @@ static const dsql_libpq *copy_of(struct link_map *map)
             dlclose(c->handle);
         }
     } else if (found == NULL) {
-        dsql_log(DSQL_LOG_WARN, "more than %d libpq copies in one process; calls into %s pass "
-                                "through unchanged",
+        dsql_log(DSQL_LOG_WARN,
+                 "more than %d libpq copies in one process; calls into %s pass "
+                 "through unchanged",
                  DSQL_LIBPQ_COPIES, map->l_name);
     }
     pthread_mutex_unlock(&table_lock);
@@ -183,7 +184,8 @@ const dsql_libpq *dsql_libpq_of_caller(const void *caller, const char *name)
         const struct copy *own = lookup(lm);
         if (own != NULL)
             return &own->pq;
-        void *h = dsql_real_dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
+        void *h =
+            dsql_real_dlopen(lm->l_name[0] != '\0' ? lm->l_name : NULL, RTLD_LAZY | RTLD_NOLOAD);
         if (h != NULL) {
             fn = sym_not_ours(h, name);
             dlclose(h);
@@ -200,7 +202,7 @@ const dsql_libpq *dsql_libpq_of_caller(const void *caller, const char *name)
 const dsql_libpq *dsql_libpq_slot(int i)
 {
     return i >= 0 && i < atomic_load_explicit(&ncopies, memory_order_acquire) ? &copies[i].pq
-                                                                                 : NULL;
+                                                                              : NULL;
 }
 
 void *dsql_libpq_sym(const dsql_libpq *pq, const char *name)

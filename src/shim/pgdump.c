@@ -76,8 +76,8 @@ static int is_space(char c)
 
 static int is_ident(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$' || (unsigned char)c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || (unsigned char)c >= 0x80;
 }
 
 /*
@@ -293,9 +293,12 @@ static const struct {
     const char *name;
     Oid oid;
 } known_types[] = {
-    {"pg_catalog.oid", 26},   {"oid", 26},   {"pg_catalog.text", 25},     {"text", 25},
-    {"pg_catalog.name", 19},  {"name", 19},  {"pg_catalog.int4", 23},     {"integer", 23},
-    {"pg_catalog.int8", 20},  {"bigint", 20}, {"pg_catalog.bool", 16},    {"boolean", 16},
+    {"pg_catalog.oid", 26},     {"oid", 26},
+    {"pg_catalog.text", 25},    {"text", 25},
+    {"pg_catalog.name", 19},    {"name", 19},
+    {"pg_catalog.int4", 23},    {"integer", 23},
+    {"pg_catalog.int8", 20},    {"bigint", 20},
+    {"pg_catalog.bool", 16},    {"boolean", 16},
     {"pg_catalog.oid[]", 1028}, {"pg_catalog.regclass", 2205},
 };
 
@@ -327,8 +330,9 @@ static PGresult *run_prepare(PGconn *conn, const char *query)
     const char *t = types;
     for (int i = 0; i < n; i++, t += strlen(t) + 1)
         oids[i] = type_oid(conn, t);
-    dsql_log(DSQL_LOG_INFO, "pg_dump: PREPARE %s run as a protocol-level prepared statement "
-                            "(Aurora DSQL refuses SQL PREPARE)",
+    dsql_log(DSQL_LOG_INFO,
+             "pg_dump: PREPARE %s run as a protocol-level prepared statement "
+             "(Aurora DSQL refuses SQL PREPARE)",
              name);
     return lib.prepare(conn, name, body, n, oids);
 }
@@ -338,8 +342,7 @@ static PGresult *run_execute(PGconn *conn, const char *query)
     char name[64], args[2048];
     const char *values[32];
     int n;
-    if (dsql_pgdump_parse_execute(query, name, sizeof name, args, sizeof args, &n) != 0 ||
-        n > 32)
+    if (dsql_pgdump_parse_execute(query, name, sizeof name, args, sizeof args, &n) != 0 || n > 32)
         return lib.exec(conn, query);
     const char *a = args;
     for (int i = 0; i < n; i++, a += strlen(a) + 1)
@@ -351,15 +354,16 @@ static PGresult *run_execute(PGconn *conn, const char *query)
 
 static PGresult *answer(PGconn *conn, const char *query, enum dsql_dump_answer a)
 {
-    dsql_log(DSQL_LOG_INFO, "pg_dump: answered locally (Aurora DSQL refuses it; pg_dump needs "
-                            "no effect from it there): %.200s",
+    dsql_log(DSQL_LOG_INFO,
+             "pg_dump: answered locally (Aurora DSQL refuses it; pg_dump needs "
+             "no effect from it there): %.200s",
              query);
     if (a == DSQL_DUMP_COMMAND_OK)
         return lib.make_empty(conn, PGRES_COMMAND_OK);
     PGresult *r = lib.make_empty(conn, PGRES_TUPLES_OK);
     if (r != NULL && a == DSQL_DUMP_SNAPSHOT) {
-        PGresAttDesc column = {.name = (char *)"pg_export_snapshot", .typid = 25, .typlen = -1,
-                               .atttypmod = -1};
+        PGresAttDesc column = {
+            .name = (char *)"pg_export_snapshot", .typid = 25, .typlen = -1, .atttypmod = -1};
         if (!lib.set_attrs(r, 1, &column) ||
             !lib.set_value(r, 0, 0, (char *)NO_SNAPSHOT, (int)strlen(NO_SNAPSHOT))) {
             lib.clear(r);
@@ -373,8 +377,8 @@ static PGresult *answer(PGconn *conn, const char *query, enum dsql_dump_answer a
 static PGresult *dump_exec(PGconn *conn, const char *query)
 {
     int saved = errno;
-    enum dsql_dump_answer a = conn != NULL && query != NULL ? dsql_pgdump_classify(query)
-                                                            : DSQL_DUMP_SEND;
+    enum dsql_dump_answer a =
+        conn != NULL && query != NULL ? dsql_pgdump_classify(query) : DSQL_DUMP_SEND;
     if (a != DSQL_DUMP_SEND) {
         const dsql_settings *s = dsql_settings_acquire();
         if (s == NULL || s->disabled || !s->pgdump || !dsql_host_is_dsql(s, lib.host(conn)))

@@ -25,12 +25,12 @@
 
 /* What pg_dump's bookkeeping gets. */
 enum dsql_dump_answer {
-    DSQL_DUMP_SEND = 0,       /* to the server as written */
-    DSQL_DUMP_COMMAND_OK,     /* answered: an empty PGRES_COMMAND_OK */
-    DSQL_DUMP_NO_ROWS,        /* answered: PGRES_TUPLES_OK without rows */
-    DSQL_DUMP_SNAPSHOT,       /* answered: one row, a snapshot name no one will import */
-    DSQL_DUMP_PREPARE,        /* run as PQprepare */
-    DSQL_DUMP_EXECUTE,        /* run as PQexecPrepared */
+    DSQL_DUMP_SEND = 0,   /* to the server as written */
+    DSQL_DUMP_COMMAND_OK, /* answered: an empty PGRES_COMMAND_OK */
+    DSQL_DUMP_NO_ROWS,    /* answered: PGRES_TUPLES_OK without rows */
+    DSQL_DUMP_SNAPSHOT,   /* answered: one row, a snapshot name no one will import */
+    DSQL_DUMP_PREPARE,    /* run as PQprepare */
+    DSQL_DUMP_EXECUTE,    /* run as PQexecPrepared */
 };
 
 /* The answer query gets. Pure: the table of pgdump.c, matched against the text. */
@@ -42,11 +42,10 @@ DSQL_LOCAL enum dsql_dump_answer dsql_pgdump_classify(const char *query);
  * the arguments' values, each a plain quoted literal ('...' with '' for a quote), unescaped and
  * NUL-separated. 0, or -1 when text is not of that form (it is then sent as written).
  */
-DSQL_LOCAL int dsql_pgdump_parse_prepare(const char *text, char *name, size_t name_len,
-                                         char *types, size_t types_len, int *ntypes,
-                                         const char **query);
-DSQL_LOCAL int dsql_pgdump_parse_execute(const char *text, char *name, size_t name_len,
-                                         char *args, size_t args_len, int *nargs);
+DSQL_LOCAL int dsql_pgdump_parse_prepare(const char *text, char *name, size_t name_len, char *types,
+                                         size_t types_len, int *ntypes, const char **query);
+DSQL_LOCAL int dsql_pgdump_parse_execute(const char *text, char *name, size_t name_len, char *args,
+                                         size_t args_len, int *nargs);
 
 /* 1 in a pg_dump or pg_dumpall process (by the name it was run as). */
 DSQL_LOCAL int dsql_pgdump_process(void);

@@ -56,8 +56,8 @@ static void library_load(void)
         if (dladdr((void *)(uintptr_t)library_load, &info) != 0 && info.dli_fname != NULL) {
             const char *slash = strrchr(info.dli_fname, '/');
             if (slash != NULL &&
-                snprintf(path, sizeof path, "%.*s/libdsqlauth.so.0",
-                         (int)(slash - info.dli_fname), info.dli_fname) < (int)sizeof path &&
+                snprintf(path, sizeof path, "%.*s/libdsqlauth.so.0", (int)(slash - info.dli_fname),
+                         info.dli_fname) < (int)sizeof path &&
                 access(path, F_OK) == 0)
                 want = path;
         }
@@ -168,7 +168,9 @@ EXPORT PGconn *PQconnectStart(const char *conninfo)
 EXPORT PGconn *PQconnectdbParams(const char *const *keywords, const char *const *values,
                                  int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return connect_via(CALLER_COPY(c.entry), &c);
 }
@@ -176,7 +178,9 @@ EXPORT PGconn *PQconnectdbParams(const char *const *keywords, const char *const 
 EXPORT PGconn *PQconnectStartParams(const char *const *keywords, const char *const *values,
                                     int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQCONNECTSTARTPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQCONNECTSTARTPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return connect_via(CALLER_COPY(c.entry), &c);
 }
@@ -186,8 +190,13 @@ EXPORT PGconn *PQsetdbLogin(const char *pghost, const char *pgport, const char *
                             const char *pgtty, const char *dbName, const char *login,
                             const char *pwd)
 {
-    dsql_call c = {.entry = DSQL_PQSETDBLOGIN, .host = pghost, .port = pgport,
-                   .options = pgoptions, .tty = pgtty, .dbname = dbName, .user = login,
+    dsql_call c = {.entry = DSQL_PQSETDBLOGIN,
+                   .host = pghost,
+                   .port = pgport,
+                   .options = pgoptions,
+                   .tty = pgtty,
+                   .dbname = dbName,
+                   .user = login,
                    .password = pwd};
     return connect_via(CALLER_COPY(c.entry), &c);
 }
@@ -201,7 +210,9 @@ EXPORT PGPing PQping(const char *conninfo)
 EXPORT PGPing PQpingParams(const char *const *keywords, const char *const *values,
                            int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQPINGPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQPINGPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return ping_via(CALLER_COPY(c.entry), &c);
 }
@@ -220,67 +231,70 @@ EXPORT int PQresetStart(PGconn *conn)
 
 /* ---- the entry points bound to one copy: what dlsym and the GOT redirection hand out ----- */
 
-#define BOUND_SLOT(i)                                                                          \
-    static PGconn *bound_connectdb_##i(const char *conninfo)                                   \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQCONNECTDB, .conninfo = conninfo};                       \
-        return connect_via(dsql_libpq_slot(i), &c);                                            \
-    }                                                                                          \
-    static PGconn *bound_connectdb_params_##i(const char *const *k, const char *const *v,      \
-                                              int e)                                           \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS, .keywords = k, .values = v,            \
-                       .expand = e};                                                           \
-        return connect_via(dsql_libpq_slot(i), &c);                                            \
-    }                                                                                          \
-    static PGconn *bound_setdb_login_##i(const char *h, const char *p, const char *o,          \
-                                         const char *t, const char *d, const char *u,          \
-                                         const char *pw)                                       \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQSETDBLOGIN, .host = h, .port = p, .options = o,         \
-                       .tty = t, .dbname = d, .user = u, .password = pw};                      \
-        return connect_via(dsql_libpq_slot(i), &c);                                            \
-    }                                                                                          \
-    static PGconn *bound_connect_start_##i(const char *conninfo)                               \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQCONNECTSTART, .conninfo = conninfo};                    \
-        return connect_via(dsql_libpq_slot(i), &c);                                            \
-    }                                                                                          \
-    static PGconn *bound_connect_start_params_##i(const char *const *k, const char *const *v,  \
-                                                  int e)                                       \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQCONNECTSTARTPARAMS, .keywords = k, .values = v,         \
-                       .expand = e};                                                           \
-        return connect_via(dsql_libpq_slot(i), &c);                                            \
-    }                                                                                          \
-    static PGPing bound_ping_##i(const char *conninfo)                                         \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQPING, .conninfo = conninfo};                            \
-        return ping_via(dsql_libpq_slot(i), &c);                                               \
-    }                                                                                          \
-    static PGPing bound_ping_params_##i(const char *const *k, const char *const *v, int e)     \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQPINGPARAMS, .keywords = k, .values = v, .expand = e};   \
-        return ping_via(dsql_libpq_slot(i), &c);                                               \
-    }                                                                                          \
-    static void bound_reset_##i(PGconn *conn)                                                  \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQRESET, .conn = conn};                                   \
-        reset_via(dsql_libpq_slot(i), &c);                                                     \
-    }                                                                                          \
-    static int bound_reset_start_##i(PGconn *conn)                                             \
-    {                                                                                          \
-        dsql_call c = {.entry = DSQL_PQRESETSTART, .conn = conn};                              \
-        return reset_via(dsql_libpq_slot(i), &c);                                              \
+#define BOUND_SLOT(i)                                                                              \
+    static PGconn *bound_connectdb_##i(const char *conninfo)                                       \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQCONNECTDB, .conninfo = conninfo};                           \
+        return connect_via(dsql_libpq_slot(i), &c);                                                \
+    }                                                                                              \
+    static PGconn *bound_connectdb_params_##i(const char *const *k, const char *const *v, int e)   \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS, .keywords = k, .values = v, .expand = e};  \
+        return connect_via(dsql_libpq_slot(i), &c);                                                \
+    }                                                                                              \
+    static PGconn *bound_setdb_login_##i(const char *h, const char *p, const char *o,              \
+                                         const char *t, const char *d, const char *u,              \
+                                         const char *pw)                                           \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQSETDBLOGIN,                                                 \
+                       .host = h,                                                                  \
+                       .port = p,                                                                  \
+                       .options = o,                                                               \
+                       .tty = t,                                                                   \
+                       .dbname = d,                                                                \
+                       .user = u,                                                                  \
+                       .password = pw};                                                            \
+        return connect_via(dsql_libpq_slot(i), &c);                                                \
+    }                                                                                              \
+    static PGconn *bound_connect_start_##i(const char *conninfo)                                   \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQCONNECTSTART, .conninfo = conninfo};                        \
+        return connect_via(dsql_libpq_slot(i), &c);                                                \
+    }                                                                                              \
+    static PGconn *bound_connect_start_params_##i(const char *const *k, const char *const *v,      \
+                                                  int e)                                           \
+    {                                                                                              \
+        dsql_call c = {                                                                            \
+            .entry = DSQL_PQCONNECTSTARTPARAMS, .keywords = k, .values = v, .expand = e};          \
+        return connect_via(dsql_libpq_slot(i), &c);                                                \
+    }                                                                                              \
+    static PGPing bound_ping_##i(const char *conninfo)                                             \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQPING, .conninfo = conninfo};                                \
+        return ping_via(dsql_libpq_slot(i), &c);                                                   \
+    }                                                                                              \
+    static PGPing bound_ping_params_##i(const char *const *k, const char *const *v, int e)         \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQPINGPARAMS, .keywords = k, .values = v, .expand = e};       \
+        return ping_via(dsql_libpq_slot(i), &c);                                                   \
+    }                                                                                              \
+    static void bound_reset_##i(PGconn *conn)                                                      \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQRESET, .conn = conn};                                       \
+        reset_via(dsql_libpq_slot(i), &c);                                                         \
+    }                                                                                              \
+    static int bound_reset_start_##i(PGconn *conn)                                                 \
+    {                                                                                              \
+        dsql_call c = {.entry = DSQL_PQRESETSTART, .conn = conn};                                  \
+        return reset_via(dsql_libpq_slot(i), &c);                                                  \
     }
 
-#define BOUND_ROW(i)                                                                           \
-    {                                                                                          \
-        (void *)bound_connectdb_##i, (void *)bound_connectdb_params_##i,                       \
-            (void *)bound_setdb_login_##i, (void *)bound_connect_start_##i,                    \
-            (void *)bound_connect_start_params_##i, (void *)bound_ping_##i,                    \
-            (void *)bound_ping_params_##i, (void *)bound_reset_##i,                            \
-            (void *)bound_reset_start_##i,                                                     \
+#define BOUND_ROW(i)                                                                               \
+    {                                                                                              \
+        (void *)bound_connectdb_##i, (void *)bound_connectdb_params_##i,                           \
+            (void *)bound_setdb_login_##i, (void *)bound_connect_start_##i,                        \
+            (void *)bound_connect_start_params_##i, (void *)bound_ping_##i,                        \
+            (void *)bound_ping_params_##i, (void *)bound_reset_##i, (void *)bound_reset_start_##i, \
     }
 
 BOUND_SLOT(0)
@@ -385,52 +399,52 @@ DSQL_NO_SANITIZE void *dsql_dlopen_pick(const char *file, int mode)
  * optimisation level, so this is written out per architecture).
  */
 #if defined(__x86_64__)
-#define TRAMPOLINE(name, pick)                                                                 \
-    __asm__(".text\n"                                                                          \
-            ".globl " #name "\n"                                                               \
-            ".type " #name ", @function\n"                                                     \
-            ".p2align 4\n" #name ":\n"                                                         \
-            "    .cfi_startproc\n"                                                             \
-            "    endbr64\n"                                                                    \
-            "    push %rdi\n"                                                                  \
-            "    .cfi_adjust_cfa_offset 8\n"                                                   \
-            "    push %rsi\n"                                                                  \
-            "    .cfi_adjust_cfa_offset 8\n"                                                   \
-            "    sub $8, %rsp\n"                                                               \
-            "    .cfi_adjust_cfa_offset 8\n"                                                   \
-            "    call " #pick "\n"                                                             \
-            "    add $8, %rsp\n"                                                               \
-            "    .cfi_adjust_cfa_offset -8\n"                                                  \
-            "    pop %rsi\n"                                                                   \
-            "    .cfi_adjust_cfa_offset -8\n"                                                  \
-            "    pop %rdi\n"                                                                   \
-            "    .cfi_adjust_cfa_offset -8\n"                                                  \
-            "    jmp *%rax\n"                                                                  \
-            "    .cfi_endproc\n"                                                               \
+#define TRAMPOLINE(name, pick)                                                                     \
+    __asm__(".text\n"                                                                              \
+            ".globl " #name "\n"                                                                   \
+            ".type " #name ", @function\n"                                                         \
+            ".p2align 4\n" #name ":\n"                                                             \
+            "    .cfi_startproc\n"                                                                 \
+            "    endbr64\n"                                                                        \
+            "    push %rdi\n"                                                                      \
+            "    .cfi_adjust_cfa_offset 8\n"                                                       \
+            "    push %rsi\n"                                                                      \
+            "    .cfi_adjust_cfa_offset 8\n"                                                       \
+            "    sub $8, %rsp\n"                                                                   \
+            "    .cfi_adjust_cfa_offset 8\n"                                                       \
+            "    call " #pick "\n"                                                                 \
+            "    add $8, %rsp\n"                                                                   \
+            "    .cfi_adjust_cfa_offset -8\n"                                                      \
+            "    pop %rsi\n"                                                                       \
+            "    .cfi_adjust_cfa_offset -8\n"                                                      \
+            "    pop %rdi\n"                                                                       \
+            "    .cfi_adjust_cfa_offset -8\n"                                                      \
+            "    jmp *%rax\n"                                                                      \
+            "    .cfi_endproc\n"                                                                   \
             ".size " #name ", .-" #name "\n")
 #elif defined(__aarch64__)
-#define TRAMPOLINE(name, pick)                                                                 \
-    __asm__(".text\n"                                                                          \
-            ".globl " #name "\n"                                                               \
-            ".type " #name ", %function\n"                                                     \
-            ".p2align 2\n" #name ":\n"                                                         \
-            "    .cfi_startproc\n"                                                             \
-            "    hint #34\n" /* bti c */                                                       \
-            "    stp x29, x30, [sp, #-32]!\n"                                                  \
-            "    .cfi_def_cfa_offset 32\n"                                                     \
-            "    .cfi_offset 29, -32\n"                                                        \
-            "    .cfi_offset 30, -24\n"                                                        \
-            "    mov x29, sp\n"                                                                \
-            "    stp x0, x1, [sp, #16]\n"                                                      \
-            "    bl " #pick "\n"                                                               \
-            "    mov x16, x0\n"                                                                \
-            "    ldp x0, x1, [sp, #16]\n"                                                      \
-            "    ldp x29, x30, [sp], #32\n"                                                    \
-            "    .cfi_def_cfa_offset 0\n"                                                      \
-            "    .cfi_restore 29\n"                                                            \
-            "    .cfi_restore 30\n"                                                            \
-            "    br x16\n"                                                                     \
-            "    .cfi_endproc\n"                                                               \
+#define TRAMPOLINE(name, pick)                                                                     \
+    __asm__(".text\n"                                                                              \
+            ".globl " #name "\n"                                                                   \
+            ".type " #name ", %function\n"                                                         \
+            ".p2align 2\n" #name ":\n"                                                             \
+            "    .cfi_startproc\n"                                                                 \
+            "    hint #34\n" /* bti c */                                                           \
+            "    stp x29, x30, [sp, #-32]!\n"                                                      \
+            "    .cfi_def_cfa_offset 32\n"                                                         \
+            "    .cfi_offset 29, -32\n"                                                            \
+            "    .cfi_offset 30, -24\n"                                                            \
+            "    mov x29, sp\n"                                                                    \
+            "    stp x0, x1, [sp, #16]\n"                                                          \
+            "    bl " #pick "\n"                                                                   \
+            "    mov x16, x0\n"                                                                    \
+            "    ldp x0, x1, [sp, #16]\n"                                                          \
+            "    ldp x29, x30, [sp], #32\n"                                                        \
+            "    .cfi_def_cfa_offset 0\n"                                                          \
+            "    .cfi_restore 29\n"                                                                \
+            "    .cfi_restore 30\n"                                                                \
+            "    br x16\n"                                                                         \
+            "    .cfi_endproc\n"                                                                   \
             ".size " #name ", .-" #name "\n")
 #endif
 

@@ -365,8 +365,8 @@ int dsql_conninfo_from_params(const dsql_pq_api *pq, const dsql_settings *settin
     dsql_conninfo *ci = conninfo_alloc(pq, settings);
     if (ci == NULL)
         return DSQL_ERR_NOMEM;
-    return conninfo_finish(ci, keywords != NULL ? keywords : none,
-                           values != NULL ? values : none, expand_dbname, out);
+    return conninfo_finish(ci, keywords != NULL ? keywords : none, values != NULL ? values : none,
+                           expand_dbname, out);
 }
 
 /* Copies n keyword/value pairs into ci's own arrays and analyses them; refuse: leave as OTHER. */
@@ -407,10 +407,9 @@ int dsql_conninfo_from_string(const dsql_pq_api *pq, const dsql_settings *settin
     return conninfo_new_own(pq, settings, kw, val, 0, 0, !blank, out);
 }
 
-int dsql_conninfo_from_setdb(const dsql_pq_api *pq, const dsql_settings *settings,
-                             const char *host, const char *port, const char *options,
-                             const char *dbname, const char *user, const char *password,
-                             dsql_conninfo **out)
+int dsql_conninfo_from_setdb(const dsql_pq_api *pq, const dsql_settings *settings, const char *host,
+                             const char *port, const char *options, const char *dbname,
+                             const char *user, const char *password, dsql_conninfo **out)
 {
     /* PQsetdbLogin: a connection-string dbName first, then each non-empty argument wins. */
     const char *kw[] = {"dbname", "host", "port", "options", "user", "password"};
@@ -472,8 +471,8 @@ void dsql_conninfo_free(dsql_conninfo *ci)
  * backend options string (words split at white space, a backslash escaping the next
  * character). Stops and returns 1 when visit does.
  */
-static int options_each(const char *opts,
-                        int (*visit)(const char *word, size_t len, void *arg), void *arg)
+static int options_each(const char *opts, int (*visit)(const char *word, size_t len, void *arg),
+                        void *arg)
 {
     const char *p = opts;
     int after_c = 0;
@@ -865,8 +864,8 @@ static int step_tls(struct rewrite *rw, dsql_error *err)
     int rank = sslmode != NULL ? dsql_sslmode_rank(sslmode) : -1;
     if (rank < floor || (rw->vpce && rank > floor)) {
         if (sslmode != NULL && rank < floor)
-            dsql_log(DSQL_LOG_WARN, "raising sslmode=%s to %s: Aurora DSQL needs %s TLS",
-                     sslmode, dsql_sslmode_name(floor),
+            dsql_log(DSQL_LOG_WARN, "raising sslmode=%s to %s: Aurora DSQL needs %s TLS", sslmode,
+                     dsql_sslmode_name(floor),
                      floor == DSQL_SSL_VERIFY_FULL ? "verified" : "at least");
         rank = floor;
         append(rw, "sslmode", dsql_sslmode_name(floor));
@@ -991,11 +990,10 @@ static int assemble(struct rewrite *rw, dsql_error *err)
     return DSQL_OK;
 }
 
-int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flags,
-                          dsql_error *err)
+int dsql_conninfo_rewrite(dsql_conninfo *ci, const dsql_signer *signer, int flags, dsql_error *err)
 {
     static int (*const steps[])(struct rewrite *, dsql_error *) = {
-        step_hosts, step_identity, step_password, step_tls,
+        step_hosts,       step_identity,         step_password, step_tls,
         step_search_path, step_application_name, assemble,
     };
     if (ci->target != DSQL_TARGET_DSQL)

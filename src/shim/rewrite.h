@@ -34,8 +34,7 @@ typedef struct dsql_pq_api {
 
 /* What signs: libdsqlauth's dsql_auth_endpoint, dsql_auth_token_for_host, dsql_token_free. */
 typedef struct dsql_signer {
-    int (*endpoint)(const char *host_or_id, char *endpoint, size_t endpoint_len,
-                    dsql_error *err);
+    int (*endpoint)(const char *host_or_id, char *endpoint, size_t endpoint_len, dsql_error *err);
     int (*token)(const char *host, const char *user, char **token, dsql_error *err);
     void (*token_free)(char *token);
 } dsql_signer;
@@ -70,8 +69,8 @@ DSQL_LOCAL int dsql_conninfo_from_string(const dsql_pq_api *pq, const dsql_setti
  * the arguments. */
 DSQL_LOCAL int dsql_conninfo_from_setdb(const dsql_pq_api *pq, const dsql_settings *settings,
                                         const char *host, const char *port, const char *options,
-                                        const char *dbname, const char *user,
-                                        const char *password, dsql_conninfo **out);
+                                        const char *dbname, const char *user, const char *password,
+                                        dsql_conninfo **out);
 
 /* 1 if host (one name, not a list) is a DSQL endpoint, cluster id, vpce name or a DSQLAUTH_HOSTS
  * match, as the rewrite decides. */

@@ -12,8 +12,8 @@
 
 extern char **environ;
 
-static const char *const sslmodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
-                                       "verify-full"};
+static const char *const sslmodes[] = {"disable", "allow",     "prefer",
+                                       "require", "verify-ca", "verify-full"};
 
 int dsql_sslmode_rank(const char *mode)
 {
@@ -127,8 +127,9 @@ static struct snapshot *snapshot_read(uint64_t fingerprint)
     const char *off = env_value("DSQLAUTH_DISABLE");
     s->pub.disabled = off != NULL && strcmp(off, "0") != 0;
     const char *dump = env_value("DSQLAUTH_PGDUMP");
-    s->pub.pgdump = dump == NULL || !(strcmp(dump, "0") == 0 || strcasecmp(dump, "off") == 0 ||
-                                      strcasecmp(dump, "no") == 0 || strcasecmp(dump, "false") == 0);
+    s->pub.pgdump =
+        dump == NULL || !(strcmp(dump, "0") == 0 || strcasecmp(dump, "off") == 0 ||
+                          strcasecmp(dump, "no") == 0 || strcasecmp(dump, "false") == 0);
     if (s->pub.schema == NULL)
         s->pub.schema = "myschema";
     s->pub.ssl_floor = DSQL_SSL_VERIFY_FULL;

@@ -30,17 +30,17 @@ DSQL_LOCAL const char *dsql_sslmode_name(int rank);
  */
 typedef struct dsql_settings {
     /* DSQLAUTH_* */
-    int disabled;              /* DSQLAUTH_DISABLE set to anything but "" or "0" */
-    int pgdump;                /* DSQLAUTH_PGDUMP: answer pg_dump's bookkeeping (default 1;
-                                  "0", "off", "no" or "false": 0) */
-    const char *hosts;         /* DSQLAUTH_HOSTS: extra host patterns (fnmatch, comma/space) */
-    const char *schema;        /* DSQLAUTH_SCHEMA, else "myschema" (never NULL) */
-    int ssl_floor;             /* DSQLAUTH_SSLMODE as a rank (default DSQL_SSL_VERIFY_FULL);
-                                  -1: a value the shim refuses, see ssl_floor_value */
+    int disabled;                /* DSQLAUTH_DISABLE set to anything but "" or "0" */
+    int pgdump;                  /* DSQLAUTH_PGDUMP: answer pg_dump's bookkeeping (default 1;
+                                    "0", "off", "no" or "false": 0) */
+    const char *hosts;           /* DSQLAUTH_HOSTS: extra host patterns (fnmatch, comma/space) */
+    const char *schema;          /* DSQLAUTH_SCHEMA, else "myschema" (never NULL) */
+    int ssl_floor;               /* DSQLAUTH_SSLMODE as a rank (default DSQL_SSL_VERIFY_FULL);
+                                    -1: a value the shim refuses, see ssl_floor_value */
     const char *ssl_floor_value; /* DSQLAUTH_SSLMODE as given, for the message */
-    const char *sslrootcert;   /* DSQLAUTH_SSLROOTCERT */
-    const char *ca_bundle;     /* the system CA bundle file for libpq < 16 (SSL_CERT_FILE, else
-                                  the first readable of the usual places), NULL if none */
+    const char *sslrootcert;     /* DSQLAUTH_SSLROOTCERT */
+    const char *ca_bundle;       /* the system CA bundle file for libpq < 16 (SSL_CERT_FILE, else
+                                    the first readable of the usual places), NULL if none */
     /* libpq's own environment defaults, which libpq applies to what the caller left unset */
     const char *pghost;
     const char *pguser;

@@ -63,7 +63,9 @@ PGconn *dsql_connect_start(const char *conninfo)
 PGconn *dsql_connectdb_params(const char *const *keywords, const char *const *values,
                               int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQCONNECTDBPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return dsql_dispatch_connect(&pq, get_signer, &c);
 }
@@ -71,17 +73,23 @@ PGconn *dsql_connectdb_params(const char *const *keywords, const char *const *va
 PGconn *dsql_connect_start_params(const char *const *keywords, const char *const *values,
                                   int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQCONNECTSTARTPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQCONNECTSTARTPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return dsql_dispatch_connect(&pq, get_signer, &c);
 }
 
 PGconn *dsql_setdb_login(const char *pghost, const char *pgport, const char *pgoptions,
-                         const char *pgtty, const char *dbName, const char *login,
-                         const char *pwd)
+                         const char *pgtty, const char *dbName, const char *login, const char *pwd)
 {
-    dsql_call c = {.entry = DSQL_PQSETDBLOGIN, .host = pghost, .port = pgport,
-                   .options = pgoptions, .tty = pgtty, .dbname = dbName, .user = login,
+    dsql_call c = {.entry = DSQL_PQSETDBLOGIN,
+                   .host = pghost,
+                   .port = pgport,
+                   .options = pgoptions,
+                   .tty = pgtty,
+                   .dbname = dbName,
+                   .user = login,
                    .password = pwd};
     return dsql_dispatch_connect(&pq, get_signer, &c);
 }
@@ -92,10 +100,11 @@ PGPing dsql_ping(const char *conninfo)
     return dsql_dispatch_ping(&pq, get_signer, &c);
 }
 
-PGPing dsql_ping_params(const char *const *keywords, const char *const *values,
-                        int expand_dbname)
+PGPing dsql_ping_params(const char *const *keywords, const char *const *values, int expand_dbname)
 {
-    dsql_call c = {.entry = DSQL_PQPINGPARAMS, .keywords = keywords, .values = values,
+    dsql_call c = {.entry = DSQL_PQPINGPARAMS,
+                   .keywords = keywords,
+                   .values = values,
                    .expand = expand_dbname};
     return dsql_dispatch_ping(&pq, get_signer, &c);
 }

@@ -107,8 +107,7 @@ int dsql_endpoint_resolve(const char *host_or_id, const char *region, char *endp
 {
     char h[DSQL_HOST_MAX];
     if (dsql_normalize_host(host_or_id, h, sizeof h) != 0)
-        return dsql_seterr(err, DSQL_ERR_INVALID,
-                           "endpoint: '%s' is not a host name or cluster id",
+        return dsql_seterr(err, DSQL_ERR_INVALID, "endpoint: '%s' is not a host name or cluster id",
                            host_or_id == NULL ? "(null)" : host_or_id);
     if (dsql_is_cluster_id(h)) {
         if (!dsql_valid_region(region))

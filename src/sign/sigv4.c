@@ -62,8 +62,8 @@ static struct thread_ctx *thread_ctx(void)
     };
     t = calloc(1, sizeof *t);
     if (t == NULL || (t->md = EVP_MD_CTX_new()) == NULL ||
-        (t->mac = EVP_MAC_CTX_new(hmac_mac)) == NULL || EVP_MAC_CTX_set_params(t->mac, params) != 1 ||
-        pthread_setspecific(ctx_key, t) != 0) {
+        (t->mac = EVP_MAC_CTX_new(hmac_mac)) == NULL ||
+        EVP_MAC_CTX_set_params(t->mac, params) != 1 || pthread_setspecific(ctx_key, t) != 0) {
         thread_ctx_free(t);
         return NULL;
     }
@@ -147,8 +147,7 @@ int dsql_amz_time_parse(const char *s, int64_t *t)
     if (strlen(s) != DSQL_AMZ_DATETIME_LEN || s[8] != 'T' || s[15] != 'Z')
         return -1;
     if (parse_digits(s, 4, &y) || parse_digits(s + 4, 2, &mo) || parse_digits(s + 6, 2, &d) ||
-        parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) ||
-        parse_digits(s + 13, 2, &se))
+        parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) || parse_digits(s + 13, 2, &se))
         return -1;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)

@@ -85,8 +85,8 @@ typedef struct dsql_sigv4_header {
 DSQL_LOCAL int dsql_sigv4_authorization(dsql_buf *out, const char *access_key_id,
                                         const unsigned char key[DSQL_SHA256_LEN],
                                         const char *amz_datetime, const char *region,
-                                        const char *service, const char *method,
-                                        const char *path, const char *canonical_query,
+                                        const char *service, const char *method, const char *path,
+                                        const char *canonical_query,
                                         const dsql_sigv4_header *headers, size_t n_headers,
                                         const char *payload_hash_hex);
 

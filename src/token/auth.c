@@ -39,8 +39,7 @@ static int region_for(const char *host, char *region, size_t len, dsql_error *er
     return dsql_auth_region(host, region, len, NULL, 0, err);
 }
 
-int dsql_auth_endpoint(const char *host_or_id, char *endpoint, size_t endpoint_len,
-                       dsql_error *err)
+int dsql_auth_endpoint(const char *host_or_id, char *endpoint, size_t endpoint_len, dsql_error *err)
 {
     char region[DSQL_REGION_MAX] = "";
     if (host_or_id != NULL && dsql_is_cluster_id(host_or_id)) {

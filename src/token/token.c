@@ -18,18 +18,30 @@ const char *dsql_version(void)
 const char *dsql_strerror(int code)
 {
     switch (code) {
-    case DSQL_OK: return "success";
-    case DSQL_ERR_INVALID: return "invalid argument";
-    case DSQL_ERR_NOMEM: return "out of memory";
-    case DSQL_ERR_NO_CREDENTIALS: return "no AWS credentials found";
-    case DSQL_ERR_CREDENTIALS: return "a credential source failed";
-    case DSQL_ERR_REGION: return "no usable AWS region";
-    case DSQL_ERR_CONFIG: return "AWS config or credentials file unusable";
-    case DSQL_ERR_IO: return "I/O error";
-    case DSQL_ERR_HTTP: return "HTTP credential endpoint failed";
-    case DSQL_ERR_CRYPTO: return "cryptography failure";
-    case DSQL_ERR_AUTH: return "token verification failed";
-    default: return "unknown error";
+    case DSQL_OK:
+        return "success";
+    case DSQL_ERR_INVALID:
+        return "invalid argument";
+    case DSQL_ERR_NOMEM:
+        return "out of memory";
+    case DSQL_ERR_NO_CREDENTIALS:
+        return "no AWS credentials found";
+    case DSQL_ERR_CREDENTIALS:
+        return "a credential source failed";
+    case DSQL_ERR_REGION:
+        return "no usable AWS region";
+    case DSQL_ERR_CONFIG:
+        return "AWS config or credentials file unusable";
+    case DSQL_ERR_IO:
+        return "I/O error";
+    case DSQL_ERR_HTTP:
+        return "HTTP credential endpoint failed";
+    case DSQL_ERR_CRYPTO:
+        return "cryptography failure";
+    case DSQL_ERR_AUTH:
+        return "token verification failed";
+    default:
+        return "unknown error";
     }
 }
 
@@ -48,7 +60,8 @@ int dsql_token_generate(dsql_credentials *creds, const dsql_token_params *p, cha
     dsql_buf_init(&sts);
 
     if (creds == NULL || p == NULL || token == NULL) {
-        rc = dsql_seterr(err, DSQL_ERR_INVALID, "token: credentials, parameters and output are required");
+        rc = dsql_seterr(err, DSQL_ERR_INVALID,
+                         "token: credentials, parameters and output are required");
         goto out;
     }
     if (dsql_normalize_host(p->hostname, host, sizeof host) != 0) {

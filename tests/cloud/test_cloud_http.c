@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_http.c: the bounded HTTP client against a real loopback server, failure by failure. */
-#include "fake_aws.h"
 #include "creds/http.h"
+#include "fake_aws.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

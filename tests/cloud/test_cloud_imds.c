@@ -97,7 +97,8 @@ Test(imds, token_403_falls_back_to_v1)
     expect_ok(&o);
     cr_assert_eq(fake_server_count(&fs, "PUT", "/latest/api/token"), 1);
     cr_assert_eq(fake_server_count(&fs, "GET", ROLE "my-role"), 1);
-    cr_assert(!fake_server_log_has(&fs, "x-aws-ec2-metadata-token\":"), "IMDSv1 requests carry no token");
+    cr_assert(!fake_server_log_has(&fs, "x-aws-ec2-metadata-token\":"),
+              "IMDSv1 requests carry no token");
 }
 
 Test(imds, token_404_and_405_fall_back_too)

@@ -90,11 +90,12 @@ Test(cli, prints_the_reference_token)
     const char *args[] = {"--hostname", HOST, "--signing-time", "2026-01-02T03:04:05Z", NULL};
     run_tool(&r, args);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert_str_eq(r.out, HOST "/?Action=DbConnect&X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                             "&X-Amz-Credential=" AKID "%2F20260102%2Fus-east-1%2Fdsql%2F"
-                             "aws4_request&X-Amz-Date=20260102T030405Z&X-Amz-Expires=900"
-                             "&X-Amz-SignedHeaders=host&X-Amz-Signature="
-                             "8b6d2b8ab29be458983603748d1dadf7ad5f11accec2fc0aa852a24a4298fbd5\n");
+    cr_assert_str_eq(r.out,
+                     HOST "/?Action=DbConnect&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                          "&X-Amz-Credential=" AKID "%2F20260102%2Fus-east-1%2Fdsql%2F"
+                          "aws4_request&X-Amz-Date=20260102T030405Z&X-Amz-Expires=900"
+                          "&X-Amz-SignedHeaders=host&X-Amz-Signature="
+                          "8b6d2b8ab29be458983603748d1dadf7ad5f11accec2fc0aa852a24a4298fbd5\n");
     cr_assert_str_eq(r.err, "");
 }
 
@@ -126,8 +127,8 @@ Test(cli, bare_cluster_id_expands_with_the_region)
                           NULL};
     run_tool(&r, args);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert_eq(strncmp(r.out, "abcdefghijklmnopqrstuvwx12.dsql.us-east-2.on.aws/?Action=", 57),
-                 0, "%s", r.out);
+    cr_assert_eq(strncmp(r.out, "abcdefghijklmnopqrstuvwx12.dsql.us-east-2.on.aws/?Action=", 57), 0,
+                 "%s", r.out);
 }
 
 static void expect_error(const char *const *args, const char *needle)

@@ -54,8 +54,9 @@ Test(endpoint, expansion)
 {
     char ep[DSQL_HOST_MAX];
     dsql_error err = {0};
-    cr_assert_eq(dsql_endpoint_resolve("abcdefghijklmnopqrstuvwx12", "eu-west-1", ep, sizeof ep,
-                                       &err), DSQL_OK);
+    cr_assert_eq(
+        dsql_endpoint_resolve("abcdefghijklmnopqrstuvwx12", "eu-west-1", ep, sizeof ep, &err),
+        DSQL_OK);
     cr_assert_str_eq(ep, "abcdefghijklmnopqrstuvwx12.dsql.eu-west-1.on.aws");
     cr_assert_eq(dsql_endpoint_resolve("Host.Example.COM.:5432", NULL, ep, sizeof ep, &err),
                  DSQL_OK);
@@ -66,6 +67,7 @@ Test(endpoint, expansion)
     cr_assert_eq(dsql_endpoint_resolve("bad host", "us-east-1", ep, sizeof ep, &err),
                  DSQL_ERR_INVALID);
     char tiny[8];
-    cr_assert_eq(dsql_endpoint_resolve("abcdefghijklmnopqrstuvwx12", "us-east-1", tiny,
-                                       sizeof tiny, &err), DSQL_ERR_INVALID);
+    cr_assert_eq(
+        dsql_endpoint_resolve("abcdefghijklmnopqrstuvwx12", "us-east-1", tiny, sizeof tiny, &err),
+        DSQL_ERR_INVALID);
 }

@@ -7,9 +7,9 @@
 
 /* AWS General Reference, "Signature Version 4 signing process": the IAM ListUsers example. */
 #define EX_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define EX_CREQ                                                                                   \
-    "GET\n/\nAction=ListUsers&Version=2010-05-08\n"                                               \
-    "content-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\n"     \
+#define EX_CREQ                                                                                    \
+    "GET\n/\nAction=ListUsers&Version=2010-05-08\n"                                                \
+    "content-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\n"      \
     "x-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n" DSQL_EMPTY_SHA256_HEX
 
 Test(sigv4, derives_the_documented_signing_keys)
@@ -119,9 +119,15 @@ Test(sigv4, time_parsing_round_trips_and_rejects_garbage)
         cr_assert_eq(dsql_amz_time_parse(at.datetime, &v), 0);
         cr_assert_eq(v, t, "round trip of %s", at.datetime);
     }
-    const char *bad[] = {"", "20260101T000000", "20260101T000000ZZ", "2026010XT000000Z",
-                         "20261301T000000Z", "20260230T000000Z", "20250229T000000Z",
-                         "20260101T250000Z", "20260101 000000Z"};
+    const char *bad[] = {"",
+                         "20260101T000000",
+                         "20260101T000000ZZ",
+                         "2026010XT000000Z",
+                         "20261301T000000Z",
+                         "20260230T000000Z",
+                         "20250229T000000Z",
+                         "20260101T250000Z",
+                         "20260101 000000Z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_eq(dsql_amz_time_parse(bad[i], &v), -1, "accepted '%s'", bad[i]);
     cr_assert_eq(dsql_amz_time_parse("20240229T120000Z", &v), 0);

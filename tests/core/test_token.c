@@ -42,8 +42,8 @@ static const struct vector golden[] = {
      "a+b/c+d/e+f/g+h/i+j/k+l/m+n/o+p/q+r/s", STOKEN, 1, 0, 1767323045,
      "bf7748890e9b7306a251520b4a08356416ef00dab5d44e0acb7a377bfd953761"},
     {"k5abcdefghijklmnopqrstuvwx.dsql.ap-northeast-1.on.aws", "ap-northeast-1",
-     "ASIAEXAMPLEKEY12345", "++//++//++//++//++//++//++//++//++//++/+", NULL, 604800, 1,
-     1767323045, "75e40919a807c2600e1b9cbed6351af53b03a929519ad7c8f34c786949803146"},
+     "ASIAEXAMPLEKEY12345", "++//++//++//++//++//++//++//++//++//++/+", NULL, 604800, 1, 1767323045,
+     "75e40919a807c2600e1b9cbed6351af53b03a929519ad7c8f34c786949803146"},
     /* One second either side of midnight: the date in the scope rolls over. */
     {HOST, "us-east-1", AKID, SECRET, NULL, 900, 0, 1767225599,
      "21d7e94c960552cd42124219e6f9e751b89bbad6c3f9cfbbd61ff3686887654c"},
@@ -66,8 +66,11 @@ static dsql_credentials *creds_of(const struct vector *v)
 
 static char *sign(dsql_credentials *c, const struct vector *v, const char *host)
 {
-    dsql_token_params p = {.hostname = host ? host : v->host, .region = v->region,
-                           .admin = v->admin, .expires_in = v->expires, .signing_time = v->when};
+    dsql_token_params p = {.hostname = host ? host : v->host,
+                           .region = v->region,
+                           .admin = v->admin,
+                           .expires_in = v->expires,
+                           .signing_time = v->when};
     char *tok = NULL;
     dsql_error err;
     int rc = dsql_token_generate(c, &p, &tok, &err);
@@ -97,13 +100,14 @@ Test(token, exact_layout)
 {
     dsql_credentials *c = creds_of(&golden[3]);
     char *tok = sign(c, &golden[3], NULL);
-    cr_assert_str_eq(tok, HOST "/?Action=DbConnectAdmin&X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                           "&X-Amz-Credential=" AKID "%2F20260102%2Fus-east-1%2Fdsql%2Faws4_request"
-                           "&X-Amz-Date=20260102T030405Z&X-Amz-Expires=900"
-                           "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2F%2F%2F"
-                           "wEaCXVzLWVhc3QtMSJHMEUCIQ%2B%2F%3D&X-Amz-SignedHeaders=host"
-                           "&X-Amz-Signature=046d4fc03c0cb7389b1e11d1fceddaaebed0c06cd09624a6adc3d106"
-                           "fd1a0472");
+    cr_assert_str_eq(tok, HOST
+                     "/?Action=DbConnectAdmin&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                     "&X-Amz-Credential=" AKID "%2F20260102%2Fus-east-1%2Fdsql%2Faws4_request"
+                     "&X-Amz-Date=20260102T030405Z&X-Amz-Expires=900"
+                     "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2F%2F%2F"
+                     "wEaCXVzLWVhc3QtMSJHMEUCIQ%2B%2F%3D&X-Amz-SignedHeaders=host"
+                     "&X-Amz-Signature=046d4fc03c0cb7389b1e11d1fceddaaebed0c06cd09624a6adc3d106"
+                     "fd1a0472");
     cr_assert_null(strstr(tok, "https://"));
     dsql_token_free(tok);
     dsql_credentials_free(c);
@@ -172,8 +176,8 @@ Test(token, rejects_bad_input_with_a_clear_error)
 Test(token, expiry_is_capped_at_the_credentials_own)
 {
     dsql_credentials *c = NULL;
-    cr_assert_eq(dsql_credentials_new(AKID, SECRET, STOKEN, 1767323045 + 300, "test-src", &c,
-                                      NULL), DSQL_OK);
+    cr_assert_eq(dsql_credentials_new(AKID, SECRET, STOKEN, 1767323045 + 300, "test-src", &c, NULL),
+                 DSQL_OK);
     dsql_token_params p = {.hostname = HOST, .region = "us-east-1", .signing_time = 1767323045};
     char *tok = NULL;
     cr_assert_eq(dsql_token_generate(c, &p, &tok, NULL), DSQL_OK);
@@ -189,7 +193,9 @@ Test(token, every_expiry_bound_is_accepted)
     dsql_credentials *c = creds_of(&golden[0]);
     int64_t e[] = {1, 900, 604800};
     for (size_t i = 0; i < 3; i++) {
-        dsql_token_params p = {.hostname = HOST, .region = "us-east-1", .expires_in = e[i],
+        dsql_token_params p = {.hostname = HOST,
+                               .region = "us-east-1",
+                               .expires_in = e[i],
                                .signing_time = 1767323045};
         char *tok = NULL;
         char want[64];
@@ -230,8 +236,11 @@ static void *sign_many(void *arg)
     dsql_credentials *c = arg;
     for (int i = 0; i < 500; i++) {
         const struct vector *v = &golden[i % 2];
-        dsql_token_params p = {.hostname = v->host, .region = v->region, .admin = v->admin,
-                               .expires_in = v->expires, .signing_time = v->when};
+        dsql_token_params p = {.hostname = v->host,
+                               .region = v->region,
+                               .admin = v->admin,
+                               .expires_in = v->expires,
+                               .signing_time = v->when};
         char *tok = NULL;
         if (dsql_token_generate(c, &p, &tok, NULL) != DSQL_OK)
             return (void *)1;
@@ -294,8 +303,8 @@ Test(token, matches_botocore_on_random_inputs, .timeout = 60)
     enum { N = 300 };
     static char lines[N][1024];
     static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
-    static const char *regions[] = {"us-east-1", "us-east-2", "eu-west-1", "ap-northeast-1",
-                                    "eu-central-1", "us-west-2"};
+    static const char *regions[] = {"us-east-1",      "us-east-2",    "eu-west-1",
+                                    "ap-northeast-1", "eu-central-1", "us-west-2"};
     srand(12345);
     for (int i = 0; i < N; i++) {
         char secret[41], st[200], id[27];
@@ -312,15 +321,15 @@ Test(token, matches_botocore_on_random_inputs, .timeout = 60)
         const char *region = regions[rand() % 6];
         long long expires = 1 + rand() % 604800;
         long long when = 946684800LL + (long long)(rand() % 1000000) * 3000;
-        snprintf(lines[i], sizeof lines[i], "%s.dsql.%s.on.aws\t%s\tAKIA%08dEXAMPLE\t%s\t%s\t%lld\t%d\t%lld",
-                 id, region, region, i, secret, st, expires, i % 2, when);
+        snprintf(lines[i], sizeof lines[i],
+                 "%s.dsql.%s.on.aws\t%s\tAKIA%08dEXAMPLE\t%s\t%s\t%lld\t%d\t%lld", id, region,
+                 region, i, secret, st, expires, i % 2, when);
         fprintf(in, "%s\n", lines[i]);
     }
     fclose(in);
 
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/core/ref_botocore.py < %s", root,
-             in_path);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/core/ref_botocore.py < %s", root, in_path);
     FILE *ref = popen(cmd, "r");
     cr_assert_not_null(ref);
     static char want[8192];
@@ -348,8 +357,8 @@ Test(token, matches_botocore_on_random_inputs, .timeout = 60)
         expires = atoll(f[5]);
         admin = atoi(f[6]);
         when = atoll(f[7]);
-        struct vector v = {host, region, akid, secret, st[0] ? st : NULL, expires, admin, when,
-                           NULL};
+        struct vector v = {host,    region, akid, secret, st[0] ? st : NULL,
+                           expires, admin,  when, NULL};
         dsql_credentials *c = creds_of(&v);
         char *tok = sign(c, &v, NULL);
         const char *ws = strstr(want, "&X-Amz-Signature=");

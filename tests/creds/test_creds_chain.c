@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_chain.c: chain order, the process-wide cache, refresh windows, threads and fork. */
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 #include "scratch.h"
 
 #include <criterion/criterion.h>
@@ -90,9 +90,9 @@ Test(chain, order_and_source_names)
              cfg);
     scratch_write(dir, "config", both, 0644);
     scratch_write(dir, "credentials",
-             "[default]\naws_access_key_id = AKIDSHARED\n"
-             "aws_secret_access_key = s\n",
-             0644);
+                  "[default]\naws_access_key_id = AKIDSHARED\n"
+                  "aws_secret_access_key = s\n",
+                  0644);
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
     for (int step = 0; step < 4; step++) {
@@ -261,9 +261,9 @@ Test(chain, static_credentials_never_refresh)
 {
     dsql_creds_chain_set_clock(fake_clock);
     scratch_write(dir, "credentials",
-             "[default]\naws_access_key_id = AKIDSTATIC\n"
-             "aws_secret_access_key = s\n",
-             0644);
+                  "[default]\naws_access_key_id = AKIDSTATIC\n"
+                  "aws_secret_access_key = s\n",
+                  0644);
     fake_now = T0;
     expect_key(NULL, "AKIDSTATIC");
     unlink(getenv("AWS_SHARED_CREDENTIALS_FILE"));
@@ -275,8 +275,8 @@ Test(chain, named_profile_skips_env_and_is_cached_apart)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
-    scratch_write(dir, "credentials", "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n",
-             0644);
+    scratch_write(dir, "credentials",
+                  "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n", 0644);
     setenv("AWS_PROFILE", "dev", 1);
     expect_key(NULL, "AKIDENV");
     expect_key("dev", "AKIDDEV");

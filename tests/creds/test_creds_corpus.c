@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_corpus.c: every case of tests/creds/corpus through the public API, exact messages. */
-#include "scratch.h"
 #include "dsqlauth.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

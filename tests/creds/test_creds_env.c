@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_env.c: the environment source, with botocore's EnvProvider rules. */
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 #include "creds/env.h"
 #include "creds/profile.h"
 #include "scratch.h"

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* test_ini.c: the ~/.aws parser (configparser's rules), shlex.split and ISO 8601 timestamps. */
-#include "scratch.h"
 #include "creds/ini.h"
 #include "creds/iso8601.h"
 #include "creds/shlex.h"
+#include "scratch.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

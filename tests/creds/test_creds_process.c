@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_process.c: credential_process: JSON, errors, quoting without a shell, caps. */
-#include "creds/creds.h"
 #include "creds/chain.h"
+#include "creds/creds.h"
 #include "creds/process.h"
 #include "scratch.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_region.c: region resolution order and validation, and reading profile settings. */
-#include "scratch.h"
 #include "creds/region.h"
+#include "scratch.h"
 #include "token/auth.h"
 
 #include <criterion/criterion.h>
@@ -18,9 +18,9 @@ static void setup(void)
     dir = scratch_dir();
     scratch_isolate_env(dir);
     scratch_write(dir, "config",
-             "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
-             "[profile bad]\nregion = US East 1\n[profile none]\noutput = json\n",
-             0644);
+                  "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
+                  "[profile bad]\nregion = US East 1\n[profile none]\noutput = json\n",
+                  0644);
 }
 
 TestSuite(region, .init = setup);
@@ -134,9 +134,9 @@ static const char *origin_of(const char *host, const char *profile)
     char r[DSQL_REGION_MAX];
     dsql_error err = {0};
     snprintf(origin, sizeof origin, "untouched");
-    cr_assert_eq(dsql_region_resolve_origin(NULL, host, profile, r, sizeof r, origin, sizeof origin,
-                                            &err),
-                 DSQL_OK, "%s", err.message);
+    cr_assert_eq(
+        dsql_region_resolve_origin(NULL, host, profile, r, sizeof r, origin, sizeof origin, &err),
+        DSQL_OK, "%s", err.message);
     return origin;
 }
 
@@ -156,15 +156,15 @@ Test(region_origin, names_each_step)
                                             sizeof origin, &err),
                  DSQL_OK);
     cr_assert_str_eq(origin, "the explicit region");
-    cr_assert_eq(dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin,
-                                            &err),
-                 DSQL_OK, "AWS_REGION still answers");
+    cr_assert_eq(
+        dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin, &err),
+        DSQL_OK, "AWS_REGION still answers");
     unsetenv("AWS_REGION");
     unsetenv("AWS_DEFAULT_REGION");
     strcpy(origin, "untouched");
-    cr_assert_eq(dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin,
-                                            &err),
-                 DSQL_ERR_REGION);
+    cr_assert_eq(
+        dsql_region_resolve_origin(NULL, NULL, "none", r, sizeof r, origin, sizeof origin, &err),
+        DSQL_ERR_REGION);
     cr_assert_str_eq(origin, "untouched", "left alone on failure");
 }
 

@@ -26,8 +26,7 @@ static const struct {
     {PQ "FATAL:  IAM authentication failed for user \"app\"\n", "app", REFUSAL_EXPIRED},
     {PQ "FATAL:  unable to accept connection, waking up cluster, please retry later\n", "admin",
      REFUSAL_BUSY},
-    {PQ "FATAL:  Unable to accept connection, too many open connections.\n", "admin",
-     REFUSAL_BUSY},
+    {PQ "FATAL:  Unable to accept connection, too many open connections.\n", "admin", REFUSAL_BUSY},
     {PQ "FATAL:  Unable to accept connection, rate exceeded.\n", "admin", REFUSAL_BUSY},
     {PQ "FATAL:  unable to accept connection, sni was not received\n", "admin", REFUSAL_TLS},
     {PQ "FATAL:  Role app does not exist\n", "app", REFUSAL_UNKNOWN_ROLE},
@@ -42,8 +41,8 @@ static const struct {
     {PQ "FATAL:  password authentication failed for user \"admin\": unknown access key id "
         "****************WXYZ\n",
      "admin", REFUSAL_ACCESS_DENIED},
-    {PQ "FATAL:  password authentication failed for user \"admin\": signature mismatch\n",
-     "admin", REFUSAL_ACCESS_DENIED},
+    {PQ "FATAL:  password authentication failed for user \"admin\": signature mismatch\n", "admin",
+     REFUSAL_ACCESS_DENIED},
     {PQ "FATAL:  password authentication failed for user \"admin\": token is for host "
         "b.dsql.us-east-1.on.aws, not c.dsql.us-east-1.on.aws\n",
      "admin", REFUSAL_UNKNOWN_CLUSTER},
@@ -70,9 +69,9 @@ Test(translate, each_answer_to_its_meaning)
         char advice[1024];
         enum doctor_refusal got =
             doctor_translate_login(table[i].message, table[i].user, advice, sizeof advice);
-        cr_expect(eq(str, (char *)doctor_refusal_name(got),
-                     (char *)doctor_refusal_name(table[i].kind)),
-                  "%s", table[i].message);
+        cr_expect(
+            eq(str, (char *)doctor_refusal_name(got), (char *)doctor_refusal_name(table[i].kind)),
+            "%s", table[i].message);
         cr_expect(gt(sz, strlen(advice), 20), "advice for %s", table[i].message);
     }
 }
@@ -80,8 +79,8 @@ Test(translate, each_answer_to_its_meaning)
 Test(translate, advice_names_the_role_and_what_to_run)
 {
     char advice[1024];
-    doctor_translate_login(PQ "FATAL:  unable to accept connection, access denied\n", "app",
-                           advice, sizeof advice);
+    doctor_translate_login(PQ "FATAL:  unable to accept connection, access denied\n", "app", advice,
+                           sizeof advice);
     cr_expect(ne(ptr, strstr(advice, "AWS IAM GRANT app TO"), NULL), "%s", advice);
     cr_expect(ne(ptr, strstr(advice, "dsql:DbConnect "), NULL), "%s", advice);
     doctor_translate_login(PQ "FATAL:  unable to accept connection, access denied\n", "admin",
@@ -101,8 +100,8 @@ Test(translate, server_words_are_quoted_with_the_hint)
     cr_expect(eq(str, words,
                  "unable to accept connection, access denied; HINT: Wrong user to action "
                  "mapping. user: admin, action: DbConnect"));
-    doctor_server_words("server closed the connection unexpectedly\n\tThis probably means\n",
-                        words, sizeof words);
+    doctor_server_words("server closed the connection unexpectedly\n\tThis probably means\n", words,
+                        sizeof words);
     cr_expect(eq(str, words, "server closed the connection unexpectedly"));
 }
 

@@ -62,7 +62,8 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the endpoint from outside ---------------------------------------------------------------- */
+/* ---- the endpoint from outside ----------------------------------------------------------------
+ */
 
 static long front_pid(void)
 {
@@ -174,7 +175,8 @@ static int baseline_fds(long pid, const char *token)
     return n;
 }
 
-/* ---- the well-behaved client ------------------------------------------------------------------ */
+/* ---- the well-behaved client ------------------------------------------------------------------
+ */
 
 #define MAX_SAMPLES 4096
 
@@ -213,18 +215,19 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* ---- abusive clients (raw sockets; no criterion asserts off the main thread) ------------------ */
+/* ---- abusive clients (raw sockets; no criterion asserts off the main thread) ------------------
+ */
 
 enum kind {
-    HALF_SSLREQUEST,  /* 4 of the SSLRequest's 8 bytes, then close */
-    SILENT,           /* 4 bytes, then silence: the front must cut it off */
-    TLS_CUT,          /* SSLRequest, then a ClientHello, then close mid-handshake */
-    NO_PASSWORD,      /* TLS, StartupMessage, the password request read, then close */
-    PASSWORD_RESET,   /* ... a valid password sent, then a TCP reset */
+    HALF_SSLREQUEST, /* 4 of the SSLRequest's 8 bytes, then close */
+    SILENT,          /* 4 bytes, then silence: the front must cut it off */
+    TLS_CUT,         /* SSLRequest, then a ClientHello, then close mid-handshake */
+    NO_PASSWORD,     /* TLS, StartupMessage, the password request read, then close */
+    PASSWORD_RESET,  /* ... a valid password sent, then a TCP reset */
 };
 
-static const char *const kind_names[KINDS] = {"half SSLRequest", "silent", "TLS cut",
-                                              "no password", "password then reset"};
+static const char *const kind_names[KINDS] = {"half SSLRequest", "silent", "TLS cut", "no password",
+                                              "password then reset"};
 
 typedef struct client {
     enum kind kind;
@@ -363,7 +366,8 @@ static void vanish(client *cl)
     cl->ssl = NULL;
 }
 
-/* ---- the peak --------------------------------------------------------------------------------- */
+/* ---- the peak ---------------------------------------------------------------------------------
+ */
 
 typedef struct opener {
     pthread_t t;
@@ -424,8 +428,8 @@ static void scale(void)
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)TOTAL + 100) {
         total = (int)rl.rlim_cur - 100;
         sessions = total * 3 / 5;
-        fprintf(stderr, "# only %ld descriptors: %d connections instead of %d\n",
-                (long)rl.rlim_cur, total, TOTAL);
+        fprintf(stderr, "# only %ld descriptors: %d connections instead of %d\n", (long)rl.rlim_cur,
+                total, TOTAL);
     }
 }
 
@@ -437,8 +441,8 @@ Test(endpoint, five_hundred_clients_some_abusive_leave_nothing_behind, .timeout 
     cr_assert(h_alive(pid), "no front pid in %s", h_dir());
     long long soft, hard;
     fd_limits(pid, &soft, &hard);
-    fprintf(stderr, "# front pid %ld: open files soft %lld hard %lld (started with soft %d)\n", pid, soft,
-           hard, LOW_SOFT_LIMIT);
+    fprintf(stderr, "# front pid %ld: open files soft %lld hard %lld (started with soft %d)\n", pid,
+            soft, hard, LOW_SOFT_LIMIT);
     cr_assert_eq(soft, hard > (1 << 20) ? (1 << 20) : hard,
                  "the front kept an open-files soft limit of %lld (hard %lld)", soft, hard);
 
@@ -506,13 +510,14 @@ Test(endpoint, five_hundred_clients_some_abusive_leave_nothing_behind, .timeout 
         pthread_join(o[i].t, NULL);
     pthread_join(resetter, NULL);
 
-    fprintf(stderr, "# peak after %lld ms (sessions open after %lld ms): %d sessions + %d abusive "
-           "clients open; the front holds %d descriptors (%d idle), PostgreSQL %d client "
-           "sessions\n",
-           open_ms, sessions_ms, opened, nabusive, peak_fds, baseline, peak_sessions);
+    fprintf(stderr,
+            "# peak after %lld ms (sessions open after %lld ms): %d sessions + %d abusive "
+            "clients open; the front holds %d descriptors (%d idle), PostgreSQL %d client "
+            "sessions\n",
+            open_ms, sessions_ms, opened, nabusive, peak_fds, baseline, peak_sessions);
     for (int k = 0; k < KINDS; k++)
         fprintf(stderr, "#   %s: %d of %d got as far as intended\n", kind_names[k], ready[k],
-               nabusive / KINDS);
+                nabusive / KINDS);
     fprintf(stderr, "#   password then immediate reset: %d of %d\n", resets_done, RESETS);
     cr_assert_eq(opened, sessions, "only %d of %d sessions opened", opened, sessions);
     for (int k = 0; k < KINDS; k++)
@@ -552,10 +557,11 @@ Test(endpoint, five_hundred_clients_some_abusive_leave_nothing_behind, .timeout 
     /* Bounds: absolute, or relative to the idle latency on a machine busy with other work. */
     long long p50_max = CHECKER_P50_MS > 5 * idle_p50 ? CHECKER_P50_MS : 5 * idle_p50;
     long long worst_max = CHECKER_MAX_MS > 15 * idle_p50 ? CHECKER_MAX_MS : 15 * idle_p50;
-    fprintf(stderr, "# well-behaved client: %d connections, %d failed, median %lld ms, p90 %lld ms, "
-           "slowest %lld ms (idle median %lld ms; bounds %lld and %lld ms)\n",
-           checker.n, checker.failed, p50, checker.n ? checker.ms[checker.n * 9 / 10] : 0, worst,
-           idle_p50, p50_max, worst_max);
+    fprintf(stderr,
+            "# well-behaved client: %d connections, %d failed, median %lld ms, p90 %lld ms, "
+            "slowest %lld ms (idle median %lld ms; bounds %lld and %lld ms)\n",
+            checker.n, checker.failed, p50, checker.n ? checker.ms[checker.n * 9 / 10] : 0, worst,
+            idle_p50, p50_max, worst_max);
     fflush(stderr);
     cr_assert_eq(checker.failed, 0, "the well-behaved client failed: %s", checker.first_error);
     cr_assert_gt(checker.n, 5);

@@ -13,8 +13,8 @@
 #include "creds/creds.h"
 #include "creds/imds.h"
 #include "dsqlauth-pq.h"
-#include "fake_aws.h"
 #include "endpoint.h"
+#include "fake_aws.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -46,8 +46,8 @@
 #define SLACK_MS 2500
 #define SLOW_MS 5000 /* the slow mode's delay: an attempt that waited for it is over budget */
 
-#define WORKERS 16   /* through the shim's connect path */
-#define DIRECT 4     /* dsql_creds_fetch_imds itself, concurrently */
+#define WORKERS 16 /* through the shim's connect path */
+#define DIRECT 4   /* dsql_creds_fetch_imds itself, concurrently */
 #define PHASE_MS 1200
 #define CLEAR_EVERY_MS 150
 #define JOIN_GRACE_S 30
@@ -120,11 +120,10 @@ static char *scenario(void)
     json_t *modes = json_object();
     json_object_set_new(modes, "ok", mode(ok_token(), ok_role(), ok_doc(), 0));
     /* Every answer well beyond the timeout. */
-    json_object_set_new(
-        modes, "slow",
-        mode(json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "STORM-TOKEN"),
-             json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", ROLE),
-             json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "{}"), 0));
+    json_object_set_new(modes, "slow",
+                        mode(json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "STORM-TOKEN"),
+                             json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", ROLE),
+                             json_pack("[{s:i, s:s}]", "delay_ms", SLOW_MS, "body", "{}"), 0));
     /* The document arrives a byte every 50 ms: each read is in time, the whole is not. */
     json_t *trickled = doc(AKID, SECRET, SESSION);
     json_object_set_new(trickled, "trickle_ms", json_integer(50));
@@ -135,15 +134,15 @@ static char *scenario(void)
         modes, "drop",
         mode(json_pack("[o, {s:b}]", resp_body("STORM-TOKEN"), "close", 1),
              json_pack("[o, {s:b}, o]", resp_body(ROLE), "reset", 1, resp_body(ROLE)),
-             json_pack("[{s:s, s:b}, {s:b}, {s:b}]", "body", "{\"Code\":\"Success\",",
-                       "truncate", 1, "reset", 1, "close", 1),
+             json_pack("[{s:s, s:b}, {s:b}, {s:b}]", "body", "{\"Code\":\"Success\",", "truncate",
+                       1, "reset", 1, "close", 1),
              1));
     /* Garbage: HTML, JSON cut short (with a matching length), wrong types, an error document,
      * an empty body, an oversized body, a missing member, a role name that is not one. */
     json_object_set_new(
         modes, "garbage",
-        mode(json_pack("[o, o, o]", resp_body("STORM-TOKEN"),
-                       resp_body("STORM\r\nX-Injected: yes"), resp_body("")),
+        mode(json_pack("[o, o, o]", resp_body("STORM-TOKEN"), resp_body("STORM\r\nX-Injected: yes"),
+                       resp_body("")),
              json_pack("[o, o, o]", resp_body(ROLE), resp_body("<html>502 Bad Gateway</html>"),
                        resp_body(ROLE)),
              json_pack("[o, o, o, {s:{s:s, s:s}}, o, {s:i}, o]",
@@ -158,22 +157,21 @@ static char *scenario(void)
                                  "\"2030-01-01T00:00:00Z\"}")),
              1));
     /* The session token revoked (401) now and then: renewed once per request. */
-    json_object_set_new(modes, "revoked",
-                        mode(json_pack("[o, o]", resp_body("STORM-TOKEN-1"),
-                                       resp_body("STORM-TOKEN-2")),
-                             json_pack("[{s:i}, o]", "status", 401, resp_body(ROLE)),
-                             json_pack("[o, {s:i}]", doc(AKID, SECRET, SESSION), "status", 401),
-                             1));
+    json_object_set_new(
+        modes, "revoked",
+        mode(json_pack("[o, o]", resp_body("STORM-TOKEN-1"), resp_body("STORM-TOKEN-2")),
+             json_pack("[{s:i}, o]", "status", 401, resp_body(ROLE)),
+             json_pack("[o, {s:i}]", doc(AKID, SECRET, SESSION), "status", 401), 1));
     json_object_set_new(modes, "http500",
-                        mode(json_pack("[{s:i}]", "status", 500), json_pack("[{s:i}]", "status", 500),
+                        mode(json_pack("[{s:i}]", "status", 500),
+                             json_pack("[{s:i}]", "status", 500),
                              json_pack("[{s:i}]", "status", 500), 0));
     /* The token PUT fails and IMDSv1 is refused (an instance that requires IMDSv2). */
     json_object_set_new(
         modes, "token_fail",
-        mode(json_pack("[{s:i}, {s:b}, {s:b}, {s:i, s:i}]", "status", 500, "close", 1, "reset",
-                       1, "status", 503, "delay_ms", 50),
-             json_pack("[{s:s, s:s}]", "body", ROLE, "require_header",
-                       "x-aws-ec2-metadata-token"),
+        mode(json_pack("[{s:i}, {s:b}, {s:b}, {s:i, s:i}]", "status", 500, "close", 1, "reset", 1,
+                       "status", 503, "delay_ms", 50),
+             json_pack("[{s:s, s:s}]", "body", ROLE, "require_header", "x-aws-ec2-metadata-token"),
              json_pack("[{s:s, s:s}]", "body", "{}", "require_header", "x-aws-ec2-metadata-token"),
              1));
     /* The token PUT is forbidden (IMDSv2 off): IMDSv1 answers with valid credentials. */
@@ -193,7 +191,8 @@ static char *scenario(void)
     return text;
 }
 
-/* ---- the workers ------------------------------------------------------------------------------ */
+/* ---- the workers ------------------------------------------------------------------------------
+ */
 
 enum outcome { CONNECTED, REFUSED_BY_FRONT, IMDS_FAILED, BAD, NOUTCOMES };
 
@@ -259,8 +258,8 @@ static void *shim_worker(void *arg)
     (void)arg;
     char port[16];
     snprintf(port, sizeof port, "%d", h_port());
-    const char *kw[] = {"host", "hostaddr", "port", "user", "dbname", "sslrootcert",
-                        "connect_timeout", NULL};
+    const char *kw[] = {"host",        "hostaddr",        "port", "user", "dbname",
+                        "sslrootcert", "connect_timeout", NULL};
     const char *val[] = {h_endpoint(), "127.0.0.1", port, "admin", "postgres", h_ca(), "10", NULL};
     while (!atomic_load(&st.stop)) {
         long long t0 = fake_now_ms();
@@ -389,13 +388,14 @@ static void storm(const char *const *phases, size_t nphases, int direct)
 
 static void report(const char *name)
 {
-    fprintf(stderr, "%s: connected %d, refused by the endpoint %d, IMDS failures %d (timeout %d, "
-           "dropped %d, garbage %d, HTTP 5xx %d, HTTP 401 %d), unclear %d; direct IMDS ok %d "
-           "failed %d; slowest attempt %lld ms (budget %d + %d ms)\n",
-           name, st.outcomes[CONNECTED], st.outcomes[REFUSED_BY_FRONT], st.outcomes[IMDS_FAILED],
-           st.kinds[K_TIMEOUT], st.kinds[K_DROPPED], st.kinds[K_GARBAGE], st.kinds[K_HTTP500],
-           st.kinds[K_401], st.outcomes[BAD], st.direct_ok, st.direct_failed,
-           (long long)st.max_ms, BUDGET_MS, SLACK_MS);
+    fprintf(stderr,
+            "%s: connected %d, refused by the endpoint %d, IMDS failures %d (timeout %d, "
+            "dropped %d, garbage %d, HTTP 5xx %d, HTTP 401 %d), unclear %d; direct IMDS ok %d "
+            "failed %d; slowest attempt %lld ms (budget %d + %d ms)\n",
+            name, st.outcomes[CONNECTED], st.outcomes[REFUSED_BY_FRONT], st.outcomes[IMDS_FAILED],
+            st.kinds[K_TIMEOUT], st.kinds[K_DROPPED], st.kinds[K_GARBAGE], st.kinds[K_HTTP500],
+            st.kinds[K_401], st.outcomes[BAD], st.direct_ok, st.direct_failed, (long long)st.max_ms,
+            BUDGET_MS, SLACK_MS);
     fflush(stderr);
     for (int i = 0; i < st.nbad && i < 8; i++)
         cr_log_error("%s", st.bad[i]);
@@ -404,10 +404,9 @@ static void report(const char *name)
 Test(imds_storm, every_attempt_connects_or_fails_clearly_in_time, .timeout = 150)
 {
     setup_storm();
-    static const char *const phases[] = {"ok",      "slow",    "ok",         "drop",
-                                         "garbage", "revoked", "http500",    "token_fail",
-                                         "v1_only", "trickle", "garbage",    "drop",
-                                         "slow",    "ok"};
+    static const char *const phases[] = {"ok",      "slow",    "ok",         "drop",    "garbage",
+                                         "revoked", "http500", "token_fail", "v1_only", "trickle",
+                                         "garbage", "drop",    "slow",       "ok"};
     storm(phases, sizeof phases / sizeof phases[0], 1);
     report("storm");
     cr_assert_eq(st.nbad, 0, "%d attempts broke the rules (first: %s)", st.nbad, st.bad[0]);

@@ -144,8 +144,9 @@ static int render(const char *const *kw, const char *const *val, int expand, str
             return -1;
         if (strcmp(kw[i], "dbname") == 0 && first_dbname) {
             first_dbname = false;
-            if (expand && (strncmp(val[i], "postgresql://", 13) == 0 ||
-                           strncmp(val[i], "postgres://", 11) == 0 || strchr(val[i], '=') != NULL)) {
+            if (expand &&
+                (strncmp(val[i], "postgresql://", 13) == 0 ||
+                 strncmp(val[i], "postgres://", 11) == 0 || strchr(val[i], '=') != NULL)) {
                 char *msg = NULL;
                 PQconninfoOption *o = PQconninfoParse(val[i], &msg);
                 FUZZ_CHECK(o != NULL); /* libpq took it before the rewrite */
@@ -223,10 +224,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool env_cleared;
     if (!env_cleared) { /* libpq's PQconninfoParse of the result must not see the runner's */
-        static const char *const vars[] = {"PGHOST", "PGHOSTADDR", "PGUSER", "PGDATABASE",
-                                           "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT",
-                                           "PGSSLNEGOTIATION", "PGSERVICE", "PGSERVICEFILE",
-                                           "PGOPTIONS", "PGAPPNAME", "DSQLAUTH_LOG"};
+        static const char *const vars[] = {
+            "PGHOST",    "PGHOSTADDR",    "PGUSER",           "PGDATABASE", "PGPASSWORD",
+            "PGSSLMODE", "PGSSLROOTCERT", "PGSSLNEGOTIATION", "PGSERVICE",  "PGSERVICEFILE",
+            "PGOPTIONS", "PGAPPNAME",     "DSQLAUTH_LOG"};
         for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
             unsetenv(vars[i]);
         env_cleared = true;

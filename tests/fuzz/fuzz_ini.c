@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_ini.c: ~/.aws config/credentials text through the parser and the profile lookups. */
-#include "fuzz.h"
 #include "creds/ini.h"
+#include "fuzz.h"
 
 #include <string.h>
 
@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != DSQL_OK) {
         FUZZ_CHECK(ini == NULL);
         FUZZ_CHECK(rc == DSQL_ERR_CONFIG || rc == DSQL_ERR_NOMEM);
-        FUZZ_CHECK(rc != DSQL_ERR_CONFIG || strncmp(err.message, "fuzz:", 5) == 0); /* names the file */
+        FUZZ_CHECK(rc != DSQL_ERR_CONFIG ||
+                   strncmp(err.message, "fuzz:", 5) == 0); /* names the file */
         return 0;
     }
     FUZZ_CHECK(ini != NULL && ini->found == 1);
@@ -69,12 +70,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(v == NULL || from == ini);
             }
         }
-        static const char *const keys[] = {"aws_access_key_id", "aws_secret_access_key",
-                                           "aws_session_token", "region", "role_arn",
-                                           "source_profile", "credential_source",
-                                           "credential_process", "web_identity_token_file",
-                                           "sso_session", "sso_start_url", "sso_region",
-                                           "sso_account_id", "sso_role_name"};
+        static const char *const keys[] = {"aws_access_key_id",
+                                           "aws_secret_access_key",
+                                           "aws_session_token",
+                                           "region",
+                                           "role_arn",
+                                           "source_profile",
+                                           "credential_source",
+                                           "credential_process",
+                                           "web_identity_token_file",
+                                           "sso_session",
+                                           "sso_start_url",
+                                           "sso_region",
+                                           "sso_account_id",
+                                           "sso_role_name"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             (void)dsql_aws_profile_get(&files, name, keys[k], NULL);
         if (strncmp(sec->name, "sso-session ", 12) == 0)

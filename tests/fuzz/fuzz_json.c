@@ -4,8 +4,8 @@
 
 #include "creds/creds.h"
 #include "creds/imds.h"
-#include "creds/sso.h"
 #include "creds/json.h"
+#include "creds/sso.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -85,7 +85,7 @@ static void one_table(const uint8_t *data, size_t size, json_t *root,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *root = json_loadb((const char *)data, size, 0, NULL);
-    one_table(data, size, root, &dsql_json_fields_process, 0); /* credential_process */
+    one_table(data, size, root, &dsql_json_fields_process, 0);  /* credential_process */
     one_table(data, size, root, &dsql_json_fields_metadata, 1); /* container endpoint */
     one_table(data, size, root, &dsql_imds_fields, 1);          /* IMDS role credentials */
     one_table(data, size, root, &dsql_sso_fields, 0);           /* SSO GetRoleCredentials */

@@ -7,9 +7,9 @@
 
 #include <string.h>
 
-static const char *const names[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
-                                    "Expiration",  "Code",            "Message",
-                                    "Credentials", "AssumedRoleUser", "Arn"};
+static const char *const names[] = {
+    "AccessKeyId", "SecretAccessKey", "SessionToken",    "Expiration", "Code",
+    "Message",     "Credentials",     "AssumedRoleUser", "Arn"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -127,8 +127,8 @@ static char *canonical(const char *t)
 
 static char *sign(dsql_credentials *c, int admin)
 {
-    dsql_token_params p = {.hostname = HOST, .region = REGION, .admin = admin,
-                           .expires_in = 900, .signing_time = T0};
+    dsql_token_params p = {
+        .hostname = HOST, .region = REGION, .admin = admin, .expires_in = 900, .signing_time = T0};
     char *t = NULL;
     FUZZ_CHECK(dsql_token_generate(c, &p, &t, NULL) == DSQL_OK);
     return t;
@@ -137,8 +137,7 @@ static char *sign(dsql_credentials *c, int admin)
 static void setup(void)
 {
     FUZZ_CHECK(dsql_credentials_new(AKID, SECRET, NULL, 0, "fuzz", &key1, NULL) == DSQL_OK);
-    FUZZ_CHECK(dsql_credentials_new(AKID2, SECRET2, SESSION2, 0, "fuzz", &key2, NULL) ==
-               DSQL_OK);
+    FUZZ_CHECK(dsql_credentials_new(AKID2, SECRET2, SESSION2, 0, "fuzz", &key2, NULL) == DSQL_OK);
     tokens[0] = (valid){sign(key1, 1), NULL, true};
     tokens[1] = (valid){sign(key1, 0), NULL, false};
     tokens[2] = (valid){sign(key2, 0), NULL, false};
@@ -151,8 +150,8 @@ static void setup(void)
 
 static int verify(const char *pw, const char *user, dsql_error *err)
 {
-    dsql_token_verify_params p = {.hostname = HOST, .region = REGION, .user = user, .now = NOW,
-                                  .lookup = lookup};
+    dsql_token_verify_params p = {
+        .hostname = HOST, .region = REGION, .user = user, .now = NOW, .lookup = lookup};
     return dsql_token_verify(pw, &p, err);
 }
 
@@ -183,8 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (c != NULL && strcmp(c, tokens[i].canon) == 0 && tokens[i].admin == (u == 0))
                     known = true;
             if (!known)
-                fprintf(stderr, "accepted for %s, but it is no token we signed:\n%s\n",
-                        users[u], pw);
+                fprintf(stderr, "accepted for %s, but it is no token we signed:\n%s\n", users[u],
+                        pw);
             FUZZ_CHECK(known);
             free(c);
             continue;

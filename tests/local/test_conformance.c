@@ -103,8 +103,7 @@ Test(conformance, every_case_of_strict_cases, .timeout = 150)
         char *name = strtok_r(line, "\t", &save), *num = strtok_r(NULL, "\t", &save);
         char *who = strtok_r(NULL, "\t", &save), *sql = strtok_r(NULL, "\t", &save);
         char *expected = strtok_r(NULL, "\t", &save), *grade = strtok_r(NULL, "\t", &save);
-        cr_assert(name && num && who && sql && expected && grade, "malformed row after %s",
-                  prev);
+        cr_assert(name && num && who && sql && expected && grade, "malformed row after %s", prev);
         if (strcmp(name, prev) != 0) { /* each case on fresh sessions */
             for (int i = 0; i < MAX_SESSIONS; i++) {
                 if (sessions[i] != NULL)

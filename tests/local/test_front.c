@@ -45,8 +45,7 @@ static int read_error(int fd, SSL *ssl, char *code, char *msg, size_t msglen)
 }
 
 /* Runs startup + password over ssl and returns the first message type after the password. */
-static char login(int fd, SSL *ssl, const char *user, const char *password, char *code,
-                  char *msg)
+static char login(int fd, SSL *ssl, const char *user, const char *password, char *code, char *msg)
 {
     unsigned char pkt[512];
     size_t n = h_startup_packet(pkt, user, "database\0postgres\0", 18);
@@ -82,7 +81,7 @@ Test(front, admin_connects_with_a_token)
     char *who = query1(c, "SELECT current_user");
     cr_assert_str_eq(who, "admin");
     cr_assert_str_eq(PQparameterStatus(c, "server_encoding"), "UTF8"); /* ParameterStatus relayed */
-    cr_assert_gt(PQbackendPID(c), 0);                                   /* BackendKeyData relayed */
+    cr_assert_gt(PQbackendPID(c), 0);                                  /* BackendKeyData relayed */
     free(who);
     PQfinish(c);
     free(t);
@@ -176,8 +175,7 @@ Test(front, refusals_name_the_failed_part)
     char *other = h_token_custom("other0000000000000000000aa.dsql.us-east-1.on.aws", "us-east-1",
                                  "AKIAIOSFODNN7EXAMPLE", "x", 1, 0, 0);
     char *user_tok = h_token(0, 0, 0);
-    char *unknown = h_token_custom(h_endpoint(), "us-east-1", "AKIAUNKNOWN000000000", "x", 1, 0,
-                                   0);
+    char *unknown = h_token_custom(h_endpoint(), "us-east-1", "AKIAUNKNOWN000000000", "x", 1, 0, 0);
     struct {
         const char *user, *password, *options, *text;
     } cases[] = {
@@ -310,7 +308,10 @@ Test(front, oversized_and_malformed_startup_packets)
     /* A parameter outside DSQL's allowlist, with DSQL's SQLSTATE. */
     fd = h_tcp();
     ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
-    n = h_startup_packet(pkt, "admin", "lock_timeout\0" "1\0", 15);
+    n = h_startup_packet(pkt, "admin",
+                         "lock_timeout\0"
+                         "1\0",
+                         15);
     cr_assert_eq(SSL_write(ssl, pkt, (int)n), (int)n);
     cr_assert_eq(read_error(fd, ssl, code, msg, sizeof msg), 0);
     cr_assert_str_eq(code, "0A000");

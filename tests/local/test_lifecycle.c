@@ -7,13 +7,13 @@
 #include "endpoint.h"
 
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(lifecycle, .timeout = 60);
@@ -210,8 +210,8 @@ Test(lifecycle, strict_row_cap_as_dsql)
 
     /* Inside BEGIN: 3001 rows -> 54000, then the transaction is aborted. */
     cr_assert_str_eq(run(c, "BEGIN", NULL, 0), "");
-    cr_assert_str_eq(run(c, "INSERT INTO rc_bulk SELECT generate_series(1, 3001)", msg,
-                         sizeof msg), "54000");
+    cr_assert_str_eq(run(c, "INSERT INTO rc_bulk SELECT generate_series(1, 3001)", msg, sizeof msg),
+                     "54000");
     cr_assert_str_eq(msg, "transaction row limit exceeded");
     cr_assert_str_eq(run(c, "SELECT 1", NULL, 0), "25P02");
     cr_assert_eq(PQtransactionStatus(c), PQTRANS_INERROR);
@@ -227,8 +227,8 @@ Test(lifecycle, strict_row_cap_as_dsql)
     cr_assert_eq(count(c, "rc_bulk"), 0);
 
     /* Outside a block: the statement is refused and nothing is committed. */
-    cr_assert_str_eq(run(c, "INSERT INTO rc_bulk SELECT generate_series(1, 3001)", msg,
-                         sizeof msg), "54000");
+    cr_assert_str_eq(run(c, "INSERT INTO rc_bulk SELECT generate_series(1, 3001)", msg, sizeof msg),
+                     "54000");
     cr_assert_str_eq(msg, "transaction row limit exceeded");
     cr_assert_eq(PQtransactionStatus(c), PQTRANS_IDLE);
     cr_assert_eq(count(c, "rc_bulk"), 0);
@@ -269,8 +269,7 @@ Test(lifecycle, max_lifetime_closes_like_dsql)
     sleep(4); /* --max-lifetime 3 */
     PGresult *r = PQexec(c, "SELECT 1");
     cr_assert_neq(PQresultStatus(r), PGRES_TUPLES_OK);
-    cr_assert(strstr(PQerrorMessage(c), "maximum connection lifetime"), "%s",
-              PQerrorMessage(c));
+    cr_assert(strstr(PQerrorMessage(c), "maximum connection lifetime"), "%s", PQerrorMessage(c));
     PQclear(r);
     cr_assert_eq(PQstatus(c), CONNECTION_BAD);
     PQfinish(c);

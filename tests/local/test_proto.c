@@ -30,8 +30,8 @@ static const struct row rows[] = {
      PAIRS("user\0app\0database\0postgres\0application_name\0x\0DateStyle\0ISO\0"
            "enable_seqscan\0off\0disable_sync_create_index\0on\0\0"),
      NULL, NULL},
-    {"options ok", PROTO_V3, PAIRS("user\0app\0options\0-c search_path=myschema --TimeZone=UTC\0\0"),
-     NULL, NULL},
+    {"options ok", PROTO_V3,
+     PAIRS("user\0app\0options\0-c search_path=myschema --TimeZone=UTC\0\0"), NULL, NULL},
     {"no user", PROTO_V3, PAIRS("database\0postgres\0\0"), "28000", "no PostgreSQL user name"},
     {"disallowed", PROTO_V3, PAIRS("user\0app\0work_mem\0\x31MB\0\0"), "0A000",
      "setting configuration parameter \"work_mem\" not supported"},
@@ -39,7 +39,8 @@ static const struct row rows[] = {
      "0A000", "setting configuration parameter \"statement_timeout\" not supported"},
     {"switch in options", PROTO_V3, PAIRS("user\0app\0options\0-F\0\0"), "0A000",
      "unsupported switch"},
-    {"protocol 2", 0x00020000, PAIRS("user\0app\0\0"), "0A000", "unsupported frontend protocol 2.0"},
+    {"protocol 2", 0x00020000, PAIRS("user\0app\0\0"), "0A000",
+     "unsupported frontend protocol 2.0"},
     {"no terminator", PROTO_V3, PAIRS("user\0app\0"), "08P01", "invalid startup packet layout"},
     {"no value", PROTO_V3, PAIRS("user\0\0"), "08P01", "invalid startup packet layout"},
     {"empty name", PROTO_V3, PAIRS("\0app\0\0"), "08P01", "empty parameter name"},
@@ -92,8 +93,8 @@ Test(proto, options_are_rebuilt_without_dsql_only_settings)
 Test(proto, options_rebuilt_with_white_space_escaped)
 {
     char buf[512];
-    size_t n = body(buf, PROTO_V3,
-                    PAIRS("user\0app\0options\0--search_path=x\\\r-c\\\nwork_mem=1GB\0\0"));
+    size_t n =
+        body(buf, PROTO_V3, PAIRS("user\0app\0options\0--search_path=x\\\r-c\\\nwork_mem=1GB\0\0"));
     proto_startup s;
     proto_refusal r;
     cr_assert_eq(proto_parse_startup(buf, n, &s, &r), 0, "%s", r.message);

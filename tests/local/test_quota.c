@@ -17,8 +17,7 @@ Test(quota, connection_rate_past_the_burst_is_53400_then_refills, .timeout = 30)
     char *t = h_token(1, 0, 0);
     for (int i = 0; i < 10; i++) {
         c[i] = h_connect("admin", t, NULL);
-        cr_assert_eq(PQstatus(c[i]), CONNECTION_OK, "connection %d: %s", i,
-                     PQerrorMessage(c[i]));
+        cr_assert_eq(PQstatus(c[i]), CONNECTION_OK, "connection %d: %s", i, PQerrorMessage(c[i]));
     }
     c[10] = h_connect("admin", t, NULL);
     h_expect_refused(c[10], "53400", "Unable to accept connection, rate exceeded.");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_strict.c: the strict-mode classifier against DSQL's recorded answers and a real PostgreSQL. */
+/* test_strict.c: the strict-mode classifier against DSQL's recorded answers and a real PostgreSQL.
+ */
 #include "rules.h"
 #include "strict.h"
 
@@ -18,7 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ABORTED_MSG "current transaction is aborted, commands ignored until end of transaction block"
+#define ABORTED_MSG                                                                                \
+    "current transaction is aborted, commands ignored until end of transaction block"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
@@ -119,7 +121,8 @@ Test(parse, shadows_count_rows_and_drop_locking_clauses)
         {"update ONLY s.t AS x set v = (SELECT 1 WHERE true) where x.id IN (1, 2)",
          "SELECT count(*) FROM ONLY s.t AS x WHERE x.id IN (1, 2)"},
         {"UPDATE \"T\" q SET v = 'where' ", "SELECT count(*) FROM \"T\" q"},
-        {"DELETE FROM t WHERE v = 'a;b' AND k > 1", "SELECT count(*) FROM t WHERE v = 'a;b' AND k > 1"},
+        {"DELETE FROM t WHERE v = 'a;b' AND k > 1",
+         "SELECT count(*) FROM t WHERE v = 'a;b' AND k > 1"},
         {"DELETE FROM t", "SELECT count(*) FROM t"},
         {"SELECT v FROM t WHERE id = 1 FOR UPDATE", "SELECT v FROM t WHERE id = 1           "},
         {"SELECT * FROM t FOR KEY SHARE OF t NOWAIT LIMIT 1",
@@ -128,7 +131,7 @@ Test(parse, shadows_count_rows_and_drop_locking_clauses)
          "SELECT (SELECT 1 FOR UPDATE) FROM t                       "},
         {"UPDATE t SET v = 1 WHERE CURRENT OF c", ""},
         {"UPDATE t SET v = 1 FROM u WHERE t.id = u.id", ""}, /* no shadow: FROM */
-        {"INSERT INTO t VALUES (1), (2)", ""},                 /* its count is values_rows */
+        {"INSERT INTO t VALUES (1), (2)", ""},               /* its count is values_rows */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dsql_strict_stmt *st;
@@ -297,11 +300,11 @@ struct refusal {
 #define TXN_STMT "unsupported transaction statement: "
 #define PARAM(x) "setting configuration parameter \"" x "\" not supported"
 #define CTAS "unsupported statement: CreateTableAs"
-#define IDENTITY                                                                               \
-    "identity column is not supported without an explicit cache size. please define CACHE "   \
+#define IDENTITY                                                                                   \
+    "identity column is not supported without an explicit cache size. please define CACHE "        \
     "greater than or equal to 65536 or equal to 1"
-#define SEQUENCE                                                                               \
-    "CREATE SEQUENCE is not supported without an explicit cache size. please define CACHE "   \
+#define SEQUENCE                                                                                   \
+    "CREATE SEQUENCE is not supported without an explicit cache size. please define CACHE "        \
     "greater than or equal to 65536 or equal to 1"
 #define ADD_COL "ALTER TABLE ADD COLUMN with constraint not supported"
 #define ADD_CON "unsupported ALTER TABLE ADD CONSTRAINT statement"
@@ -312,12 +315,14 @@ static const struct refusal refusals[] = {
     {"release a", "0A000", TXN_STMT "RELEASE"},
     {"ROLLBACK WORK TO a", "0A000", TXN_STMT "ROLLBACK TO"},
     {"ROLLBACK TRANSACTION TO SAVEPOINT a", "0A000", TXN_STMT "ROLLBACK TO"},
-    {"create temp table t (id int)", "0A000", "TEMPORARY or TEMP table not supported for CREATE TABLE"},
+    {"create temp table t (id int)", "0A000",
+     "TEMPORARY or TEMP table not supported for CREATE TABLE"},
     {"CREATE GLOBAL TEMPORARY TABLE t (id int)", "0A000",
      "TEMPORARY or TEMP table not supported for CREATE TABLE"},
     {"CREATE LOCAL TEMP TABLE IF NOT EXISTS t (id int)", "0A000",
      "TEMPORARY or TEMP table not supported for CREATE TABLE"},
-    {"CREATE UNLOGGED TABLE s.t (id int)", "0A000", "UNLOGGED table not supported for CREATE TABLE"},
+    {"CREATE UNLOGGED TABLE s.t (id int)", "0A000",
+     "UNLOGGED table not supported for CREATE TABLE"},
     {"CREATE TEMP TABLE t AS SELECT 1", "0A000", CTAS},
     {"CREATE TABLE t (a, b) AS VALUES (1, 2)", "0A000", CTAS},
     {"CREATE TABLE IF NOT EXISTS t AS TABLE u", "0A000", CTAS},
@@ -350,7 +355,8 @@ static const struct refusal refusals[] = {
      "CREATE TRIGGER not supported"},
     {"create database d", "0A000", "unsupported statement: Createdb"},
     {"CREATE TABLESPACE ts LOCATION '/x'", "0A000", "unsupported statement: CreateTableSpace"},
-    {"CREATE FOREIGN TABLE ft (id int) SERVER s", "0A000", "unsupported statement: CreateForeignTable"},
+    {"CREATE FOREIGN TABLE ft (id int) SERVER s", "0A000",
+     "unsupported statement: CreateForeignTable"},
     {"CREATE TYPE s.mood AS ENUM ()", "0A000", "CREATE TYPE not supported"},
     {"CREATE TYPE pair AS (a int, b text)", "0A000", "unsupported statement: CompositeType"},
     {"CREATE TYPE r AS RANGE (subtype = float8)", "0A000", "unsupported statement: CreateRange"},
@@ -377,7 +383,8 @@ static const struct refusal refusals[] = {
      PARAM("default_transaction_isolation")},
     {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "0A000", PARAM("TRANSACTION")},
     {"SET LOCAL TRANSACTION READ ONLY", "0A000", PARAM("TRANSACTION")},
-    {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "0A000", "Unsupported isolation level: SERIALIZABLE"},
+    {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "0A000",
+     "Unsupported isolation level: SERIALIZABLE"},
     {"SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "0A000", PARAM("TRANSACTION SNAPSHOT")},
     {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "0A000",
      PARAM("SESSION CHARACTERISTICS")},
@@ -391,7 +398,8 @@ static const struct refusal refusals[] = {
     {"show \"LC_COLLATE\"", "42704", "unrecognized configuration parameter \"LC_COLLATE\""},
     {"CREATE INDEX i ON t (a)", "0A000", "unsupported mode. please use CREATE INDEX ASYNC."},
     {"create unique index on t (a)", "0A000", "unsupported mode. please use CREATE INDEX ASYNC."},
-    {"CREATE INDEX CONCURRENTLY i ON t (a)", "0A000", "CONCURRENTLY not supported for CREATE INDEX"},
+    {"CREATE INDEX CONCURRENTLY i ON t (a)", "0A000",
+     "CONCURRENTLY not supported for CREATE INDEX"},
     {"CREATE SEQUENCE s", "0A000", SEQUENCE},
     {"CREATE SEQUENCE IF NOT EXISTS s START 10 CACHE 100", "0A000", SEQUENCE},
     {"CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, value text)", "0A000",
@@ -522,7 +530,8 @@ static const struct refusal refusals[] = {
     {"SELECT point(1, 2) FROM t", "0A000", "datatype point not supported"},
     {"SELECT 1 FROM t WHERE box(point(0, 0), point(1, 1)) IS NULL", "0A000",
      "datatype box not supported"},
-    {"BEGIN ISOLATION LEVEL READ COMMITTED", "0A000", "Unsupported isolation level: READ COMMITTED"},
+    {"BEGIN ISOLATION LEVEL READ COMMITTED", "0A000",
+     "Unsupported isolation level: READ COMMITTED"},
     {"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE", "0A000",
      "Unsupported isolation level: SERIALIZABLE"},
 };
@@ -546,11 +555,11 @@ Test(classify, refusals_beyond_the_cases)
 Test(classify, every_rule_of_the_table_is_exercised)
 {
     static const enum rule_id elsewhere[] = {
-        RULE_MULTIPLE_DDL, RULE_DDL_AND_DML, /* the session tests below */
-        RULE_ROW_CAP,                        /* the rows tests below, test_lifecycle */
-        RULE_DROP_PK_COLUMN,                 /* the backend module: test_conformance */
-        RULE_OC000, RULE_OC001,              /* the relay: test_conformance's two sessions */
-        RULE_TXN_AGE, RULE_CONNECTION_RATE,  /* the relay and the front: test_lifecycle */
+        RULE_MULTIPLE_DDL,    RULE_DDL_AND_DML,     /* the session tests below */
+        RULE_ROW_CAP,                               /* the rows tests below, test_lifecycle */
+        RULE_DROP_PK_COLUMN,                        /* the backend module: test_conformance */
+        RULE_OC000,           RULE_OC001,           /* the relay: test_conformance's two sessions */
+        RULE_TXN_AGE,         RULE_CONNECTION_RATE, /* the relay and the front: test_lifecycle */
         RULE_WAIT_FOR_JOB_ID, RULE_WAIT_FOR_JOB_UNKNOWN, /* the backend: test_conformance */
     };
     for (int id = 0; id < RULE_COUNT; id++) {
@@ -645,8 +654,7 @@ static const struct passing passes[] = {
     {"CREATE SEQUENCE s CACHE 0x10000", DSQL_STRICT_OTHER}, /* PostgreSQL 16 syntax: 42601 here */
     {"CREATE FUNCTION f() RETURNS int LANGUAGE SQL AS $$ SELECT 1 $$", DSQL_STRICT_DDL},
     {"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END", DSQL_STRICT_DDL},
-    {"CREATE FUNCTION f(language text) RETURNS text LANGUAGE sql RETURN language",
-     DSQL_STRICT_DDL},
+    {"CREATE FUNCTION f(language text) RETURNS text LANGUAGE sql RETURN language", DSQL_STRICT_DDL},
     {"CREATE FUNCTION f() RETURNS int RETURN 1", DSQL_STRICT_DDL},
     {"ALTER TABLE t ADD COLUMN c text", DSQL_STRICT_DDL},
     {"ALTER TABLE t ADD COLUMN d text STORAGE PLAIN", DSQL_STRICT_OTHER}, /* as above */
@@ -662,7 +670,8 @@ static const struct passing passes[] = {
     {"DROP TABLE t", DSQL_STRICT_DDL},
     {"GRANT USAGE, CREATE ON SCHEMA myschema TO app", DSQL_STRICT_OTHER},
     {"REVOKE ALL ON t FROM app", DSQL_STRICT_OTHER},
-    {"DO $$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = E'x'; END$$", DSQL_STRICT_OTHER},
+    {"DO $$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = E'x'; END$$",
+     DSQL_STRICT_OTHER},
     {"SET search_path = myschema, public", DSQL_STRICT_OTHER},
     {"SET TIME ZONE 'UTC'", DSQL_STRICT_OTHER},
     {"SET NAMES 'UTF8'", DSQL_STRICT_OTHER},
@@ -807,8 +816,15 @@ static void split_and_classify_exact(const char *text, size_t len)
 Test(classify, every_prefix_is_safe)
 {
     static const char *const extra[] = {
-        "SELECT E'\\", "SELECT $a$ x $a", "SELECT \"x", "/* /* */", "U&'x", "SELECT $",
-        "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (CACHE", "SET a.b.", "\xff\xfe;\x80",
+        "SELECT E'\\",
+        "SELECT $a$ x $a",
+        "SELECT \"x",
+        "/* /* */",
+        "U&'x",
+        "SELECT $",
+        "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (CACHE",
+        "SET a.b.",
+        "\xff\xfe;\x80",
         "CREATE FUNCTION f() BEGIN ATOMIC CASE END; END; SELECT (((",
     };
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
@@ -892,8 +908,9 @@ Test(session, ddl_after_dml_and_resets)
     cr_assert_eq(s.status, 'I');
     dsql_strict_ready(&s, 'I');
     /* COMMIT AND CHAIN starts a fresh block */
-    cr_assert_eq(run_query(&s, "BEGIN; CREATE TABLE d (id int); COMMIT AND CHAIN; "
-                               "CREATE TABLE e (id int)",
+    cr_assert_eq(run_query(&s,
+                           "BEGIN; CREATE TABLE d (id int); COMMIT AND CHAIN; "
+                           "CREATE TABLE e (id int)",
                            &err),
                  -1);
     cr_assert_eq(s.status, 'T');
@@ -1124,8 +1141,8 @@ static void pg_start(struct pg *pg)
         cr_assert_eq(chown(pg->dir, pg->uid, pg->gid), 0);
     }
     snprintf(data, sizeof data, "%s/data", pg->dir);
-    const char *initdb[] = {"-D", data, "-U", "strict", "-A", "trust", "-E", "UTF8",
-                            "--no-locale", "--no-sync", NULL};
+    const char *initdb[] = {"-D", data,   "-U",          "strict",    "-A", "trust",
+                            "-E", "UTF8", "--no-locale", "--no-sync", NULL};
     cr_assert_eq(run_pg(pg, "initdb", initdb), 0, "initdb failed: see %s/tool.log", pg->dir);
     snprintf(opts, sizeof opts, "-k %s -c listen_addresses='' -c fsync=off", pg->dir);
     const char *start[] = {"-D", data, "-w", "-s", "-l", "server.log", "-o", opts, "start", NULL};
@@ -1217,7 +1234,10 @@ Test(pg, raise_and_splitting_match_the_server, .timeout = 120)
         "dollars $$ $dsql0$ $dsql1$ $ $$$",
         "percent % %s %% %d",
         "E'not an escape' \\n \\x41",
-        "unicode: \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x9c\x93",
+        "unicode: \xc3\xbc"
+        "n\xc3\xaf"
+        "c\xc3\xb6"
+        "d\xc3\xa9 \xe2\x9c\x93",
         "END$$; SELECT 1; --",
     };
     static const char *const states[] = {"0A000", "42704", "54000", "25P02", "XX000", "P0001"};

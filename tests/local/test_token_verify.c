@@ -37,13 +37,16 @@ static void teardown(void)
 TestSuite(token_verify, .init = setup, .fini = teardown);
 
 /* A token signed by the library with the given key, session token and time. */
-static char *sign(const char *akid, const char *secret, const char *session, int admin,
-                  int64_t at, int64_t expires, const char *host, const char *region)
+static char *sign(const char *akid, const char *secret, const char *session, int admin, int64_t at,
+                  int64_t expires, const char *host, const char *region)
 {
     dsql_credentials *c;
     cr_assert_eq(dsql_credentials_new(akid, secret, session, 0, "t", &c, NULL), DSQL_OK);
-    dsql_token_params p = {.hostname = host, .region = region, .admin = admin,
-                           .expires_in = expires, .signing_time = at};
+    dsql_token_params p = {.hostname = host,
+                           .region = region,
+                           .admin = admin,
+                           .expires_in = expires,
+                           .signing_time = at};
     char *t = NULL;
     cr_assert_eq(dsql_token_generate(c, &p, &t, NULL), DSQL_OK);
     dsql_credentials_free(c);
@@ -57,8 +60,8 @@ static char *good(int admin)
 
 static int verify(const char *token, const char *user, int64_t now, dsql_error *err)
 {
-    dsql_token_verify_params p = {.hostname = HOST, .region = REGION, .user = user, .now = now,
-                                  .lookup = lookup};
+    dsql_token_verify_params p = {
+        .hostname = HOST, .region = REGION, .user = user, .now = now, .lookup = lookup};
     memset(err, 0, sizeof *err);
     return dsql_token_verify(token, &p, err);
 }
@@ -238,7 +241,8 @@ Test(token_verify, malformed)
     memset(longtok, 'a', DSQL_TOKEN_MAX + 9);
     longtok[DSQL_TOKEN_MAX + 9] = '\0';
     expect_fail(longtok, "admin", T0, "longer than");
-    free(dup), free(alg), free(hdrs), free(svc), free(date), free(exp0), free(expbig), free(explead);
+    free(dup), free(alg), free(hdrs), free(svc), free(date), free(exp0), free(expbig),
+        free(explead);
     free(action), free(enc), free(longtok), free(t);
 }
 

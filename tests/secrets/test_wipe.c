@@ -8,11 +8,11 @@
  * calls to them); under AddressSanitizer, whose allocator replaces glibc's, its free hook does
  * the same job.
  */
-#include "shim/rewrite.h"
 #include "creds/creds.h"
 #include "fake_aws.h"
-#include "sign/sigv4.h"
+#include "shim/rewrite.h"
 #include "sign/endpoint.h"
+#include "sign/sigv4.h"
 #include "token_verify.h"
 
 #include <criterion/criterion.h>
@@ -122,8 +122,10 @@ static void inspect(const void *p, size_t size)
         libpq_hits++;
     } else if (found != NULL) {
         if (hits++ == 0)
-            snprintf(first_hit, sizeof first_hit, "%s in a freed block of %zu bytes, "
-                     "released from %s", found, size, who);
+            snprintf(first_hit, sizeof first_hit,
+                     "%s in a freed block of %zu bytes, "
+                     "released from %s",
+                     found, size, who);
     } else if (tolerated) {
         curl_hits++;
     }
@@ -250,7 +252,8 @@ static void setup(void)
 
 TestSuite(wipe, .init = setup);
 
-/* ---- the detector works ----------------------------------------------------------------------- */
+/* ---- the detector works -----------------------------------------------------------------------
+ */
 
 /* Keeps the compiler from pairing up and removing an allocation and its release. */
 static void *volatile sink;
@@ -284,14 +287,15 @@ Test(wipe, an_unwiped_secret_is_seen)
     cr_expect_eq(after_openssl, 3, "OPENSSL_free: %d", after_openssl - 2);
 }
 
-/* ---- the library ------------------------------------------------------------------------------ */
+/* ---- the library ------------------------------------------------------------------------------
+ */
 
 static char *sign(dsql_credentials *c, int admin)
 {
     char *t = NULL;
     dsql_error err;
-    dsql_token_params p = {.hostname = HOST, .region = "us-east-1", .admin = admin,
-                           .signing_time = SIGNING_TIME};
+    dsql_token_params p = {
+        .hostname = HOST, .region = "us-east-1", .admin = admin, .signing_time = SIGNING_TIME};
     cr_assert_eq(dsql_token_generate(c, &p, &t, &err), DSQL_OK, "%s", err.message);
     return t;
 }
@@ -326,13 +330,19 @@ static void resolve_and_sign(void)
 
 static void no_ambient_credentials(void)
 {
-    static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                       "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-                                       "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
-                                       "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN",
+    static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+                                       "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_SESSION_TOKEN",
+                                       "AWS_SECURITY_TOKEN",
+                                       "AWS_PROFILE",
+                                       "AWS_DEFAULT_PROFILE",
+                                       "AWS_CONFIG_FILE",
+                                       "AWS_SHARED_CREDENTIALS_FILE",
+                                       "AWS_ROLE_ARN",
                                        "AWS_WEB_IDENTITY_TOKEN_FILE",
                                        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI", "DSQLAUTH_LOG"};
+                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                       "DSQLAUTH_LOG"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
@@ -446,10 +456,12 @@ Test(wipe, assume_role_over_http, .timeout = 30)
                            "\"}]}]}");
     fake_isolate_env(&fs);
     setenv("AWS_ENDPOINT_URL_STS", fs.base, 1);
-    fake_aws_files(&fs, "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                        "source_profile = base\n",
-                   "[base]\naws_access_key_id = AKIABASE0000000000001\naws_secret_access_key = "
-                   SECRET "\naws_session_token = " SESSION "\n");
+    fake_aws_files(
+        &fs,
+        "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+        "source_profile = base\n",
+        "[base]\naws_access_key_id = AKIABASE0000000000001\naws_secret_access_key = " SECRET
+        "\naws_session_token = " SESSION "\n");
     curl_request_residue = "session token"; /* sent as X-Amz-Security-Token (see above) */
     start();
     resolve_and_sign();
@@ -480,8 +492,11 @@ Test(wipe, token_verification_pass_and_fail)
     char *bad = strdup(t);
     char *sig = strstr(bad, "X-Amz-Signature=") + 16;
     sig[0] = sig[0] == '0' ? '1' : '0';
-    dsql_token_verify_params vp = {.hostname = HOST, .region = "us-east-1", .user = "admin",
-                                   .now = SIGNING_TIME + 10, .lookup = lookup};
+    dsql_token_verify_params vp = {.hostname = HOST,
+                                   .region = "us-east-1",
+                                   .user = "admin",
+                                   .now = SIGNING_TIME + 10,
+                                   .lookup = lookup};
     dsql_error err;
     start();
     cr_expect_eq(dsql_token_verify(t, &vp, &err), DSQL_OK, "%s", err.message);
@@ -527,8 +542,10 @@ static int real_token(const char *host, const char *user, char **token, dsql_err
     int rc = dsql_credentials_new(KEYID, SECRET, SESSION, 0, "test", &c, err);
     if (rc != DSQL_OK)
         return rc;
-    dsql_token_params p = {.hostname = host, .region = "us-east-1",
-                           .admin = strcmp(user, "admin") == 0, .signing_time = SIGNING_TIME};
+    dsql_token_params p = {.hostname = host,
+                           .region = "us-east-1",
+                           .admin = strcmp(user, "admin") == 0,
+                           .signing_time = SIGNING_TIME};
     rc = dsql_token_generate(c, &p, token, err);
     dsql_credentials_free(c);
     if (rc == DSQL_OK) {

@@ -2,15 +2,14 @@
 /* pqclient.c: a plain libpq program the shim tests drive through each entry point, in threads. */
 
 /*
- * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump] [--reset S]
- *          CONNINFO
- *   FORM: connectdb (default), params, setdb, start, startparams, ping, pingparams
- *   Prints the first row of SQL (fields joined by '|') for each connection, or
- *   "ERROR: <PQerrorMessage>" and exits 1. With threads/count, prints "ok N" when all N
- *   connections succeeded and their answers were all the same. --fork connects once before
- *   fork() and then once in the child and once in the parent. --reconnect connects, then
- *   connects again with PQconninfo of the first connection (psql \c's way). --dump prints
- *   every setting libpq ended up with (PQconninfo) and the error message, whatever the outcome.
+ * pqclient [--via FORM] [--query SQL] [--threads N] [--count M] [--fork] [--reconnect] [--dump]
+ * [--reset S] CONNINFO FORM: connectdb (default), params, setdb, start, startparams, ping,
+ * pingparams Prints the first row of SQL (fields joined by '|') for each connection, or "ERROR:
+ * <PQerrorMessage>" and exits 1. With threads/count, prints "ok N" when all N connections succeeded
+ * and their answers were all the same. --fork connects once before fork() and then once in the
+ * child and once in the parent. --reconnect connects, then connects again with PQconninfo of the
+ * first connection (psql \c's way). --dump prints every setting libpq ended up with (PQconninfo)
+ * and the error message, whatever the outcome.
  *   --reset S connects, waits S seconds, then PQreset()s and runs the query again.
  */
 #include <libpq-fe.h>
@@ -59,8 +58,8 @@ static PGconn *connect_params(int start)
         }
     }
     kw[n] = val[n] = NULL;
-    PGconn *c = start ? poll_until_done(PQconnectStartParams(kw, val, 0))
-                      : PQconnectdbParams(kw, val, 0);
+    PGconn *c =
+        start ? poll_until_done(PQconnectStartParams(kw, val, 0)) : PQconnectdbParams(kw, val, 0);
     PQconninfoFree(opts);
     return c;
 }

@@ -74,30 +74,33 @@ Test(pgdump, prepare_is_taken_apart)
     char name[64], types[256];
     const char *query = NULL;
     int n = -1;
-    cr_assert(eq(int, dsql_pgdump_parse_prepare("PREPARE dumpFunc(pg_catalog.oid) AS\nSELECT $1",
-                                                name, sizeof name, types, sizeof types, &n,
-                                                &query),
+    cr_assert(eq(int,
+                 dsql_pgdump_parse_prepare("PREPARE dumpFunc(pg_catalog.oid) AS\nSELECT $1", name,
+                                           sizeof name, types, sizeof types, &n, &query),
                  0));
     cr_expect(eq(str, name, "dumpfunc"), "folded as the server folds it");
     cr_expect(eq(int, n, 1));
     cr_expect(eq(str, types, "pg_catalog.oid"));
     cr_expect(eq(str, (char *)query, "SELECT $1"));
-    cr_assert(eq(int, dsql_pgdump_parse_prepare("PREPARE two ( pg_catalog.oid , text ) as SELECT 1",
-                                                name, sizeof name, types, sizeof types, &n,
-                                                &query),
+    cr_assert(eq(int,
+                 dsql_pgdump_parse_prepare("PREPARE two ( pg_catalog.oid , text ) as SELECT 1",
+                                           name, sizeof name, types, sizeof types, &n, &query),
                  0));
     cr_expect(eq(int, n, 2));
     cr_expect(eq(str, types, "pg_catalog.oid"));
     cr_expect(eq(str, types + strlen(types) + 1, "text"));
-    cr_assert(eq(int, dsql_pgdump_parse_prepare("PREPARE none AS SELECT 1", name, sizeof name,
-                                                types, sizeof types, &n, &query),
+    cr_assert(eq(int,
+                 dsql_pgdump_parse_prepare("PREPARE none AS SELECT 1", name, sizeof name, types,
+                                           sizeof types, &n, &query),
                  0));
     cr_expect(eq(int, n, 0));
-    cr_expect(eq(int, dsql_pgdump_parse_prepare("PREPARE bad(oid AS SELECT 1", name, sizeof name,
-                                                types, sizeof types, &n, &query),
+    cr_expect(eq(int,
+                 dsql_pgdump_parse_prepare("PREPARE bad(oid AS SELECT 1", name, sizeof name, types,
+                                           sizeof types, &n, &query),
                  -1));
-    cr_expect(eq(int, dsql_pgdump_parse_prepare("PREPARE noas(oid) SELECT 1", name, sizeof name,
-                                                types, sizeof types, &n, &query),
+    cr_expect(eq(int,
+                 dsql_pgdump_parse_prepare("PREPARE noas(oid) SELECT 1", name, sizeof name, types,
+                                           sizeof types, &n, &query),
                  -1));
 }
 
@@ -105,22 +108,27 @@ Test(pgdump, execute_is_taken_apart)
 {
     char name[64], args[256];
     int n = -1;
-    cr_assert(eq(int, dsql_pgdump_parse_execute("EXECUTE dumpFunc('16384')", name, sizeof name,
-                                                args, sizeof args, &n),
+    cr_assert(eq(int,
+                 dsql_pgdump_parse_execute("EXECUTE dumpFunc('16384')", name, sizeof name, args,
+                                           sizeof args, &n),
                  0));
     cr_expect(eq(str, name, "dumpfunc"));
     cr_expect(eq(int, n, 1));
     cr_expect(eq(str, args, "16384"));
-    cr_assert(eq(int, dsql_pgdump_parse_execute("EXECUTE two('it''s', '2')", name, sizeof name,
-                                                args, sizeof args, &n),
+    cr_assert(eq(int,
+                 dsql_pgdump_parse_execute("EXECUTE two('it''s', '2')", name, sizeof name, args,
+                                           sizeof args, &n),
                  0));
     cr_expect(eq(int, n, 2));
     cr_expect(eq(str, args, "it's"));
     cr_expect(eq(str, args + strlen(args) + 1, "2"));
-    cr_expect(eq(int, dsql_pgdump_parse_execute("EXECUTE f(16384)", name, sizeof name, args,
-                                                sizeof args, &n),
-                 -1), "only quoted literals, as pg_dump writes them");
-    cr_expect(eq(int, dsql_pgdump_parse_execute("EXECUTE f('1'); DROP TABLE x", name, sizeof name,
-                                                args, sizeof args, &n),
+    cr_expect(
+        eq(int,
+           dsql_pgdump_parse_execute("EXECUTE f(16384)", name, sizeof name, args, sizeof args, &n),
+           -1),
+        "only quoted literals, as pg_dump writes them");
+    cr_expect(eq(int,
+                 dsql_pgdump_parse_execute("EXECUTE f('1'); DROP TABLE x", name, sizeof name, args,
+                                           sizeof args, &n),
                  -1));
 }

@@ -88,7 +88,10 @@ static void clean_env(void)
 
 /* The settings of a process with nothing set (the bundle as Debian has it), then a row's own. */
 #define DEFAULTS .schema = "myschema", .ssl_floor = DSQL_SSL_VERIFY_FULL, .ca_bundle = CA
-#define S(...) {DEFAULTS, __VA_ARGS__}
+#define S(...)                                                                                     \
+    {                                                                                              \
+        DEFAULTS, __VA_ARGS__                                                                      \
+    }
 static const dsql_settings defaults = {DEFAULTS};
 /* A row's own settings come after the defaults and replace them: that is the point. */
 #pragma GCC diagnostic ignored "-Woverride-init"
@@ -131,12 +134,13 @@ static struct row rows[] = {
     {"PrivateLink vpce name, --amzn-cluster-id, upper case, caller's verify-full lowered",
      "host=VPCE-0123456789ABCDEF0-ABCDEFGH.DSQL-AB12.US-EAST-1.VPCE.AMAZONAWS.COM user=admin "
      "dbname=postgres sslmode=verify-full options=--amzn-cluster-id=" ID,
-     S(), 0, "host=" VPCE ";" TOKEN_ADMIN(EP) ";sslmode=verify-ca;sslrootcert=" CA
-     ";application_name=dsqlauth"},
+     S(), 0,
+     "host=" VPCE ";" TOKEN_ADMIN(EP) ";sslmode=verify-ca;sslrootcert=" CA
+                                      ";application_name=dsqlauth"},
     {"PrivateLink vpce name, non-admin: the caller's option stays",
      "host=" VPCE " user=app dbname=postgres options='-c amzn-cluster-id=" ID "'", S(), 0,
      TOKEN_USER(EP) ";sslmode=verify-ca;sslrootcert=" CA ";options=-c amzn-cluster-id=" ID
-     " -c search_path=myschema;application_name=dsqlauth"},
+                    " -c search_path=myschema;application_name=dsqlauth"},
     {"PrivateLink vpce name, cluster id from PGOPTIONS", "host=" VPCE " user=admin dbname=postgres",
      S(.pgoptions = "-c amzn-cluster-id=" ID), 0,
      TOKEN_ADMIN(EP) ";sslmode=verify-ca;sslrootcert=" CA ";application_name=dsqlauth"},
@@ -153,8 +157,9 @@ static struct row rows[] = {
     {"libpq 17: direct TLS", "host=" EP " user=admin dbname=postgres", S(), 170000,
      TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=system;sslnegotiation=direct;"
                      "application_name=dsqlauth"},
-    {"libpq 17, caller's negotiation", "host=" EP " user=admin dbname=postgres", S(.pgsslnegotiation = "postgres"),
-     170000, TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=system;application_name=dsqlauth"},
+    {"libpq 17, caller's negotiation", "host=" EP " user=admin dbname=postgres",
+     S(.pgsslnegotiation = "postgres"), 170000,
+     TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=system;application_name=dsqlauth"},
     {"non-admin: DbConnect and search_path", "host=" EP " user=app dbname=postgres", S(), 0,
      TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
                     ";options=-c search_path=myschema;application_name=dsqlauth"},
@@ -165,7 +170,8 @@ static struct row rows[] = {
      TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
                     ";options=-c TimeZone=UTC -c search_path=myschema;"
                     "application_name=dsqlauth"},
-    {"PGOPTIONS merged", "host=" EP " user=app dbname=postgres", S(.pgoptions = "-c DateStyle=ISO"), 0,
+    {"PGOPTIONS merged", "host=" EP " user=app dbname=postgres", S(.pgoptions = "-c DateStyle=ISO"),
+     0,
      TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
                     ";options=-c DateStyle=ISO -c search_path=myschema;"
                     "application_name=dsqlauth"},
@@ -185,7 +191,8 @@ static struct row rows[] = {
     {"verify-full kept", "host=" EP " user=admin dbname=postgres sslmode=verify-full", S(), 0,
      TOKEN_ADMIN(EP) ";sslrootcert=" CA ";application_name=dsqlauth"},
     {"DSQLAUTH_SSLMODE=verify-full is the default",
-     "host=" EP " user=admin dbname=postgres sslmode=require", S(.ssl_floor = DSQL_SSL_VERIFY_FULL, .ssl_floor_value = "verify-full"), 0,
+     "host=" EP " user=admin dbname=postgres sslmode=require",
+     S(.ssl_floor = DSQL_SSL_VERIFY_FULL, .ssl_floor_value = "verify-full"), 0,
      TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
     {"DSQLAUTH_SSLMODE=require: no CA appended", "host=" EP " user=admin dbname=postgres",
      S(.ssl_floor = DSQL_SSL_REQUIRE, .ssl_floor_value = "require"), 0,
@@ -194,13 +201,14 @@ static struct row rows[] = {
      S(.ssl_floor = DSQL_SSL_REQUIRE, .ssl_floor_value = "require", .pgsslmode = "disable"), 0,
      TOKEN_ADMIN(EP) ";sslmode=require;application_name=dsqlauth"},
     {"DSQLAUTH_SSLMODE=require keeps the caller's verify-full",
-     "host=" EP " user=admin dbname=postgres sslmode=verify-full", S(.ssl_floor = DSQL_SSL_REQUIRE, .ssl_floor_value = "require"), 0,
+     "host=" EP " user=admin dbname=postgres sslmode=verify-full",
+     S(.ssl_floor = DSQL_SSL_REQUIRE, .ssl_floor_value = "require"), 0,
      TOKEN_ADMIN(EP) ";sslrootcert=" CA ";application_name=dsqlauth"},
     {"DSQLAUTH_SSLMODE=verify-ca: with a CA", "host=" EP " user=admin dbname=postgres",
      S(.ssl_floor = DSQL_SSL_VERIFY_CA, .ssl_floor_value = "verify-ca"), 0,
      TOKEN_ADMIN(EP) ";sslmode=verify-ca;sslrootcert=" CA ";application_name=dsqlauth"},
-    {"caller's sslrootcert", "host=" EP " user=admin dbname=postgres sslrootcert=/x.pem", S(),
-     0, TOKEN_ADMIN(EP) ";sslmode=verify-full;application_name=dsqlauth"},
+    {"caller's sslrootcert", "host=" EP " user=admin dbname=postgres sslrootcert=/x.pem", S(), 0,
+     TOKEN_ADMIN(EP) ";sslmode=verify-full;application_name=dsqlauth"},
     {"DSQLAUTH_SSLROOTCERT", "host=" EP " user=admin dbname=postgres",
      S(.sslrootcert = "/d.pem", .pgsslrootcert = "/p.pem"), 170000,
      TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=/d.pem;sslnegotiation=direct;"
@@ -211,8 +219,8 @@ static struct row rows[] = {
     {"SSL_CERT_FILE for libpq < 16", "host=" EP " user=admin dbname=postgres",
      S(.ca_bundle = "/etc/hostname"), 0,
      TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=/etc/hostname;application_name=dsqlauth"},
-    {"application_name kept", "host=" EP " user=admin dbname=postgres application_name=me", S(),
-     0, TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=" CA},
+    {"application_name kept", "host=" EP " user=admin dbname=postgres application_name=me", S(), 0,
+     TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=" CA},
     {"fallback_application_name kept",
      "host=" EP " user=admin dbname=postgres fallback_application_name=psql", S(), 0,
      TOKEN_ADMIN(EP) ";sslmode=verify-full;sslrootcert=" CA},
@@ -231,13 +239,12 @@ static struct row rows[] = {
      "host=" EP ";" TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
     {"not a cluster id (25 chars)", "host=abcdefghijklmnopqrstuvwxy", S(), 0, NULL},
     {"DSQLAUTH_HOSTS pattern", "host=db.example.internal user=admin dbname=postgres",
-     S(.hosts = "proxy, *.EXAMPLE.internal"), 0,
-     TOKEN_ADMIN("db.example.internal") ";" ADMIN_TAIL},
+     S(.hosts = "proxy, *.EXAMPLE.internal"), 0, TOKEN_ADMIN("db.example.internal") ";" ADMIN_TAIL},
     {"DSQLAUTH_HOSTS no match", "host=db.example.com", S(.hosts = "*.internal"), 0, NULL},
     {"hostaddr: sign the host name", "host=" EP " hostaddr=127.0.0.1 user=admin dbname=postgres",
      S(), 0, TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
-    {"two entries, one endpoint", "host=" EP "," EP " port=1,2 user=admin dbname=postgres", S(),
-     0, TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
+    {"two entries, one endpoint", "host=" EP "," EP " port=1,2 user=admin dbname=postgres", S(), 0,
+     TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
     {"typed password replaced", "host=" EP " user=admin dbname=postgres password=secret", S(), 0,
      TOKEN_ADMIN(EP) ";" ADMIN_TAIL},
     {"PGPASSWORD replaced", "host=" EP " user=admin dbname=postgres", S(.pgpassword = "secret"), 0,
@@ -273,8 +280,8 @@ ParameterizedTest(size_t *idx, rewrite, table)
     } else {
         cr_assert(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL), "%s", r->name);
         dsql_error err = {0};
-        cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK), "%s: %s",
-                  r->name, err.message);
+        cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK), "%s: %s", r->name,
+                  err.message);
         /* The caller's connection string stays first, untouched, expanded as libpq would. */
         const char *const *kw = dsql_conninfo_keywords(ci);
         const char *const *val = dsql_conninfo_values(ci);
@@ -299,8 +306,7 @@ Test(rewrite, params_later_keyword_wins_over_expanded_dbname)
     clean_env();
     /* psql: host/user before an expanded dbname; the URI's user wins, then ours come last. */
     const char *kw[] = {"host", "user", "dbname", "fallback_application_name", NULL};
-    const char *val[] = {"localhost", "someone", "postgresql://app@" EP "/postgres", "psql",
-                         NULL};
+    const char *val[] = {"localhost", "someone", "postgresql://app@" EP "/postgres", "psql", NULL};
     dsql_conninfo *ci = NULL;
     cr_assert(eq(int, dsql_conninfo_from_params(&pq, &defaults, kw, val, 1, &ci), DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL));
@@ -308,8 +314,9 @@ Test(rewrite, params_later_keyword_wins_over_expanded_dbname)
     cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK), "%s", err.message);
     char got[4096];
     render(ci, 4, got, sizeof got);
-    cr_expect(eq(str, got, TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
-                                         ";options=-c search_path=myschema"));
+    cr_expect(eq(str, got,
+                 TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
+                                ";options=-c search_path=myschema"));
     cr_expect(eq(int, dsql_conninfo_expand_dbname(ci), 1));
     dsql_conninfo_free(ci);
 }
@@ -374,20 +381,23 @@ Test(rewrite, setdb_login)
 {
     clean_env();
     dsql_conninfo *ci = NULL;
-    cr_assert(eq(int, dsql_conninfo_from_setdb(&pq, &defaults, EP, NULL, NULL, "postgres", "app", NULL, &ci),
-                 DSQL_OK));
+    cr_assert(eq(
+        int, dsql_conninfo_from_setdb(&pq, &defaults, EP, NULL, NULL, "postgres", "app", NULL, &ci),
+        DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL));
     dsql_error err = {0};
     cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK));
     char got[4096];
     render(ci, 6, got, sizeof got);
-    cr_expect(eq(str, got, TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
-                                         ";options=-c search_path=myschema;"
-                                         "application_name=dsqlauth"));
+    cr_expect(eq(str, got,
+                 TOKEN_USER(EP) ";sslmode=verify-full;sslrootcert=" CA
+                                ";options=-c search_path=myschema;"
+                                "application_name=dsqlauth"));
     dsql_conninfo_free(ci);
     /* A connection string in dbName, overridden by the explicit arguments. */
-    cr_assert(eq(int, dsql_conninfo_from_setdb(&pq, &defaults, NULL, NULL, NULL, "host=" EP " user=app",
-                                               "admin", NULL, &ci),
+    cr_assert(eq(int,
+                 dsql_conninfo_from_setdb(&pq, &defaults, NULL, NULL, NULL, "host=" EP " user=app",
+                                          "admin", NULL, &ci),
                  DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL));
     cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK));
@@ -434,7 +444,8 @@ Test(rewrite, ping_needs_no_token)
     sign_fails = 1;
     dsql_conninfo *ci = NULL;
     dsql_error err = {0};
-    cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=" EP " user=admin", &ci), DSQL_OK));
+    cr_assert(
+        eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=" EP " user=admin", &ci), DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, DSQL_REWRITE_NO_TOKEN, &err), DSQL_OK));
     char got[4096];
     render(ci, 1, got, sizeof got);
@@ -452,9 +463,11 @@ Test(rewrite, signer_failure_is_reported)
     dsql_error err = {0};
     cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=" EP, &ci), DSQL_OK));
     cr_expect(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_ERR_NO_CREDENTIALS));
-    cr_expect(eq(str, err.message, "credentials: none found; run aws configure or set AWS_PROFILE"));
+    cr_expect(
+        eq(str, err.message, "credentials: none found; run aws configure or set AWS_PROFILE"));
     dsql_conninfo_free(ci);
-    cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=abcdefghijklmnopqrstuvwxyz", &ci),
+    cr_assert(eq(int,
+                 dsql_conninfo_from_string(&pq, &defaults, "host=abcdefghijklmnopqrstuvwxyz", &ci),
                  DSQL_OK));
     cr_expect(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_ERR_REGION));
     dsql_conninfo_free(ci);
@@ -465,7 +478,8 @@ Test(rewrite, mixed_host_list_is_refused)
     clean_env();
     dsql_conninfo *ci = NULL;
     dsql_error err = {0};
-    cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=" EP ",localhost", &ci), DSQL_OK));
+    cr_assert(
+        eq(int, dsql_conninfo_from_string(&pq, &defaults, "host=" EP ",localhost", &ci), DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_target(ci), DSQL_TARGET_DSQL));
     cr_expect(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_ERR_INVALID));
     cr_expect(ne(ptr, strstr(err.message, "mixes Aurora DSQL endpoints with other hosts"), NULL));
@@ -530,9 +544,10 @@ Test(rewrite, endpoints_of_two_regions_get_their_own_tokens)
     clean_env();
     dsql_conninfo *ci = NULL;
     dsql_error err = {0};
-    cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults,
-                                                "host=" EP "," ID ".dsql.eu-west-1.on.aws", &ci),
-                 DSQL_OK));
+    cr_assert(eq(
+        int,
+        dsql_conninfo_from_string(&pq, &defaults, "host=" EP "," ID ".dsql.eu-west-1.on.aws", &ci),
+        DSQL_OK));
     cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, 0, &err), DSQL_OK), "%s", err.message);
     const char *const *kw = dsql_conninfo_keywords(ci);
     const char *const *val = dsql_conninfo_values(ci);
@@ -547,8 +562,9 @@ Test(rewrite, endpoints_of_two_regions_get_their_own_tokens)
     cr_assert(ne(ptr, fgets(line, sizeof line, f), NULL));
     cr_expect(eq(str, line, EP ":*:*:*:" EP "/?Action=DbConnectAdmin&X-Amz-Signature=fake\n"));
     cr_assert(ne(ptr, fgets(line, sizeof line, f), NULL));
-    cr_expect(eq(str, line, ID ".dsql.eu-west-1.on.aws:*:*:*:" ID
-                            ".dsql.eu-west-1.on.aws/?Action=DbConnectAdmin&X-Amz-Signature=fake\n"));
+    cr_expect(eq(str, line,
+                 ID ".dsql.eu-west-1.on.aws:*:*:*:" ID
+                    ".dsql.eu-west-1.on.aws/?Action=DbConnectAdmin&X-Amz-Signature=fake\n"));
     fclose(f);
     dsql_conninfo_free(ci);
 }
@@ -594,8 +610,7 @@ static void reconnect_as(const char *first_conninfo, const char *user, char *opt
     val[n] = NULL;
     dsql_conninfo *again = NULL;
     cr_assert(eq(int, dsql_conninfo_from_params(&pq, &defaults, kw, val, 1, &again), DSQL_OK));
-    cr_assert(eq(int, dsql_conninfo_rewrite(again, &signer, 0, &err), DSQL_OK), "%s",
-              err.message);
+    cr_assert(eq(int, dsql_conninfo_rewrite(again, &signer, 0, &err), DSQL_OK), "%s", err.message);
     libpq_reads(again, "options", options, len);
     libpq_reads(again, "password", password, len);
     dsql_conninfo_free(again);
@@ -738,11 +753,12 @@ Test(rewrite, log_never_shows_a_secret)
     clean_env();
     setenv("DSQLAUTH_LOG", "debug", 1);
     char *log = rewrite_logged(&defaults, "host=" EP " user=app password=hunter2 sslmode=require");
-    cr_expect(ne(ptr, strstr(log, "replacing the caller's password with an IAM token"), NULL),
-              "%s", log);
-    cr_expect(ne(ptr, strstr(log, "raising sslmode=require to verify-full"), NULL), "%s", log);
-    cr_expect(ne(ptr, strstr(log, "appended: dbname=postgres password=<token> sslmode=verify-full"), NULL), "%s",
+    cr_expect(ne(ptr, strstr(log, "replacing the caller's password with an IAM token"), NULL), "%s",
               log);
+    cr_expect(ne(ptr, strstr(log, "raising sslmode=require to verify-full"), NULL), "%s", log);
+    cr_expect(ne(ptr, strstr(log, "appended: dbname=postgres password=<token> sslmode=verify-full"),
+                 NULL),
+              "%s", log);
     cr_expect(eq(ptr, strstr(log, "X-Amz-Signature"), NULL), "%s", log);
     cr_expect(eq(ptr, strstr(log, "hunter2"), NULL), "%s", log);
 }
@@ -775,8 +791,9 @@ Test(rewrite, dsqlauth_sslmode_require_warns_without_dsqlauth_log)
     clean_env();
     const dsql_settings s = S(.ssl_floor = DSQL_SSL_REQUIRE, .ssl_floor_value = "require");
     char *log = rewrite_logged(&s, "host=" EP " user=admin");
-    cr_expect(ne(ptr, strstr(log, "dsqlauth: warn: sslmode=require for " EP " (DSQLAUTH_SSLMODE): "
-                                  "the server certificate is not verified"),
+    cr_expect(ne(ptr,
+                 strstr(log, "dsqlauth: warn: sslmode=require for " EP " (DSQLAUTH_SSLMODE): "
+                             "the server certificate is not verified"),
                  NULL),
               "%s", log);
     /* Once per process, not once per connection. */
@@ -824,11 +841,11 @@ Test(rewrite, signed_for_names_what_the_token_is_signed_for)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dsql_conninfo *ci = NULL;
         dsql_error err = {0};
-        cr_assert(eq(int, dsql_conninfo_from_string(&pq, &defaults, cases[i].conninfo, &ci),
-                     DSQL_OK));
+        cr_assert(
+            eq(int, dsql_conninfo_from_string(&pq, &defaults, cases[i].conninfo, &ci), DSQL_OK));
         cr_expect(eq(ptr, (void *)dsql_conninfo_signed_for(ci), NULL), "none before a rewrite");
-        cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, DSQL_REWRITE_NO_TOKEN, &err),
-                     DSQL_OK), "%s", err.message);
+        cr_assert(eq(int, dsql_conninfo_rewrite(ci, &signer, DSQL_REWRITE_NO_TOKEN, &err), DSQL_OK),
+                  "%s", err.message);
         cr_expect(eq(str, (char *)dsql_conninfo_signed_for(ci), (char *)cases[i].want), "%s",
                   cases[i].conninfo);
         dsql_conninfo_free(ci);

@@ -10,8 +10,8 @@
 static void clean(void)
 {
     static const char *const vars[] = {"DSQLAUTH_SCHEMA", "DSQLAUTH_SSLMODE", "DSQLAUTH_DISABLE",
-                                       "DSQLAUTH_PGDUMP", "DSQLAUTH_HOSTS", "PGUSER", "PGHOST",
-                                       "PGOPTIONS"};
+                                       "DSQLAUTH_PGDUMP", "DSQLAUTH_HOSTS",   "PGUSER",
+                                       "PGHOST",          "PGOPTIONS"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
 }

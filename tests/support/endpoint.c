@@ -7,10 +7,10 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,8 +124,11 @@ char *h_token_custom(const char *host, const char *region, const char *akid, con
 {
     dsql_credentials *c = NULL;
     cr_assert_eq(dsql_credentials_new(akid, secret, NULL, 0, "test", &c, NULL), DSQL_OK);
-    dsql_token_params p = {.hostname = host, .region = region, .admin = admin,
-                           .expires_in = expires, .signing_time = signing_time};
+    dsql_token_params p = {.hostname = host,
+                           .region = region,
+                           .admin = admin,
+                           .expires_in = expires,
+                           .signing_time = signing_time};
     char *t = NULL;
     dsql_error err;
     cr_assert_eq(dsql_token_generate(c, &p, &t, &err), DSQL_OK, "%s", err.message);
@@ -146,10 +149,12 @@ PGconn *h_connect(const char *user, const char *password, const char *extra)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", h_port());
-    const char *kw[] = {"host", "hostaddr", "port", "user", "password", "dbname",
-                          "sslmode", "sslrootcert", "connect_timeout", "options", NULL};
-    const char *vals[] = {h_endpoint(), "127.0.0.1", port, user, password, "postgres",
-                          "verify-full", h_ca(), "10", extra ? extra : "", NULL};
+    const char *kw[] = {
+        "host",        "hostaddr",        "port",    "user", "password", "dbname", "sslmode",
+        "sslrootcert", "connect_timeout", "options", NULL};
+    const char *vals[] = {h_endpoint(), "127.0.0.1",        port,          user,
+                          password,     "postgres",         "verify-full", h_ca(),
+                          "10",         extra ? extra : "", NULL};
     return PQconnectdbParams(kw, vals, 0);
 }
 
@@ -171,16 +176,15 @@ int h_tcp(void)
     struct timeval tv = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s",
-                 strerror(errno));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
     return fd;
 }
 
 static int read_n(int fd, SSL *ssl, char *buf, size_t n)
 {
     for (size_t got = 0; got < n;) {
-        int r = ssl ? SSL_read(ssl, buf + got, (int)(n - got))
-                    : (int)recv(fd, buf + got, n - got, 0);
+        int r =
+            ssl ? SSL_read(ssl, buf + got, (int)(n - got)) : (int)recv(fd, buf + got, n - got, 0);
         if (r <= 0)
             return -1;
         got += (size_t)r;
@@ -259,8 +263,7 @@ void h_put32(unsigned char *p, uint32_t v)
 }
 
 /* A StartupMessage for user with pairs appended ("k\0v\0" ...). */
-size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs,
-                             size_t pairs_len)
+size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs, size_t pairs_len)
 {
     size_t n = 8;
     h_put32(buf + 4, 196608);
@@ -297,7 +300,6 @@ SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int a
     }
     return ssl;
 }
-
 
 int h_main(int argc, char *argv[], const char *start_args)
 {

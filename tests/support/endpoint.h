@@ -33,8 +33,8 @@ int h_sh(const char *cmd, char *out, size_t outlen);
 /* A token from the keys file's first pair: admin selects DbConnectAdmin. Caller frees. */
 char *h_token(int admin, int64_t signing_time, int64_t expires);
 /* A token signed for another host/region, or with another key pair. */
-char *h_token_custom(const char *host, const char *region, const char *akid,
-                     const char *secret, int admin, int64_t signing_time, int64_t expires);
+char *h_token_custom(const char *host, const char *region, const char *akid, const char *secret,
+                     int admin, int64_t signing_time, int64_t expires);
 
 /* libpq connection with verify-full against the endpoint; extra is appended conninfo. */
 PGconn *h_connect(const char *user, const char *password, const char *extra);
@@ -58,8 +58,7 @@ SSL_CTX *h_client_ctx(void);
 void h_put32(unsigned char *p, uint32_t v);
 
 /* A StartupMessage (protocol 3.0) for user with pairs ("k\0v\0"...) appended; its length. */
-size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs,
-                        size_t pairs_len);
+size_t h_startup_packet(unsigned char *buf, const char *user, const char *pairs, size_t pairs_len);
 
 /* TLS on fd (after an SSLRequest when ssl_request), with SNI and ALPN as given; NULL if the
  * handshake fails. */

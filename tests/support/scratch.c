@@ -83,9 +83,9 @@ char *scratch_read(const char *path)
 
 /* The library's and the shim's own settings: what a test must not inherit. */
 static const char *const settings[] = {
-    "DSQLAUTH_LOG",          "DSQLAUTH_REGION",   "DSQLAUTH_TOKEN_EXPIRES", "DSQLAUTH_HOSTS",
-    "DSQLAUTH_SCHEMA",       "DSQLAUTH_SSLMODE",  "DSQLAUTH_SSLROOTCERT",   "DSQLAUTH_DISABLE",
-    "DSQLAUTH_PGDUMP",       "DSQLAUTH_LIBRARY",  "DSQLAUTH_PRELOAD",
+    "DSQLAUTH_LOG",    "DSQLAUTH_REGION",  "DSQLAUTH_TOKEN_EXPIRES", "DSQLAUTH_HOSTS",
+    "DSQLAUTH_SCHEMA", "DSQLAUTH_SSLMODE", "DSQLAUTH_SSLROOTCERT",   "DSQLAUTH_DISABLE",
+    "DSQLAUTH_PGDUMP", "DSQLAUTH_LIBRARY", "DSQLAUTH_PRELOAD",
 };
 
 void scratch_isolate_env(const char *dir)

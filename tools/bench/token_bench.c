@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* token_bench.c: tokens per second of a warm signer, against a bare OpenSSL loop in the same run. */
+/* token_bench.c: tokens per second of a warm signer, against a bare OpenSSL loop in the same run.
+ */
 #include "creds/creds.h"
 #include "dsqlauth.h"
 

@@ -258,8 +258,8 @@ static void step_region(struct run *x, report_step *s)
     dsql_error err = {0};
     /* A cluster id: the region that made its endpoint name. Otherwise: the one its token is
      * signed with, for the name it is signed for. */
-    if (dsql_auth_region(id || signed_for == NULL ? NULL : signed_for, x->region,
-                         sizeof x->region, origin, sizeof origin, &err) != DSQL_OK) {
+    if (dsql_auth_region(id || signed_for == NULL ? NULL : signed_for, x->region, sizeof x->region,
+                         origin, sizeof origin, &err) != DSQL_OK) {
         report_set(s, STEP_FAILED, "%s", err.message);
         return;
     }
@@ -357,8 +357,8 @@ static int connect_to(const struct run *x, int i)
         int n = poll(&p, 1, timeout_seconds(x) * 1000);
         int soerr = 0;
         socklen_t sl = sizeof soerr;
-        if (n == 0 || (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-                       soerr != 0)) {
+        if (n == 0 ||
+            (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0)) {
             close(fd);
             errno = n == 0 ? ETIMEDOUT : soerr;
             return -1;
@@ -403,16 +403,15 @@ static void step_tcp(struct run *x, report_step *s)
                    "ACL or missing route drops the traffic; Aurora DSQL needs outbound TCP to "
                    "port 5432 (PGCONNECT_TIMEOUT sets the wait)",
                    where, port, timeout_seconds(x));
-    else if (last_errno == ENETUNREACH || last_errno == EHOSTUNREACH ||
-             last_errno == EADDRNOTAVAIL)
+    else if (last_errno == ENETUNREACH || last_errno == EHOSTUNREACH || last_errno == EADDRNOTAVAIL)
         report_set(s, STEP_FAILED,
                    "no route to %s (%s): this machine has no path there (an IPv6 address on "
                    "an IPv4-only network, a VPN that is down); check the routes, or give "
                    "hostaddr with an address that is reachable",
                    where, why);
     else
-        report_set(s, STEP_FAILED, "cannot connect to %s port %s (%s): check the network",
-                   where, port, why);
+        report_set(s, STEP_FAILED, "cannot connect to %s port %s (%s): check the network", where,
+                   port, why);
 }
 
 /* ---- tls: the handshake libpq would make, against the CA the shim would give it ------------ */
@@ -631,8 +630,8 @@ static void step_token(struct run *x, report_step *s)
         report_set(s, STEP_FAILED, "%s", err.message);
         return;
     }
-    const char *action = strstr(token, "Action=DbConnectAdmin") != NULL ? "DbConnectAdmin"
-                                                                        : "DbConnect";
+    const char *action =
+        strstr(token, "Action=DbConnectAdmin") != NULL ? "DbConnectAdmin" : "DbConnect";
     const char *e = strstr(token, "X-Amz-Expires=");
     long expires = e != NULL ? strtol(e + 14, NULL, 10) : 0;
     dsql_token_free(token);
@@ -649,8 +648,8 @@ static void step_token(struct run *x, report_step *s)
         snprintf(note, sizeof note,
                  "; the password given (PGPASSWORD or password=) is replaced by it, as the shim "
                  "does");
-    report_set(s, STEP_OK, "a %s token for %s in %s, valid %ld s (not shown)%s", action,
-               signed_for, x->region, expires, note);
+    report_set(s, STEP_OK, "a %s token for %s in %s, valid %ld s (not shown)%s", action, signed_for,
+               x->region, expires, note);
 }
 
 /* ---- login: through the shim's own connect path ------------------------------------------- */
@@ -666,8 +665,8 @@ static void step_login(struct run *x, report_step *s)
     if (PQstatus(x->conn) == CONNECTION_OK) {
         const char *version = PQparameterStatus(x->conn, "server_version");
         report_fact_add(s, "server_version", "%s", version != NULL ? version : "");
-        report_set(s, STEP_OK, "connected to database %s as %s (server version %s)",
-                   PQdb(x->conn), PQuser(x->conn), version != NULL ? version : "unknown");
+        report_set(s, STEP_OK, "connected to database %s as %s (server version %s)", PQdb(x->conn),
+                   PQuser(x->conn), version != NULL ? version : "unknown");
         return;
     }
     const char *msg = PQerrorMessage(x->conn);
@@ -734,10 +733,14 @@ int doctor_run(const doctor_target *t, report *r)
         void (*fn)(struct run *, report_step *);
         int needs[3];
     } steps[] = {
-        {"endpoint", step_endpoint, {-1}},         {"credentials", step_credentials, {0, -1}},
-        {"region", step_region, {0, -1}},          {"dns", step_dns, {0, -1}},
-        {"tcp", step_tcp, {3, -1}},                {"tls", step_tls, {4, 2, -1}},
-        {"token", step_token, {1, 2, -1}},         {"login", step_login, {5, 6, -1}},
+        {"endpoint", step_endpoint, {-1}},
+        {"credentials", step_credentials, {0, -1}},
+        {"region", step_region, {0, -1}},
+        {"dns", step_dns, {0, -1}},
+        {"tcp", step_tcp, {3, -1}},
+        {"tls", step_tls, {4, 2, -1}},
+        {"token", step_token, {1, 2, -1}},
+        {"login", step_login, {5, 6, -1}},
         {"search_path", step_search_path, {7, -1}},
     };
     const char *cause[sizeof steps / sizeof steps[0]] = {0}; /* the failed step behind each */

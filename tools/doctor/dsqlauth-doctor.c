@@ -93,14 +93,30 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h:p:U:d:V?", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': t.host = optarg; break;
-        case OPT_HOSTADDR: t.hostaddr = optarg; break;
-        case 'U': t.user = optarg; break;
-        case 'd': t.dbname = optarg; break;
-        case OPT_REGION: region = optarg; break;
-        case OPT_PROFILE: profile = optarg; break;
-        case OPT_JSON: json = 1; break;
-        case 'V': printf("dsqlauth-doctor %s\n", dsql_version()); return 0;
+        case 'h':
+            t.host = optarg;
+            break;
+        case OPT_HOSTADDR:
+            t.hostaddr = optarg;
+            break;
+        case 'U':
+            t.user = optarg;
+            break;
+        case 'd':
+            t.dbname = optarg;
+            break;
+        case OPT_REGION:
+            region = optarg;
+            break;
+        case OPT_PROFILE:
+            profile = optarg;
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        case 'V':
+            printf("dsqlauth-doctor %s\n", dsql_version());
+            return 0;
         case 'p': {
             char *end;
             long v = strtol(optarg, &end, 10);

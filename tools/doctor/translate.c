@@ -166,8 +166,7 @@ enum doctor_refusal doctor_translate_login(const char *message, const char *user
                  "connections");
         break;
     default:
-        snprintf(advice, advice_len,
-                 "the server refused the login; its answer is quoted here");
+        snprintf(advice, advice_len, "the server refused the login; its answer is quoted here");
         break;
     }
     return kind;

@@ -16,9 +16,9 @@ enum doctor_refusal {
     REFUSAL_WRONG_REGION,    /* the token is signed for another region */
     REFUSAL_UNKNOWN_ROLE,    /* no such database role */
     REFUSAL_UNKNOWN_DATABASE,
-    REFUSAL_SETTING,         /* a startup setting outside DSQL's allowlist */
-    REFUSAL_TLS,             /* no TLS, or no SNI */
-    REFUSAL_BUSY,            /* connection limits, rate limits, a cluster waking up */
+    REFUSAL_SETTING, /* a startup setting outside DSQL's allowlist */
+    REFUSAL_TLS,     /* no TLS, or no SNI */
+    REFUSAL_BUSY,    /* connection limits, rate limits, a cluster waking up */
     REFUSAL_COUNT
 };
 

@@ -13,53 +13,55 @@
 
 void cli_usage(FILE *f)
 {
-    fputs("Usage: dsqlauth-local COMMAND [OPTIONS]\n"
-          "A local Aurora DSQL-like endpoint: PostgreSQL behind a TLS front that verifies IAM\n"
-          "auth tokens (SigV4) against a local keys file.\n\n"
-          "Commands:\n"
-          "  start    initialise on first use, start PostgreSQL and the TLS front\n"
-          "  stop     stop both; no process is left behind\n"
-          "  status   exit 0 when running, 3 when not (as pg_ctl)\n"
-          "  env      print `export` lines: eval \"$(dsqlauth-local env)\"\n"
-          "  token    print a token signed with the keys file's first pair (for scripts;\n"
-          "           --token-user NAME (default admin), --expires S, --signing-time UNIX)\n\n"
-          "Options:\n"
-          "  --dir DIR            state directory (default $DSQLAUTH_LOCAL_DIR, else\n"
-          "                       $XDG_RUNTIME_DIR/dsqlauth-local, else /tmp/dsqlauth-local-$UID)\n"
-          "  --port N             TCP port on 127.0.0.1 (default: the last one, else a free one)\n"
-          "  --cluster-id ID      26 characters [a-z0-9] (default " LOCAL_DEFAULT_CLUSTER_ID ")\n"
-          "  --region R           (default " LOCAL_DEFAULT_REGION ")\n"
-          "  --user NAME          a further non-admin role (repeatable; `app` always exists)\n"
-          "  --strict             behave as Aurora DSQL: refuse what it refuses (its SQLSTATEs and\n"
-          "                       messages; tools/local/rules.tsv), answer as its server does\n"
-          "                       (version 16.15, REPEATABLE READ, UTC, CREATE INDEX ASYNC jobs),\n"
-          "                       and settle write conflicts at COMMIT (40001 OC000) instead of\n"
-          "                       making writers wait\n"
-          "  --inject-conflict every=N[,app=NAME][,code=OC000|OC001]\n"
-          "                       strict: fail every Nth COMMIT of a transaction block (of the\n"
-          "                       sessions whose application_name is NAME) with DSQL's 40001, to\n"
-          "                       test retry loops; a session may also SET application_name =\n"
-          "                       'dsqlauth:fail-next-commit' to fail its next COMMIT once\n"
-          "  --server-version dsql|backend  strict: the server version reported (startup,\n"
-          "                       SHOW, current_setting): DSQL's 16.15 (default), or the\n"
-          "                       backend's own, for clients that refuse a server newer than\n"
-          "                       themselves (Debian 12's pg_dump 15)\n"
-          "  --max-transaction-age S  strict: refuse the next statement of a transaction older\n"
-          "                       than S seconds with 54000 (default 300, DSQL's 5 minutes; 0: no limit)\n"
-          "  --connection-rate R[,B]  refuse new connections beyond R per second after a burst\n"
-          "                       of B (default 10*R) with 53400, as DSQL's quota (100, 1000) does;\n"
-          "                       default off, so benchmarks may connect freely\n"
-          "  --max-lifetime S     close sessions after S seconds like DSQL (default 3600; 0: never)\n"
-          "  --handshake-timeout S  seconds a client has for TLS, startup and password (10)\n"
-          "  --max-failed-logins N  after N failed logins from one client address within the\n"
-          "                       window, refuse its further attempts (SQLSTATE 53300) without\n"
-          "                       verifying them until the window closes (default 10; 0: no limit)\n"
-          "  --failed-login-window S  the window, in seconds from the first failure (default 60)\n"
-          "  --foreground         run the front in the foreground (logs to stderr)\n"
-          "  --help, --version\n\n"
-          "`start` raises the open-files soft limit to the hard limit (a client holds two\n"
-          "descriptors); PostgreSQL behind it allows 1000 connections.\n",
-          f);
+    fputs(
+        "Usage: dsqlauth-local COMMAND [OPTIONS]\n"
+        "A local Aurora DSQL-like endpoint: PostgreSQL behind a TLS front that verifies IAM\n"
+        "auth tokens (SigV4) against a local keys file.\n\n"
+        "Commands:\n"
+        "  start    initialise on first use, start PostgreSQL and the TLS front\n"
+        "  stop     stop both; no process is left behind\n"
+        "  status   exit 0 when running, 3 when not (as pg_ctl)\n"
+        "  env      print `export` lines: eval \"$(dsqlauth-local env)\"\n"
+        "  token    print a token signed with the keys file's first pair (for scripts;\n"
+        "           --token-user NAME (default admin), --expires S, --signing-time UNIX)\n\n"
+        "Options:\n"
+        "  --dir DIR            state directory (default $DSQLAUTH_LOCAL_DIR, else\n"
+        "                       $XDG_RUNTIME_DIR/dsqlauth-local, else /tmp/dsqlauth-local-$UID)\n"
+        "  --port N             TCP port on 127.0.0.1 (default: the last one, else a free one)\n"
+        "  --cluster-id ID      26 characters [a-z0-9] (default " LOCAL_DEFAULT_CLUSTER_ID ")\n"
+        "  --region R           (default " LOCAL_DEFAULT_REGION ")\n"
+        "  --user NAME          a further non-admin role (repeatable; `app` always exists)\n"
+        "  --strict             behave as Aurora DSQL: refuse what it refuses (its SQLSTATEs and\n"
+        "                       messages; tools/local/rules.tsv), answer as its server does\n"
+        "                       (version 16.15, REPEATABLE READ, UTC, CREATE INDEX ASYNC jobs),\n"
+        "                       and settle write conflicts at COMMIT (40001 OC000) instead of\n"
+        "                       making writers wait\n"
+        "  --inject-conflict every=N[,app=NAME][,code=OC000|OC001]\n"
+        "                       strict: fail every Nth COMMIT of a transaction block (of the\n"
+        "                       sessions whose application_name is NAME) with DSQL's 40001, to\n"
+        "                       test retry loops; a session may also SET application_name =\n"
+        "                       'dsqlauth:fail-next-commit' to fail its next COMMIT once\n"
+        "  --server-version dsql|backend  strict: the server version reported (startup,\n"
+        "                       SHOW, current_setting): DSQL's 16.15 (default), or the\n"
+        "                       backend's own, for clients that refuse a server newer than\n"
+        "                       themselves (Debian 12's pg_dump 15)\n"
+        "  --max-transaction-age S  strict: refuse the next statement of a transaction older\n"
+        "                       than S seconds with 54000 (default 300, DSQL's 5 minutes; 0: no "
+        "limit)\n"
+        "  --connection-rate R[,B]  refuse new connections beyond R per second after a burst\n"
+        "                       of B (default 10*R) with 53400, as DSQL's quota (100, 1000) does;\n"
+        "                       default off, so benchmarks may connect freely\n"
+        "  --max-lifetime S     close sessions after S seconds like DSQL (default 3600; 0: never)\n"
+        "  --handshake-timeout S  seconds a client has for TLS, startup and password (10)\n"
+        "  --max-failed-logins N  after N failed logins from one client address within the\n"
+        "                       window, refuse its further attempts (SQLSTATE 53300) without\n"
+        "                       verifying them until the window closes (default 10; 0: no limit)\n"
+        "  --failed-login-window S  the window, in seconds from the first failure (default 60)\n"
+        "  --foreground         run the front in the foreground (logs to stderr)\n"
+        "  --help, --version\n\n"
+        "`start` raises the open-files soft limit to the hard limit (a client holds two\n"
+        "descriptors); PostgreSQL behind it allows 1000 connections.\n",
+        f);
 }
 
 int local_die(const char *fmt, ...)
@@ -100,12 +102,17 @@ int cli_parse(int argc, char **argv, cli_args *a)
     int backend_version = 0;
     const char *token_user = "admin";
     static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},      {"port", required_argument, 0, 'p'},
-        {"cluster-id", required_argument, 0, 'c'}, {"region", required_argument, 0, 'r'},
-        {"user", required_argument, 0, 'u'},     {"strict", no_argument, 0, 's'},
-        {"max-lifetime", required_argument, 0, 'l'}, {"foreground", no_argument, 0, 'f'},
+        {"dir", required_argument, 0, 'd'},
+        {"port", required_argument, 0, 'p'},
+        {"cluster-id", required_argument, 0, 'c'},
+        {"region", required_argument, 0, 'r'},
+        {"user", required_argument, 0, 'u'},
+        {"strict", no_argument, 0, 's'},
+        {"max-lifetime", required_argument, 0, 'l'},
+        {"foreground", no_argument, 0, 'f'},
         {"handshake-timeout", required_argument, 0, 'H'},
-        {"token-user", required_argument, 0, 'U'}, {"expires", required_argument, 0, 'e'},
+        {"token-user", required_argument, 0, 'U'},
+        {"expires", required_argument, 0, 'e'},
         {"signing-time", required_argument, 0, 't'},
         {"max-failed-logins", required_argument, 0, 'F'},
         {"failed-login-window", required_argument, 0, 'W'},
@@ -113,7 +120,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"max-transaction-age", required_argument, 0, 'A'},
         {"connection-rate", required_argument, 0, 'R'},
         {"server-version", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     statedir_default(s.dir, sizeof s.dir);
@@ -137,18 +145,20 @@ int cli_parse(int argc, char **argv, cli_args *a)
             break;
         case 'c':
             if (!dsql_is_cluster_id(optarg))
-                return local_die("--cluster-id: expected 26 characters of [a-z0-9], got %s", optarg);
+                return local_die("--cluster-id: expected 26 characters of [a-z0-9], got %s",
+                                 optarg);
             cluster_id = optarg;
             break;
         case 'r':
             if (!dsql_valid_region(optarg))
-                return local_die("--region: expected a region name such as us-east-1, got %s", optarg);
+                return local_die("--region: expected a region name such as us-east-1, got %s",
+                                 optarg);
             region = optarg;
             break;
         case 'u':
             if (!cli_valid_role(optarg))
-                return local_die("--user: %s is not a usable role name ([a-z_][a-z0-9_]*, not admin)",
-                           optarg);
+                return local_die(
+                    "--user: %s is not a usable role name ([a-z_][a-z0-9_]*, not admin)", optarg);
             if (nextra == LOCAL_MAX_USERS - 1)
                 return local_die("--user: at most %s extra roles", "15");
             snprintf(extra_users[nextra++], sizeof extra_users[0], "%s", optarg);
@@ -177,7 +187,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
         case 'W':
             window = (int)strtol(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || window < 1 || window > 86400)
-                return local_die("--failed-login-window: expected 1..86400 seconds, got %s", optarg);
+                return local_die("--failed-login-window: expected 1..86400 seconds, got %s",
+                                 optarg);
             break;
         case 'I': {
             occ_inject parsed;
@@ -201,7 +212,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
             if (*optarg == '\0' || *end != '\0' || rate < 1 || rate > 1000000 || burst < 1 ||
                 burst > 10000000)
                 return local_die("--connection-rate: expected R[,B] with R 1..1000000 and B "
-                                 "1..10000000, got %s", optarg);
+                                 "1..10000000, got %s",
+                                 optarg);
             break;
         case 'S':
             if (strcmp(optarg, "dsql") != 0 && strcmp(optarg, "backend") != 0)
@@ -283,5 +295,4 @@ int cli_parse(int argc, char **argv, cli_args *a)
     a->expires = expires;
     a->signing_time = signing_time;
     return -1;
-
 }

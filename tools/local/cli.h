@@ -14,12 +14,12 @@
 
 /* A parsed command line. */
 typedef struct cli_args {
-    const char *cmd;      /* start, stop, status, env, token */
-    settings s;           /* the settings this command runs with */
-    settings last;        /* what the last start used (valid when had_state) */
+    const char *cmd; /* start, stop, status, env, token */
+    settings s;      /* the settings this command runs with */
+    settings last;   /* what the last start used (valid when had_state) */
     int had_state;
     int foreground;
-    int explicit_port;    /* --port was given */
+    int explicit_port; /* --port was given */
     const char *token_user;
     long long expires, signing_time;
 } cli_args;

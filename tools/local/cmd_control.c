@@ -44,7 +44,7 @@ int cmd_status(const settings *s)
                s->endpoint, s->port, (long)fp, (long)pp, s->strict ? ", strict" : "");
         return 0;
     }
-    printf("dsqlauth-local: not running (front %s, postgres %s) in %s\n",
-           fp > 0 ? "up" : "down", pp > 0 ? "up" : "down", s->dir);
+    printf("dsqlauth-local: not running (front %s, postgres %s) in %s\n", fp > 0 ? "up" : "down",
+           pp > 0 ? "up" : "down", s->dir);
     return LOCAL_STATUS_NOT_RUNNING;
 }

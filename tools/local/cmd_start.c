@@ -93,8 +93,8 @@ static void raise_fd_limit(void)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20)
-                                                                             : rl.rlim_max;
+    rlim_t want =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
     if (want <= rl.rlim_cur)
         return;
     rl.rlim_cur = want;
@@ -145,9 +145,9 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
              running->backend_version != s->backend_version ||
              running->max_lifetime != s->max_lifetime || running->port != s->port))
             return local_die("already running in %s with other settings (%s port %d%s, "
-                       "--max-lifetime %lld); `dsqlauth-local stop` first to change them",
-                       s->dir, running->endpoint, running->port,
-                       running->strict ? ", --strict" : "", running->max_lifetime);
+                             "--max-lifetime %lld); `dsqlauth-local stop` first to change them",
+                             s->dir, running->endpoint, running->port,
+                             running->strict ? ", --strict" : "", running->max_lifetime);
         const char *users[LOCAL_MAX_USERS];
         for (size_t i = 0; i < s->nusers; i++)
             users[i] = s->users[i];
@@ -243,4 +243,3 @@ int cmd_start(settings *s, const settings *running, int foreground, int explicit
            getenv("DSQLAUTH_LOCAL_DIR") ? "" : s->dir);
     return 0;
 }
-

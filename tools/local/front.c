@@ -2,9 +2,9 @@
 /* front.c: accept loop, TLS negotiation, startup checks and token authentication per client. */
 #include "front.h"
 
+#include "base/log.h"
 #include "clock.h"
 #include "keys.h"
-#include "base/log.h"
 #include "proto.h"
 #include "relay.h"
 #include "rules.h"
@@ -52,7 +52,7 @@ typedef struct front {
     atomic_int active;
     pthread_mutex_t limit_lock;
     limit_slot limits[LIMIT_SLOTS];
-    double rate_tokens;     /* the connection-rate bucket (guarded by limit_lock) */
+    double rate_tokens; /* the connection-rate bucket (guarded by limit_lock) */
     int64_t rate_refill_ms;
 } front;
 
@@ -209,8 +209,10 @@ static void limit_record_failure(front *f, const char *addr)
     }
     l->failures++;
     if (l->failures == f->cfg->max_failed_logins)
-        dsql_log(DSQL_LOG_WARN, "local: %s: %d failed logins within %d s: refusing it until the "
-                 "window closes", addr, l->failures, f->cfg->failed_login_window);
+        dsql_log(DSQL_LOG_WARN,
+                 "local: %s: %d failed logins within %d s: refusing it until the "
+                 "window closes",
+                 addr, l->failures, f->cfg->failed_login_window);
     pthread_mutex_unlock(&f->limit_lock);
 }
 
@@ -252,7 +254,8 @@ static int backend_connect(const front_config *cfg)
     return fd;
 }
 
-/* A CancelRequest (16 bytes, already read) goes to the backend as it is; PostgreSQL checks the key. */
+/* A CancelRequest (16 bytes, already read) goes to the backend as it is; PostgreSQL checks the key.
+ */
 static void relay_cancel(conn *c, const unsigned char pkt[16])
 {
     int fd = backend_connect(c->f->cfg);
@@ -286,8 +289,9 @@ static int tls_accept(conn *c, int direct)
         return -1;
     }
     if (direct && !tls_alpn_is_postgresql(c->ssl))
-        return fatal(c, "08P01", "received direct SSL connection request without ALPN protocol "
-                                 "negotiation extension");
+        return fatal(c, "08P01",
+                     "received direct SSL connection request without ALPN protocol "
+                     "negotiation extension");
     return 0;
 }
 
@@ -330,8 +334,9 @@ static long read_startup(conn *c, unsigned char *pkt)
             if (len != 8)
                 return fatal(c, "08P01", "invalid length of encryption request packet");
             if (c->ssl != NULL)
-                return fatal(c, "08P01", "encryption request received over an encrypted "
-                                         "connection");
+                return fatal(c, "08P01",
+                             "encryption request received over an encrypted "
+                             "connection");
             if (round >= MAX_NEGOTIATIONS)
                 return fatal(c, "08P01", "too many encryption requests");
             if (code == PROTO_GSSENC_REQUEST) {
@@ -345,9 +350,10 @@ static long read_startup(conn *c, unsigned char *pkt)
         }
         if (c->ssl == NULL) {
             if (code >> 16 == 3)
-                return fatal(c, "28000", "TLS is required: this endpoint, like Aurora DSQL, "
-                                         "refuses unencrypted connections; connect with "
-                                         "sslmode=verify-full");
+                return fatal(c, "28000",
+                             "TLS is required: this endpoint, like Aurora DSQL, "
+                             "refuses unencrypted connections; connect with "
+                             "sslmode=verify-full");
             return fatal(c, "08P01", "invalid startup packet: unknown protocol code");
         }
         memcpy(pkt, hdr + 4, 4);
@@ -428,8 +434,9 @@ static void session(conn *c)
     int64_t blocked = limit_blocked_ms(f, c->addr);
     if (blocked > 0) {
         char m[256];
-        snprintf(m, sizeof m, "too many failed logins from %s (%d within %d s); try again in %lld s",
-                 c->addr, cfg->max_failed_logins, cfg->failed_login_window,
+        snprintf(m, sizeof m,
+                 "too many failed logins from %s (%d within %d s); try again in %lld s", c->addr,
+                 cfg->max_failed_logins, cfg->failed_login_window,
                  (long long)(blocked + 999) / 1000);
         fatal(c, "53300", m);
         goto out;

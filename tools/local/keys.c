@@ -2,8 +2,8 @@
 /* keys.c: making, reading and searching the keys file (test key pairs for the local endpoint). */
 #include "keys.h"
 
-#include "creds/creds.h"
 #include "base/util.h"
+#include "creds/creds.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,11 +15,26 @@
 static void forget_libpq_env(void)
 {
     static const char *const names[] = {
-        "PGHOST",           "PGHOSTADDR",    "PGPORT",       "PGSERVICE",
-        "PGSERVICEFILE",    "PGSSLMODE",     "PGREQUIRESSL", "PGSSLNEGOTIATION",
-        "PGGSSENCMODE",     "PGTARGETSESSIONATTRS", "PGLOADBALANCEHOSTS", "PGOPTIONS",
-        "PGDATABASE",       "PGUSER",        "PGPASSWORD",   "PGPASSFILE",
-        "PGCHANNELBINDING", "PGREQUIREAUTH", "PGSSLCERT",    "PGSSLKEY",
+        "PGHOST",
+        "PGHOSTADDR",
+        "PGPORT",
+        "PGSERVICE",
+        "PGSERVICEFILE",
+        "PGSSLMODE",
+        "PGREQUIRESSL",
+        "PGSSLNEGOTIATION",
+        "PGGSSENCMODE",
+        "PGTARGETSESSIONATTRS",
+        "PGLOADBALANCEHOSTS",
+        "PGOPTIONS",
+        "PGDATABASE",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGPASSFILE",
+        "PGCHANNELBINDING",
+        "PGREQUIREAUTH",
+        "PGSSLCERT",
+        "PGSSLKEY",
         "PGCONNECT_TIMEOUT",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -33,7 +33,7 @@ struct occ_member {
     unsigned long released_serial; /* it did, in this transaction */
     edge waited[MAX_EDGES];        /* transactions it waited for */
     size_t nwaited;
-    edge victims[MAX_EDGES];       /* transactions its last winning COMMIT doomed */
+    edge victims[MAX_EDGES]; /* transactions its last winning COMMIT doomed */
     size_t nvictims;
     occ_member *next;
 };
@@ -78,8 +78,10 @@ int occ_inject_parse(const char *spec, occ_inject *out, char *msg, size_t msglen
                    (strcmp(eq, "OC000") == 0 || strcmp(eq, "OC001") == 0)) {
             snprintf(out->code, sizeof out->code, "%s", eq);
         } else {
-            snprintf(msg, msglen, "--inject-conflict: unknown or bad %s=%s (every=N, app=NAME, "
-                     "code=OC000|OC001)", item, eq);
+            snprintf(msg, msglen,
+                     "--inject-conflict: unknown or bad %s=%s (every=N, app=NAME, "
+                     "code=OC000|OC001)",
+                     item, eq);
             return -1;
         }
     }

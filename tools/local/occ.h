@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* occ.h: optimistic concurrency across sessions, as Aurora DSQL settles it: first committer wins. */
+/* occ.h: optimistic concurrency across sessions, as Aurora DSQL settles it: first committer wins.
+ */
 #ifndef DSQL_LOCAL_OCC_H
 #define DSQL_LOCAL_OCC_H
 
@@ -30,7 +31,7 @@ typedef struct occ_member occ_member;
 /* Conflict injection: every Nth COMMIT of an explicit transaction (of the sessions whose
  * application_name is app, when app is not empty) fails with code (OC000 or OC001). */
 typedef struct occ_inject {
-    unsigned every;   /* 0: off */
+    unsigned every; /* 0: off */
     char app[64];
     char code[6];
 } occ_inject;

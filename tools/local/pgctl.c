@@ -63,16 +63,19 @@ int pgctl_init(pgctl *pg, const char *dir, char *msg, size_t msglen)
 {
     memset(pg, 0, sizeof *pg);
     if (find_bindir(pg->bindir, sizeof pg->bindir) != 0) {
-        snprintf(msg, msglen, "no PostgreSQL server found (tried pg_config --bindir and "
-                              "/usr/lib/postgresql/*/bin); install the postgresql package");
+        snprintf(msg, msglen,
+                 "no PostgreSQL server found (tried pg_config --bindir and "
+                 "/usr/lib/postgresql/*/bin); install the postgresql package");
         return -1;
     }
     snprintf(pg->datadir, sizeof pg->datadir, "%s/pgdata", dir);
     snprintf(pg->sockdir, sizeof pg->sockdir, "%s/run", dir);
     snprintf(pg->logfile, sizeof pg->logfile, "%s/postgres.log", dir);
     if (strlen(pg->sockdir) + sizeof "/.s.PGSQL.5432" > 107) {
-        snprintf(msg, msglen, "the state directory %s is too long for a Unix socket path; "
-                              "use a shorter --dir", dir);
+        snprintf(msg, msglen,
+                 "the state directory %s is too long for a Unix socket path; "
+                 "use a shorter --dir",
+                 dir);
         return -1;
     }
     pg->uid = getuid();
@@ -80,8 +83,9 @@ int pgctl_init(pgctl *pg, const char *dir, char *msg, size_t msglen)
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("postgres");
         if (pw == NULL) {
-            snprintf(msg, msglen, "running as root, and there is no `postgres` user to run "
-                                  "PostgreSQL as; create one or run as another user");
+            snprintf(msg, msglen,
+                     "running as root, and there is no `postgres` user to run "
+                     "PostgreSQL as; create one or run as another user");
             return -1;
         }
         pg->uid = pw->pw_uid;
@@ -98,7 +102,7 @@ int pgctl_can_traverse(const pgctl *pg, const char *path)
         struct stat st;
         if (stat(p, &st) != 0)
             return 0;
-        int ok = st.st_uid == pg->uid ? (st.st_mode & S_IXUSR) != 0
+        int ok = st.st_uid == pg->uid   ? (st.st_mode & S_IXUSR) != 0
                  : st.st_gid == pg->gid ? (st.st_mode & S_IXGRP) != 0
                                         : (st.st_mode & S_IXOTH) != 0;
         if (!ok)
@@ -211,14 +215,16 @@ static int write_settings(pgctl *pg)
         fprintf(f, "# --strict: Aurora DSQL's identity and defaults\n"
                    "shared_preload_libraries = ");
         put_quoted(f, pg->module);
-        fprintf(f, "\n"
-                   "default_transaction_isolation = 'repeatable read'\n"
-                   "timezone = 'UTC'\n"
-                   "# optimistic concurrency: lock waits end fast, and the module names who\n"
-                   "# was waited for (relay.c, occ.c)\n"
-                   "lock_timeout = '%dms'\n"
-                   "deadlock_timeout = '%dms'\n"
-                   "log_lock_waits = on\n", PGCTL_LOCK_TIMEOUT_MS, PGCTL_LOCK_TIMEOUT_MS / 3);
+        fprintf(f,
+                "\n"
+                "default_transaction_isolation = 'repeatable read'\n"
+                "timezone = 'UTC'\n"
+                "# optimistic concurrency: lock waits end fast, and the module names who\n"
+                "# was waited for (relay.c, occ.c)\n"
+                "lock_timeout = '%dms'\n"
+                "deadlock_timeout = '%dms'\n"
+                "log_lock_waits = on\n",
+                PGCTL_LOCK_TIMEOUT_MS, PGCTL_LOCK_TIMEOUT_MS / 3);
         if (pg->backend_version)
             fprintf(f, "# --server-version backend\n%s = on\n", PGMODULE_BACKEND_VERSION_GUC);
     }
@@ -295,16 +301,24 @@ int pgctl_ensure_cluster(pgctl *pg, char *msg, size_t msglen)
             return -1;
         }
         if (!pgctl_can_traverse(pg, pg->datadir)) {
-            snprintf(msg, msglen, "the postgres user cannot reach %s: choose a --dir whose "
-                                  "parents it can search (e.g. under /tmp)", pg->datadir);
+            snprintf(msg, msglen,
+                     "the postgres user cannot reach %s: choose a --dir whose "
+                     "parents it can search (e.g. under /tmp)",
+                     pg->datadir);
             return -1;
         }
         char initdb[1200], pgdata[1100];
         snprintf(initdb, sizeof initdb, "%s/initdb", pg->bindir);
         snprintf(pgdata, sizeof pgdata, "--pgdata=%s", pg->datadir);
-        char *argv[] = {initdb,           pgdata,        "--username=admin",
-                        "--auth=trust",   "--encoding=UTF8", "--locale=C",
-                        "--no-instructions", "--no-sync", NULL};
+        char *argv[] = {initdb,
+                        pgdata,
+                        "--username=admin",
+                        "--auth=trust",
+                        "--encoding=UTF8",
+                        "--locale=C",
+                        "--no-instructions",
+                        "--no-sync",
+                        NULL};
         if (run(pg, pg->logfile, argv) != 0) {
             snprintf(msg, msglen, "initdb failed");
             tail_hint(pg->logfile, msg, msglen);
@@ -376,8 +390,8 @@ int pgctl_stop(const pgctl *pg, char *msg, size_t msglen)
         return 0;
     char pgctl_bin[1200];
     snprintf(pgctl_bin, sizeof pgctl_bin, "%s/pg_ctl", pg->bindir);
-    char *argv[] = {pgctl_bin, "stop", "-D", (char *)pg->datadir, "-m", "fast", "-w", "-t", "60",
-                    "-s", NULL};
+    char *argv[] = {pgctl_bin, "stop", "-D", (char *)pg->datadir, "-m", "fast", "-w", "-t",
+                    "60",      "-s",   NULL};
     if (run(pg, pg->logfile, argv) != 0 && pgctl_running(pg) > 0) {
         snprintf(msg, msglen, "PostgreSQL did not stop");
         tail_hint(pg->logfile, msg, msglen);
@@ -404,23 +418,24 @@ static int setup_strict(PGconn *c, char *msg, size_t msglen)
     rule_format(RULE_WAIT_FOR_JOB_UNKNOWN, "%s", state, unknown, sizeof unknown);
     /* sys.wait_for_job: one text argument as DSQL's (its 42809 names `(text)`), and a row
      * `succeeded` back; jobs here are done when their statement is. */
-    snprintf(sql, sizeof sql,
-             "CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text, "
-             "INOUT succeeded boolean DEFAULT NULL) LANGUAGE plpgsql AS $body$\n"
-             "DECLARE st text;\n"
-             "BEGIN\n"
-             "  IF job_id IS NULL OR job_id !~ '^[a-z2-7]{%d}$' THEN\n"
-             "    RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = '%s';\n"
-             "  END IF;\n"
-             "  SELECT j.status INTO st FROM dsqlauth.jobs j WHERE j.job_id = wait_for_job.job_id;\n"
-             "  IF NOT FOUND THEN\n"
-             "    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s', job_id);\n"
-             "  END IF;\n"
-             "  succeeded := st = 'completed';\n"
-             "END $body$",
-             PGMODULE_JOB_ID_LEN, bad_id, unknown);
-    return exec_sql(c, "CREATE SCHEMA IF NOT EXISTS dsqlauth AUTHORIZATION admin", msg,
-                    msglen) != 0 ||
+    snprintf(
+        sql, sizeof sql,
+        "CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text, "
+        "INOUT succeeded boolean DEFAULT NULL) LANGUAGE plpgsql AS $body$\n"
+        "DECLARE st text;\n"
+        "BEGIN\n"
+        "  IF job_id IS NULL OR job_id !~ '^[a-z2-7]{%d}$' THEN\n"
+        "    RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = '%s';\n"
+        "  END IF;\n"
+        "  SELECT j.status INTO st FROM dsqlauth.jobs j WHERE j.job_id = wait_for_job.job_id;\n"
+        "  IF NOT FOUND THEN\n"
+        "    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s', job_id);\n"
+        "  END IF;\n"
+        "  succeeded := st = 'completed';\n"
+        "END $body$",
+        PGMODULE_JOB_ID_LEN, bad_id, unknown);
+    return exec_sql(c, "CREATE SCHEMA IF NOT EXISTS dsqlauth AUTHORIZATION admin", msg, msglen) !=
+                       0 ||
                    exec_sql(c,
                             "CREATE TABLE IF NOT EXISTS dsqlauth.jobs (job_id text PRIMARY KEY, "
                             "status text NOT NULL, details text, job_type text NOT NULL, "
@@ -483,8 +498,7 @@ int pgctl_setup(const pgctl *pg, const char *const *users, size_t n, char *msg, 
             bad = exec_sql(c, sql, msg, msglen) != 0;
         }
         if (!bad && i == 0) {
-            snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS myschema AUTHORIZATION %s",
-                     id);
+            snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS myschema AUTHORIZATION %s", id);
             bad = exec_sql(c, sql, msg, msglen) != 0;
         }
         if (!bad) {

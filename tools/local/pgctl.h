@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PG_BACKEND_PORT 5432 /* only names the socket file; nothing listens on TCP */
+#define PG_BACKEND_PORT 5432     /* only names the socket file; nothing listens on TCP */
 #define PGCTL_LOCK_TIMEOUT_MS 60 /* strict: a lock wait longer than this is a conflict */
 
 typedef struct pgctl {

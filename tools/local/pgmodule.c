@@ -88,11 +88,10 @@ static void check_drop_columns(AlterTableStmt *stmt)
             relation_close(rel, NoLock);
         }
         AttrNumber att = get_attnum(relid, cmd->name);
-        if (att != InvalidAttrNumber &&
-            bms_is_member(att - FirstLowInvalidHeapAttributeNumber, pk))
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("%s", rule_message(RULE_DROP_PK_COLUMN, cmd->name, msg,
-                                                      sizeof msg))));
+        if (att != InvalidAttrNumber && bms_is_member(att - FirstLowInvalidHeapAttributeNumber, pk))
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("%s", rule_message(RULE_DROP_PK_COLUMN, cmd->name, msg, sizeof msg))));
     }
 }
 
@@ -154,8 +153,8 @@ static int validates(AlterTableStmt *stmt)
 }
 
 static void dsql_utility(PlannedStmt *pstmt, const char *query, bool read_only,
-                         ProcessUtilityContext context, ParamListInfo params,
-                         QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc)
+                         ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *env,
+                         DestReceiver *dest, QueryCompletion *qc)
 {
     Node *node = pstmt->utilityStmt;
     int top = context == PROCESS_UTILITY_TOPLEVEL || context == PROCESS_UTILITY_QUERY;
@@ -192,9 +191,8 @@ static void dsql_emit(ErrorData *e)
     if (e->elevel == LOG && e->message != NULL && strstr(e->message, " still waiting for ")) {
         const char *h = e->detail_log ? strstr(e->detail_log, "holding the lock: ") : NULL;
         size_t o = 0;
-        for (h = h ? h + 18 : NULL; h != NULL && *h != '\0' && *h != '.' &&
-                                    o + 1 < sizeof waiting_for;
-             h++)
+        for (h = h ? h + 18 : NULL;
+             h != NULL && *h != '\0' && *h != '.' && o + 1 < sizeof waiting_for; h++)
             if ((*h >= '0' && *h <= '9') || *h == ',')
                 waiting_for[o++] = *h;
         waiting_for[o] = '\0';

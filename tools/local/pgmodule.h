@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* pgmodule.h: what the relay and the backend module (pgmodule.c) agree on, and the module's file. */
+/* pgmodule.h: what the relay and the backend module (pgmodule.c) agree on, and the module's file.
+ */
 #ifndef DSQL_LOCAL_PGMODULE_H
 #define DSQL_LOCAL_PGMODULE_H
 

@@ -21,7 +21,7 @@ static int dsql_only(const char *name)
 int proto_param_allowed(const char *name)
 {
     static const char *const allowed[] = {
-        "application_name", "client_encoding", "DateStyle", "extra_float_digits",
+        "application_name", "client_encoding", "DateStyle",   "extra_float_digits",
         "IntervalStyle",    "TimeZone",        "search_path", "role",
     };
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -160,24 +160,29 @@ int proto_parse_startup(const char *body, size_t len, proto_startup *s, proto_re
     /* name\0value\0 ... \0: the last byte is the terminator, every string is terminated. */
     const char *p = body + 4, *end = body + len;
     if (p >= end || end[-1] != '\0')
-        return refuse(r, "08P01", "invalid startup packet layout: expected terminator as last "
-                                  "byte%s", "");
+        return refuse(r, "08P01",
+                      "invalid startup packet layout: expected terminator as last "
+                      "byte%s",
+                      "");
     const char *names_seen[PROTO_MAX_PARAMS];
     size_t nseen = 0;
     while (p < end - 1) {
         const char *name = p;
         const char *nul = memchr(p, '\0', (size_t)(end - p));
         if (nul == name)
-            return refuse(r, "08P01", "invalid startup packet layout: empty parameter name%s",
-                          "");
+            return refuse(r, "08P01", "invalid startup packet layout: empty parameter name%s", "");
         if (nul >= end - 1)
-            return refuse(r, "08P01", "invalid startup packet layout: parameter \"%s\" has no "
-                                      "value", name);
+            return refuse(r, "08P01",
+                          "invalid startup packet layout: parameter \"%s\" has no "
+                          "value",
+                          name);
         const char *value = nul + 1;
         const char *vnul = memchr(value, '\0', (size_t)(end - value));
         if (vnul == end - 1)
-            return refuse(r, "08P01", "invalid startup packet layout: expected terminator as "
-                                      "last byte%s", "");
+            return refuse(r, "08P01",
+                          "invalid startup packet layout: expected terminator as "
+                          "last byte%s",
+                          "");
         p = vnul + 1;
         for (size_t i = 0; i < nseen; i++)
             if (strcasecmp(names_seen[i], name) == 0)

@@ -37,8 +37,8 @@
 #include "clock.h"
 #include "occ.h"
 #include "pgmodule.h"
-#include "rules.h"
 #include "proto.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,9 +55,9 @@
 #include "strict.h"
 
 #define IO_CHUNK (64 * 1024)
-#define HIGH_WATER (256 * 1024)     /* stop reading a side while its output queue is this full */
-#define MAX_WHOLE_MSG (64u << 20)   /* largest message strict mode inspects whole */
-#define MAX_STMTS 128               /* named prepared statements remembered per session */
+#define HIGH_WATER (256 * 1024)   /* stop reading a side while its output queue is this full */
+#define MAX_WHOLE_MSG (64u << 20) /* largest message strict mode inspects whole */
+#define MAX_STMTS 128             /* named prepared statements remembered per session */
 
 typedef struct queue {
     char *data;
@@ -113,10 +113,10 @@ static void q_free(queue *q)
 }
 
 enum hidden {
-    H_NONE,  /* nothing of ours in flight */
-    H_BEGIN, /* our BEGIN before the client's batch: swallow its CommandComplete and Z */
-    H_END,   /* our COMMIT or ROLLBACK after it: swallow CommandComplete, pass E and Z */
-    H_RAISE, /* our DO raising 54000 inside the client's block: pass E (cleaned) and Z */
+    H_NONE,        /* nothing of ours in flight */
+    H_BEGIN,       /* our BEGIN before the client's batch: swallow its CommandComplete and Z */
+    H_END,         /* our COMMIT or ROLLBACK after it: swallow CommandComplete, pass E and Z */
+    H_RAISE,       /* our DO raising 54000 inside the client's block: pass E (cleaned) and Z */
     H_OCC_SHADOW,  /* after a conflict: ROLLBACK TO our savepoint, then the shadow's answer */
     H_OCC_RETRY,   /* after an autocommit statement's conflict: our ROLLBACK before retrying */
     H_OCC_LOSE,    /* our ROLLBACK for a COMMIT that lost: then DSQL's conflict error */
@@ -125,9 +125,9 @@ enum hidden {
 
 /* What the client's batch is, for optimistic concurrency (strict). */
 enum occ_batch {
-    OB_NONE,   /* nothing special */
-    OB_STMT,   /* one write or locking read in a block, after our SAVEPOINT */
-    OB_WIN,    /* a COMMIT that won: its replays, then COMMIT */
+    OB_NONE, /* nothing special */
+    OB_STMT, /* one write or locking read in a block, after our SAVEPOINT */
+    OB_WIN,  /* a COMMIT that won: its replays, then COMMIT */
 };
 
 #define OCC_SAVEPOINT "dsqlauth_occ"
@@ -143,48 +143,48 @@ typedef struct relay {
     queue cin, bin, to_client, to_backend;
     int c_eof, b_eof, failed;
     int c_can_read, b_can_read;
-    short c_events;       /* what SSL wants from the client socket before it can go on */
-    size_t b_msg_left;    /* bytes of the backend's current message still to move */
-    int b_swallow;        /* ... and whether they are dropped */
-    size_t c_msg_left;    /* bytes of the client's current message still to move (strict) */
-    int closing;          /* lifetime reached: end at the next backend message boundary */
-    int finished;         /* FATAL queued: flush it and end */
+    short c_events;    /* what SSL wants from the client socket before it can go on */
+    size_t b_msg_left; /* bytes of the backend's current message still to move */
+    int b_swallow;     /* ... and whether they are dropped */
+    size_t c_msg_left; /* bytes of the client's current message still to move (strict) */
+    int closing;       /* lifetime reached: end at the next backend message boundary */
+    int finished;      /* FATAL queued: flush it and end */
 
     /* strict mode */
-    dsql_strict_session ss; /* the classifier's view of the client's session */
+    dsql_strict_session ss;   /* the classifier's view of the client's session */
     dsql_strict_cache *cache; /* each distinct text parsed once */
-    char txn;             /* the client's transaction status, from the last ReadyForQuery */
-    int outstanding;      /* a Query or Sync of the client awaits its ReadyForQuery */
-    int in_batch;         /* the client has sent messages since the last ReadyForQuery */
-    int wrap;             /* the batch runs inside our hidden BEGIN */
+    char txn;                 /* the client's transaction status, from the last ReadyForQuery */
+    int outstanding;          /* a Query or Sync of the client awaits its ReadyForQuery */
+    int in_batch;             /* the client has sent messages since the last ReadyForQuery */
+    int wrap;                 /* the batch runs inside our hidden BEGIN */
     enum hidden hidden;
-    int cap_hit;          /* the batch went over the row cap: drop its results until Z */
-    int strip_context;    /* the next ErrorResponse comes from our DO: drop its CONTEXT */
+    int cap_hit;                /* the batch went over the row cap: drop its results until Z */
+    int strip_context;          /* the next ErrorResponse comes from our DO: drop its CONTEXT */
     stmt_flag stmts[MAX_STMTS]; /* named prepared statements: do they change rows? */
     unsigned next_stmt;
-    int unnamed_changes_rows;   /* the same for the unnamed statement */
+    int unnamed_changes_rows; /* the same for the unnamed statement */
 
     /* strict mode: optimistic concurrency (occ.h) */
     occ_member *occ;
-    int wake_fd;          /* eventfd: a winner asks this session to release its locks */
-    char backend_txn;     /* the backend's status, hidden statements included */
-    int saw_commit;       /* a COMMIT tag since the backend's transaction began */
+    int wake_fd;      /* eventfd: a winner asks this session to release its locks */
+    char backend_txn; /* the backend's status, hidden statements included */
+    int saw_commit;   /* a COMMIT tag since the backend's transaction began */
     enum occ_batch ob;
-    int ob_savepoint;     /* our SAVEPOINT's CommandComplete is still to come */
-    int ob_conflict;      /* the statement gave up a lock wait (1) or met a commit (2) */
-    int ob_failed;        /* a replay or a shadow failed */
+    int ob_savepoint; /* our SAVEPOINT's CommandComplete is still to come */
+    int ob_conflict;  /* the statement gave up a lock wait (1) or met a commit (2) */
+    int ob_failed;    /* a replay or a shadow failed */
     int blockers[OCC_MAX_BLOCKERS];
     size_t nblockers;
     unsigned ob_flags, ob_rows; /* the statement's shape (DSQL_STRICT_UPDATE ...) */
-    char *ob_text;        /* the statement, to run again at COMMIT */
-    char *ob_shadow;      /* what answers it without its locks (NULL: its row count) */
-    int shadow_c;         /* CommandCompletes seen in H_OCC_SHADOW */
+    char *ob_text;              /* the statement, to run again at COMMIT */
+    char *ob_shadow;            /* what answers it without its locks (NULL: its row count) */
+    int shadow_c;               /* CommandCompletes seen in H_OCC_SHADOW */
     long shadow_count;
-    dsql_buf replays;     /* statements that answered by shadow, to run at COMMIT */
-    char lose_code[6];    /* H_OCC_LOSE: the conflict code to answer ... */
+    dsql_buf replays;           /* statements that answered by shadow, to run at COMMIT */
+    char lose_code[6];          /* H_OCC_LOSE: the conflict code to answer ... */
     dsql_strict_error lose_err; /* ... or, when its SQLSTATE is set, this error */
-    int64_t txn_start_ms; /* when the client's transaction block began */
-    char *retry;          /* a wrapped autocommit Query, kept for one retry after a conflict */
+    int64_t txn_start_ms;       /* when the client's transaction block began */
+    char *retry; /* a wrapped autocommit Query, kept for one retry after a conflict */
     size_t retry_len;
     int retried;
 } relay;
@@ -232,8 +232,7 @@ static void push_error_without_context(queue *q, const char *msg, size_t n)
 static void put_conflict(queue *q, const char *code)
 {
     char state[6], msg[DSQL_STRICT_MSG_MAX];
-    rule_format(strcmp(code, "OC001") == 0 ? RULE_OC001 : RULE_OC000, NULL, state, msg,
-                sizeof msg);
+    rule_format(strcmp(code, "OC001") == 0 ? RULE_OC001 : RULE_OC000, NULL, state, msg, sizeof msg);
     put_error(q, "ERROR", state, msg);
 }
 
@@ -348,9 +347,10 @@ static int occ_rewrite(relay *r, const char *sql, const dsql_strict_stmt *st, ds
         r->ob = OB_WIN;
         return 1;
     }
-    unsigned shapes = DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE | DSQL_STRICT_INSERT_VALUES |
-                      DSQL_STRICT_LOCKING;
-    if (!(st->flags & shapes) || (st->kind != DSQL_STRICT_DML && !(st->flags & DSQL_STRICT_LOCKING)))
+    unsigned shapes =
+        DSQL_STRICT_UPDATE | DSQL_STRICT_DELETE | DSQL_STRICT_INSERT_VALUES | DSQL_STRICT_LOCKING;
+    if (!(st->flags & shapes) ||
+        (st->kind != DSQL_STRICT_DML && !(st->flags & DSQL_STRICT_LOCKING)))
         return 0;
     char *shadow = NULL;
     if (!(st->flags & DSQL_STRICT_INSERT_VALUES)) {
@@ -375,7 +375,8 @@ static int occ_rewrite(relay *r, const char *sql, const dsql_strict_stmt *st, ds
     r->ob_rows = st->values_rows;
     r->ob_shadow = shadow;
     r->ob_text = (st->flags & DSQL_STRICT_LOCKING) ? NULL : strndup(sql + st->off, st->len);
-    dsql_buf_append(out, "SAVEPOINT " OCC_SAVEPOINT "; ", sizeof "SAVEPOINT " OCC_SAVEPOINT "; " - 1);
+    dsql_buf_append(out, "SAVEPOINT " OCC_SAVEPOINT "; ",
+                    sizeof "SAVEPOINT " OCC_SAVEPOINT "; " - 1);
     dsql_buf_append(out, sql + st->off, st->len);
     return 1;
 }
@@ -442,8 +443,8 @@ static int rewrite_query(relay *r, const char *sql, size_t sql_len, dsql_buf *ou
 }
 
 /* The same for the one statement of a Parse. Unnamed statements are admitted here too. */
-static int rewrite_parse(relay *r, const char *name, const char *sql, size_t sql_len,
-                         dsql_buf *out, int *dml, int *rejected)
+static int rewrite_parse(relay *r, const char *name, const char *sql, size_t sql_len, dsql_buf *out,
+                         int *dml, int *rejected)
 {
     const dsql_strict_stmt *stmts;
     size_t n;
@@ -706,9 +707,8 @@ static int job_row(relay *r, const char *msg, size_t n)
     const char *id = notice_field(msg, n, 'M', &idlen);
     if (code == NULL || clen != 5 || memcmp(code, PGMODULE_JOB_SQLSTATE, 5) != 0 || id == NULL)
         return 0;
-    unsigned char desc[] = {'T', 0, 0, 0, 0, 0, 1, 'j', 'o', 'b', '_', 'i', 'd', 0,
-                            0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff, 0xff,
-                            0xff, 0, 0};
+    unsigned char desc[] = {'T', 0, 0, 0, 0, 0, 1, 'j', 'o',  'b',  '_',  'i',  'd',  0,    0, 0,
+                            0,   0, 0, 0, 0, 0, 0, 25,  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0};
     proto_set32(desc + 1, sizeof desc - 1);
     q_push(&r->to_client, desc, sizeof desc);
     unsigned char row[11] = {'D'};
@@ -771,8 +771,8 @@ static void occ_observe(relay *r, const char *msg, size_t n)
         occ_set_pid(r->occ, (int)proto_get32(msg + 5));
     } else if (t == 'S' && n > 5 + sizeof "application_name") {
         if (memcmp(msg + 5, "application_name", sizeof "application_name") == 0 &&
-            memchr(msg + 5 + sizeof "application_name", '\0',
-                   n - 5 - sizeof "application_name") != NULL)
+            memchr(msg + 5 + sizeof "application_name", '\0', n - 5 - sizeof "application_name") !=
+                NULL)
             occ_set_app(r->occ, msg + 5 + sizeof "application_name");
     }
 }
@@ -922,7 +922,7 @@ static void backend_message(relay *r, const char *msg, size_t n)
     if (r->ob == OB_WIN && t != 'Z' && !(t == 'C' && strcmp(msg + 5, "COMMIT") == 0)) {
         if (t == 'E')
             r->ob_failed = 1; /* a replay failed: the COMMIT loses (client_ready) */
-        return;           /* the replays answered by shadow already */
+        return;               /* the replays answered by shadow already */
     }
     switch (t) {
     case 'G':

@@ -39,14 +39,15 @@ MemoryContext pg_query_enter_memory_context(void);
 void pg_query_exit_memory_context(MemoryContext ctx);
 void pg_query_free_error(PgQueryError *error);
 
-#define MAX_DEPTH 400 /* deeper expressions are not walked: the relay's threads have 256 KiB stacks */
+#define MAX_DEPTH                                                                                  \
+    400 /* deeper expressions are not walked: the relay's threads have 256 KiB stacks */
 
 /* What a walk over one statement finds. */
 typedef struct walk {
     dsql_strict_stmt *out;
-    int dml;           /* INSERT, UPDATE, DELETE somewhere (CTEs included) */
-    int locking;       /* FOR UPDATE / FOR KEY SHARE somewhere */
-    Node *where;       /* the WHERE of the innermost SELECT being walked (pg_dump's set_config) */
+    int dml;     /* INSERT, UPDATE, DELETE somewhere (CTEs included) */
+    int locking; /* FOR UPDATE / FOR KEY SHARE somewhere */
+    Node *where; /* the WHERE of the innermost SELECT being walked (pg_dump's set_config) */
     unsigned depth;
 } walk;
 
@@ -54,8 +55,8 @@ static void refuse(dsql_strict_stmt *out, enum rule_id id, const char *arg)
 {
     if (out->rejected)
         return; /* the first refusal found is the one DSQL reports */
-    if (rule_format(id, arg, out->error.sqlstate, out->error.message,
-                    sizeof out->error.message) == 0)
+    if (rule_format(id, arg, out->error.sqlstate, out->error.message, sizeof out->error.message) ==
+        0)
         out->rejected = 1;
 }
 
@@ -104,9 +105,15 @@ static int name_in(const char *name, const char *const *list)
 
 static int param_allowed(const char *name)
 {
-    static const char *const allowed[] = {"application_name", "client_encoding", "datestyle",
-                                          "extra_float_digits", "intervalstyle", "timezone",
-                                          "search_path", "role", "disable_sync_create_index",
+    static const char *const allowed[] = {"application_name",
+                                          "client_encoding",
+                                          "datestyle",
+                                          "extra_float_digits",
+                                          "intervalstyle",
+                                          "timezone",
+                                          "search_path",
+                                          "role",
+                                          "disable_sync_create_index",
                                           NULL};
     for (const char *const *a = allowed; *a; a++)
         if (strcasecmp(name, *a) == 0)
@@ -154,40 +161,95 @@ typedef struct type_display {
 
 /* AWS's supported column types, by PostgreSQL's internal name. */
 static const type_display ALLOWED_TYPES[] = {
-    {"int2", "smallint"}, {"int4", "integer"}, {"int8", "bigint"}, {"float4", "real"},
-    {"float8", "double precision"}, {"numeric", "numeric"}, {"bpchar", "character"},
-    {"varchar", "character varying"}, {"text", "text"}, {"date", "date"},
-    {"time", "time without time zone"}, {"timetz", "time with time zone"},
-    {"timestamp", "timestamp without time zone"}, {"timestamptz", "timestamp with time zone"},
-    {"interval", "interval"}, {"bool", "boolean"}, {"bytea", "bytea"}, {"uuid", "uuid"},
-    {"json", "json"}, {"jsonb", "jsonb"}, {NULL, NULL},
+    {"int2", "smallint"},
+    {"int4", "integer"},
+    {"int8", "bigint"},
+    {"float4", "real"},
+    {"float8", "double precision"},
+    {"numeric", "numeric"},
+    {"bpchar", "character"},
+    {"varchar", "character varying"},
+    {"text", "text"},
+    {"date", "date"},
+    {"time", "time without time zone"},
+    {"timetz", "time with time zone"},
+    {"timestamp", "timestamp without time zone"},
+    {"timestamptz", "timestamp with time zone"},
+    {"interval", "interval"},
+    {"bool", "boolean"},
+    {"bytea", "bytea"},
+    {"uuid", "uuid"},
+    {"json", "json"},
+    {"jsonb", "jsonb"},
+    {NULL, NULL},
 };
 
 /* PostgreSQL 15's other base, range and multirange types (pg_type, pg_catalog). */
 static const type_display OTHER_TYPES[] = {
-    {"money", "money"}, {"xml", "xml"}, {"inet", "inet"}, {"cidr", "cidr"},
-    {"macaddr", "macaddr"}, {"point", "point"}, {"line", "line"}, {"lseg", "lseg"},
-    {"box", "box"}, {"path", "path"}, {"polygon", "polygon"}, {"circle", "circle"},
-    {"tsvector", "tsvector"}, {"tsquery", "tsquery"}, {"int4range", "int4range"},
-    {"tsrange", "tsrange"}, {"pg_lsn", "pg_lsn"}, {"bit", "bit"}, {"varbit", "bit varying"},
+    {"money", "money"},
+    {"xml", "xml"},
+    {"inet", "inet"},
+    {"cidr", "cidr"},
+    {"macaddr", "macaddr"},
+    {"point", "point"},
+    {"line", "line"},
+    {"lseg", "lseg"},
+    {"box", "box"},
+    {"path", "path"},
+    {"polygon", "polygon"},
+    {"circle", "circle"},
+    {"tsvector", "tsvector"},
+    {"tsquery", "tsquery"},
+    {"int4range", "int4range"},
+    {"tsrange", "tsrange"},
+    {"pg_lsn", "pg_lsn"},
+    {"bit", "bit"},
+    {"varbit", "bit varying"},
     /* the recorded ones end here (RECORDED_TYPES below counts them) */
-    {"macaddr8", "macaddr8"}, {"int8range", "int8range"}, {"numrange", "numrange"},
-    {"tstzrange", "tstzrange"}, {"daterange", "daterange"}, {"int4multirange", "int4multirange"},
-    {"int8multirange", "int8multirange"}, {"nummultirange", "nummultirange"},
-    {"tsmultirange", "tsmultirange"}, {"tstzmultirange", "tstzmultirange"},
-    {"datemultirange", "datemultirange"}, {"oid", "oid"}, {"regclass", "regclass"},
-    {"regcollation", "regcollation"}, {"regconfig", "regconfig"},
-    {"regdictionary", "regdictionary"}, {"regnamespace", "regnamespace"},
-    {"regoper", "regoper"}, {"regoperator", "regoperator"}, {"regproc", "regproc"},
-    {"regprocedure", "regprocedure"}, {"regrole", "regrole"}, {"regtype", "regtype"},
-    {"name", "name"}, {"char", "\"char\""}, {"jsonpath", "jsonpath"}, {"tid", "tid"},
-    {"xid", "xid"}, {"xid8", "xid8"}, {"cid", "cid"}, {"txid_snapshot", "txid_snapshot"},
-    {"pg_snapshot", "pg_snapshot"}, {"aclitem", "aclitem"}, {"refcursor", "refcursor"},
-    {"int2vector", "int2vector"}, {"oidvector", "oidvector"}, {"gtsvector", "gtsvector"},
-    {"pg_node_tree", "pg_node_tree"}, {"pg_ndistinct", "pg_ndistinct"},
-    {"pg_dependencies", "pg_dependencies"}, {"pg_mcv_list", "pg_mcv_list"},
+    {"macaddr8", "macaddr8"},
+    {"int8range", "int8range"},
+    {"numrange", "numrange"},
+    {"tstzrange", "tstzrange"},
+    {"daterange", "daterange"},
+    {"int4multirange", "int4multirange"},
+    {"int8multirange", "int8multirange"},
+    {"nummultirange", "nummultirange"},
+    {"tsmultirange", "tsmultirange"},
+    {"tstzmultirange", "tstzmultirange"},
+    {"datemultirange", "datemultirange"},
+    {"oid", "oid"},
+    {"regclass", "regclass"},
+    {"regcollation", "regcollation"},
+    {"regconfig", "regconfig"},
+    {"regdictionary", "regdictionary"},
+    {"regnamespace", "regnamespace"},
+    {"regoper", "regoper"},
+    {"regoperator", "regoperator"},
+    {"regproc", "regproc"},
+    {"regprocedure", "regprocedure"},
+    {"regrole", "regrole"},
+    {"regtype", "regtype"},
+    {"name", "name"},
+    {"char", "\"char\""},
+    {"jsonpath", "jsonpath"},
+    {"tid", "tid"},
+    {"xid", "xid"},
+    {"xid8", "xid8"},
+    {"cid", "cid"},
+    {"txid_snapshot", "txid_snapshot"},
+    {"pg_snapshot", "pg_snapshot"},
+    {"aclitem", "aclitem"},
+    {"refcursor", "refcursor"},
+    {"int2vector", "int2vector"},
+    {"oidvector", "oidvector"},
+    {"gtsvector", "gtsvector"},
+    {"pg_node_tree", "pg_node_tree"},
+    {"pg_ndistinct", "pg_ndistinct"},
+    {"pg_dependencies", "pg_dependencies"},
+    {"pg_mcv_list", "pg_mcv_list"},
     {"pg_brin_bloom_summary", "pg_brin_bloom_summary"},
-    {"pg_brin_minmax_multi_summary", "pg_brin_minmax_multi_summary"}, {NULL, NULL},
+    {"pg_brin_minmax_multi_summary", "pg_brin_minmax_multi_summary"},
+    {NULL, NULL},
 };
 #define RECORDED_TYPES 19
 
@@ -226,7 +288,7 @@ static void check_column_type(const TypeName *t, dsql_strict_stmt *out)
     if (t->arrayBounds != NIL) {
         const char *elem = allowed ? allowed->display
                            : other ? other->display
-                           : str_of(llast(t->names));
+                                   : str_of(llast(t->names));
         size_t n = strlen(elem ? elem : "");
         if (n > sizeof shown - 3)
             n = sizeof shown - 3;
@@ -321,9 +383,10 @@ static void walk_list(walk *w, List *l)
 
 static void check_call(walk *w, FuncCall *f)
 {
-    static const char *const text_search[] = {"to_tsvector", "to_tsquery", "websearch_to_tsquery",
-                                              "plainto_tsquery", "phraseto_tsquery", NULL};
-    static const char *const geometric[] = {"line", "circle", "point", "lseg",
+    static const char *const text_search[] = {"to_tsvector",          "to_tsquery",
+                                              "websearch_to_tsquery", "plainto_tsquery",
+                                              "phraseto_tsquery",     NULL};
+    static const char *const geometric[] = {"line", "circle", "point",   "lseg",
                                             "box",  "path",   "polygon", NULL};
     const char *name = catalog_name(f->funcname);
     if (name == NULL)
@@ -701,8 +764,8 @@ static int explain_analyzes(List *options)
         if (IsA(d->arg, Boolean))
             return boolVal(d->arg);
         const char *v = str_of(d->arg);
-        return v == NULL || !(strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 ||
-                              strcmp(v, "0") == 0);
+        return v == NULL ||
+               !(strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0);
     }
     return 0;
 }
@@ -711,29 +774,77 @@ static int explain_analyzes(List *options)
 static int is_ddl(NodeTag t)
 {
     switch (t) {
-    case T_CreateStmt: case T_CreateSchemaStmt: case T_ViewStmt: case T_IndexStmt:
-    case T_CreateSeqStmt: case T_AlterSeqStmt: case T_CreateDomainStmt: case T_AlterDomainStmt:
-    case T_CreateFunctionStmt: case T_AlterFunctionStmt: case T_CreateRoleStmt:
-    case T_AlterRoleStmt: case T_AlterRoleSetStmt: case T_DropRoleStmt: case T_DropStmt:
-    case T_AlterTableStmt: case T_RenameStmt: case T_AlterObjectSchemaStmt:
-    case T_AlterOwnerStmt: case T_DefineStmt: case T_CreateEnumStmt: case T_AlterEnumStmt:
-    case T_CompositeTypeStmt: case T_CreateRangeStmt: case T_CreateTrigStmt:
-    case T_CreateExtensionStmt: case T_AlterExtensionStmt: case T_CreatePolicyStmt:
-    case T_AlterPolicyStmt: case T_RuleStmt: case T_CreateStatsStmt: case T_AlterStatsStmt:
-    case T_CreateCastStmt: case T_CreateTableAsStmt: case T_CreatedbStmt:
-    case T_AlterDatabaseStmt: case T_AlterDatabaseSetStmt: case T_DropdbStmt:
-    case T_CreateTableSpaceStmt: case T_DropTableSpaceStmt: case T_CreateForeignTableStmt:
-    case T_AlterTypeStmt: case T_AlterCollationStmt: case T_CreateConversionStmt:
-    case T_CreateEventTrigStmt: case T_AlterEventTrigStmt: case T_CreateOpClassStmt:
-    case T_CreateOpFamilyStmt: case T_AlterOpFamilyStmt: case T_AlterDefaultPrivilegesStmt:
-    case T_CreatePLangStmt: case T_DropOwnedStmt: case T_CreateTransformStmt:
-    case T_CreateAmStmt: case T_AlterOperatorStmt: case T_AlterTSDictionaryStmt:
-    case T_AlterTSConfigurationStmt: case T_CreateFdwStmt: case T_AlterFdwStmt:
-    case T_CreateForeignServerStmt: case T_AlterForeignServerStmt:
-    case T_CreateUserMappingStmt: case T_AlterUserMappingStmt: case T_DropUserMappingStmt:
-    case T_CreatePublicationStmt: case T_AlterPublicationStmt:
-    case T_CreateSubscriptionStmt: case T_AlterSubscriptionStmt:
-    case T_DropSubscriptionStmt: case T_AlterTableMoveAllStmt: case T_AlterObjectDependsStmt:
+    case T_CreateStmt:
+    case T_CreateSchemaStmt:
+    case T_ViewStmt:
+    case T_IndexStmt:
+    case T_CreateSeqStmt:
+    case T_AlterSeqStmt:
+    case T_CreateDomainStmt:
+    case T_AlterDomainStmt:
+    case T_CreateFunctionStmt:
+    case T_AlterFunctionStmt:
+    case T_CreateRoleStmt:
+    case T_AlterRoleStmt:
+    case T_AlterRoleSetStmt:
+    case T_DropRoleStmt:
+    case T_DropStmt:
+    case T_AlterTableStmt:
+    case T_RenameStmt:
+    case T_AlterObjectSchemaStmt:
+    case T_AlterOwnerStmt:
+    case T_DefineStmt:
+    case T_CreateEnumStmt:
+    case T_AlterEnumStmt:
+    case T_CompositeTypeStmt:
+    case T_CreateRangeStmt:
+    case T_CreateTrigStmt:
+    case T_CreateExtensionStmt:
+    case T_AlterExtensionStmt:
+    case T_CreatePolicyStmt:
+    case T_AlterPolicyStmt:
+    case T_RuleStmt:
+    case T_CreateStatsStmt:
+    case T_AlterStatsStmt:
+    case T_CreateCastStmt:
+    case T_CreateTableAsStmt:
+    case T_CreatedbStmt:
+    case T_AlterDatabaseStmt:
+    case T_AlterDatabaseSetStmt:
+    case T_DropdbStmt:
+    case T_CreateTableSpaceStmt:
+    case T_DropTableSpaceStmt:
+    case T_CreateForeignTableStmt:
+    case T_AlterTypeStmt:
+    case T_AlterCollationStmt:
+    case T_CreateConversionStmt:
+    case T_CreateEventTrigStmt:
+    case T_AlterEventTrigStmt:
+    case T_CreateOpClassStmt:
+    case T_CreateOpFamilyStmt:
+    case T_AlterOpFamilyStmt:
+    case T_AlterDefaultPrivilegesStmt:
+    case T_CreatePLangStmt:
+    case T_DropOwnedStmt:
+    case T_CreateTransformStmt:
+    case T_CreateAmStmt:
+    case T_AlterOperatorStmt:
+    case T_AlterTSDictionaryStmt:
+    case T_AlterTSConfigurationStmt:
+    case T_CreateFdwStmt:
+    case T_AlterFdwStmt:
+    case T_CreateForeignServerStmt:
+    case T_AlterForeignServerStmt:
+    case T_CreateUserMappingStmt:
+    case T_AlterUserMappingStmt:
+    case T_DropUserMappingStmt:
+    case T_CreatePublicationStmt:
+    case T_AlterPublicationStmt:
+    case T_CreateSubscriptionStmt:
+    case T_AlterSubscriptionStmt:
+    case T_DropSubscriptionStmt:
+    case T_AlterTableMoveAllStmt:
+    case T_AlterObjectDependsStmt:
     case T_ImportForeignSchemaStmt:
         return 1;
     default:
@@ -770,8 +881,8 @@ static void classify_stmt(Node *n, int async, dsql_strict_stmt *out)
         break;
     case T_VariableShowStmt: {
         const char *name = ((VariableShowStmt *)n)->name;
-        if (name != NULL && (strcasecmp(name, "lc_collate") == 0 ||
-                             strcasecmp(name, "lc_ctype") == 0))
+        if (name != NULL &&
+            (strcasecmp(name, "lc_collate") == 0 || strcasecmp(name, "lc_ctype") == 0))
             refuse(out, RULE_SHOW_REMOVED, name);
         break;
     }

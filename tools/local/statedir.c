@@ -100,10 +100,11 @@ int statedir_save(const settings *s)
     FILE *f = fopen(tmp, "we");
     if (f == NULL)
         return -1;
-    fprintf(f, "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
-               "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n"
-               "inject_conflict=%s\nmax_transaction_age=%d\nconnection_rate=%d\n"
-               "connection_burst=%d\nbackend_version=%d\n",
+    fprintf(f,
+            "cluster_id=%s\nregion=%s\nport=%d\nstrict=%d\nmax_lifetime=%lld\n"
+            "handshake_timeout=%d\nmax_failed_logins=%d\nfailed_login_window=%d\n"
+            "inject_conflict=%s\nmax_transaction_age=%d\nconnection_rate=%d\n"
+            "connection_burst=%d\nbackend_version=%d\n",
             s->cluster_id, s->region, s->port, s->strict, s->max_lifetime, s->handshake_timeout,
             s->max_failed_logins, s->failed_login_window, s->inject_conflict, s->max_txn_age,
             s->conn_rate, s->conn_burst, s->backend_version);
@@ -111,7 +112,6 @@ int statedir_save(const settings *s)
         fprintf(f, "user=%s\n", s->users[i]);
     return (fclose(f) == 0 && rename(tmp, path) == 0) ? 0 : -1;
 }
-
 
 int statedir_alive(pid_t pid)
 {
@@ -152,7 +152,6 @@ pid_t statedir_front_pid(const settings *s)
     comm[n] = '\0';
     return strstr(comm, "dsqlauth-local") != NULL ? (pid_t)pid : 0;
 }
-
 
 void statedir_write_pid(const settings *s, pid_t pid)
 {

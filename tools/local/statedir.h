@@ -18,7 +18,7 @@ typedef struct settings {
     char endpoint[DSQL_HOST_MAX];
     int port;
     int strict;
-    int backend_version;       /* --server-version backend: strict reports its backend's */
+    int backend_version; /* --server-version backend: strict reports its backend's */
     long long max_lifetime;
     int handshake_timeout;
     int max_failed_logins;

@@ -5,8 +5,8 @@
 #include "rules.h"
 #include "sqltree.h"
 
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,7 +36,7 @@ struct tok {
 struct cur {
     const char *s;
     size_t n;
-    size_t pos; /* where the next token starts looking */
+    size_t pos;   /* where the next token starts looking */
     struct tok t; /* the current token */
 };
 
@@ -232,9 +232,6 @@ static int is_kw_in(const struct cur *c, const char *const *kws)
     return 0;
 }
 
-
-
-
 /* The token after the current one, without moving. */
 static struct tok peek(const struct cur *c)
 {
@@ -242,7 +239,6 @@ static struct tok peek(const struct cur *c)
     lex(c->s, c->n, c->pos, &t);
     return t;
 }
-
 
 /* ------------------------------------------------------------------------------------------ */
 /* DSQL's ASYNC keyword                                                                        */
@@ -259,9 +255,9 @@ static struct tok peek(const struct cur *c)
 static size_t find_async(const char *s, size_t n, size_t *offs, size_t max)
 {
     static const char *const actions[] = {
-        "add", "drop", "alter", "rename", "validate", "set", "owner", "enable", "disable",
-        "attach", "detach", "inherit", "no", "cluster", "reset", "replica", "force", "of",
-        "not", "options", NULL};
+        "add",    "drop",    "alter",  "rename", "validate", "set",     "owner",
+        "enable", "disable", "attach", "detach", "inherit",  "no",      "cluster",
+        "reset",  "replica", "force",  "of",     "not",      "options", NULL};
     struct cur c;
     struct tok prev2 = {0}, prev1 = {0};
     size_t found = 0;
@@ -275,8 +271,8 @@ static size_t find_async(const char *s, size_t n, size_t *offs, size_t max)
                 struct tok next = peek(&c);
                 struct cur at = c;
                 at.t = next;
-                after_table = next.type == TK_QIDENT ||
-                              (next.type == TK_WORD && !is_kw_in(&at, actions));
+                after_table =
+                    next.type == TK_QIDENT || (next.type == TK_WORD && !is_kw_in(&at, actions));
             }
             if (after_index || after_table)
                 offs[found++] = c.t.off;
@@ -468,15 +464,15 @@ size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out
         depth -= is_punct(&c, ')') && depth > 0;
         struct tok next = peek(&c);
         if (depth > 0 || !is_kw(&c, "for") ||
-            !(tok_kw(&c, &next, "update") || tok_kw(&c, &next, "key") ||
-              tok_kw(&c, &next, "no") || tok_kw(&c, &next, "share"))) {
+            !(tok_kw(&c, &next, "update") || tok_kw(&c, &next, "key") || tok_kw(&c, &next, "no") ||
+              tok_kw(&c, &next, "share"))) {
             adv(&c);
             continue;
         }
         size_t from = c.t.off, to = c.t.off + c.t.len;
         adv(&c);
-        static const char *const words[] = {"update", "key", "no", "share", "of", "nowait",
-                                            "skip", "locked", NULL};
+        static const char *const words[] = {"update", "key",  "no",     "share", "of",
+                                            "nowait", "skip", "locked", NULL};
         while (c.t.type != TK_END &&
                (is_kw_in(&c, words) || is_punct(&c, ',') || is_punct(&c, '.') ||
                 c.t.type == TK_QIDENT ||
@@ -495,8 +491,8 @@ size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out
 /* The parse cache                                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-#define CACHE_SLOTS 64           /* per session */
-#define CACHE_MAX_TEXT 8192      /* longer texts are parsed every time */
+#define CACHE_SLOTS 64      /* per session */
+#define CACHE_MAX_TEXT 8192 /* longer texts are parsed every time */
 
 typedef struct cache_slot {
     uint64_t hash;

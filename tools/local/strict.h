@@ -57,7 +57,7 @@
 #include <stdint.h>
 
 #define DSQL_STRICT_ROW_CAP 3000u
-#define DSQL_STRICT_MSG_MAX 256   /* every message fits, identifiers being cut at 63 bytes */
+#define DSQL_STRICT_MSG_MAX 256    /* every message fits, identifiers being cut at 63 bytes */
 #define DSQL_STRICT_RAISE_MAX 1024 /* every dsql_strict_raise_sql() output fits */
 
 enum dsql_strict_verdict {
@@ -82,37 +82,40 @@ typedef struct dsql_strict_error {
     char message[DSQL_STRICT_MSG_MAX];
 } dsql_strict_error;
 
-#define DSQL_STRICT_LOCKING 0x1u   /* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows */
-#define DSQL_STRICT_ASYNC_JOB 0x2u /* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the
-                                    * answer carries a job_id row */
+#define DSQL_STRICT_LOCKING 0x1u /* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows */
+#define DSQL_STRICT_ASYNC_JOB                                                                      \
+    0x2u /* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the                                \
+          * answer carries a job_id row */
 /* Shapes whose answer the relay can give without running them (optimistic concurrency: a
  * write that would wait for another transaction's lock answers at once, and its conflict is
  * settled at COMMIT). dsql_strict_shadow() builds what answers them. */
-#define DSQL_STRICT_UPDATE 0x4u     /* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH */
-#define DSQL_STRICT_DELETE 0x8u     /* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH */
-#define DSQL_STRICT_INSERT_VALUES 0x10u /* INSERT ... VALUES (...), ...: no RETURNING, ON
-                                         * CONFLICT, WITH; values_rows says how many rows */
+#define DSQL_STRICT_UPDATE 0x4u /* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH   \
+                                 */
+#define DSQL_STRICT_DELETE 0x8u /* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH */
+#define DSQL_STRICT_INSERT_VALUES                                                                  \
+    0x10u /* INSERT ... VALUES (...), ...: no RETURNING, ON                                        \
+           * CONFLICT, WITH; values_rows says how many rows */
 
 /* One classified statement. Plain data: copy it, keep it with a prepared statement. */
 typedef struct dsql_strict_stmt {
     enum dsql_strict_kind kind;
-    int chain;               /* COMMIT/ROLLBACK AND CHAIN: a new block starts at once */
-    int rejected;            /* refused whatever the session state; error says how */
+    int chain;    /* COMMIT/ROLLBACK AND CHAIN: a new block starts at once */
+    int rejected; /* refused whatever the session state; error says how */
     dsql_strict_error error;
-    size_t off, len;         /* the statement within the text parsed (leading blanks included) */
-    size_t async_off;        /* DSQL's ASYNC keyword (5 bytes) within the text parsed; */
-    size_t async_len;        /* len 0 when absent. PostgreSQL cannot parse it: blank it. */
-    unsigned flags;          /* DSQL_STRICT_LOCKING, DSQL_STRICT_ASYNC_JOB, ... */
-    unsigned values_rows;    /* DSQL_STRICT_INSERT_VALUES: the rows it inserts */
+    size_t off, len;      /* the statement within the text parsed (leading blanks included) */
+    size_t async_off;     /* DSQL's ASYNC keyword (5 bytes) within the text parsed; */
+    size_t async_len;     /* len 0 when absent. PostgreSQL cannot parse it: blank it. */
+    unsigned flags;       /* DSQL_STRICT_LOCKING, DSQL_STRICT_ASYNC_JOB, ... */
+    unsigned values_rows; /* DSQL_STRICT_INSERT_VALUES: the rows it inserts */
 } dsql_strict_stmt;
 
 /* Per-connection state. Initialise with dsql_strict_session_init; fields are read-only. */
 typedef struct dsql_strict_session {
-    char status;      /* 'I' idle, 'T' in a block, 'E' failed block: as ReadyForQuery says */
-    unsigned ddl;     /* DDL admitted in the current (explicit or implicit) transaction */
-    int dml;          /* DML admitted in the current transaction */
-    uint64_t rows;    /* rows changed in the current transaction */
-    int copy_in;      /* a CopyInResponse awaits its CommandComplete */
+    char status;   /* 'I' idle, 'T' in a block, 'E' failed block: as ReadyForQuery says */
+    unsigned ddl;  /* DDL admitted in the current (explicit or implicit) transaction */
+    int dml;       /* DML admitted in the current transaction */
+    uint64_t rows; /* rows changed in the current transaction */
+    int copy_in;   /* a CopyInResponse awaits its CommandComplete */
 } dsql_strict_session;
 
 void dsql_strict_session_init(dsql_strict_session *s);

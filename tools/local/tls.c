@@ -62,8 +62,8 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, long days)
         !X509_gmtime_adj(X509_getm_notAfter(c), days * 86400L) || !X509_set_pubkey(c, key))
         goto fail;
     X509_NAME *name = X509_get_subject_name(c);
-    if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"dsqlauth-local",
-                                    -1, -1, 0) ||
+    if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                    (const unsigned char *)"dsqlauth-local", -1, -1, 0) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
                                     0))
         goto fail;
@@ -211,7 +211,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     (void)arg;
     if (SSL_select_next_proto(&sel, &sellen, ours, sizeof ours - 1, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_ALERT_FATAL; /* PostgreSQL 17 does the same: no_application_protocol */
+        return SSL_TLSEXT_ERR_ALERT_FATAL; /* PostgreSQL 17 does the same: no_application_protocol
+                                            */
     *out = sel;
     *outlen = sellen;
     return SSL_TLSEXT_ERR_OK;
@@ -232,8 +233,7 @@ static int sni_check(SSL *ssl, int *alert, void *arg)
     if (strcasecmp(name, endpoint) == 0 || strcasecmp(name, "localhost") == 0)
         return SSL_TLSEXT_ERR_OK;
     if (dsql_hostname_region(endpoint, region, sizeof region) &&
-        dsql_vpce_region(name, vpce_region, sizeof vpce_region) &&
-        strcmp(region, vpce_region) == 0)
+        dsql_vpce_region(name, vpce_region, sizeof vpce_region) && strcmp(region, vpce_region) == 0)
         return SSL_TLSEXT_ERR_OK;
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;

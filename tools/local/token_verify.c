@@ -2,8 +2,8 @@
 /* token_verify.c: checks a DSQL auth token part by part, then re-signs it to compare signatures. */
 #include "token_verify.h"
 
-#include "creds/creds.h"
 #include "base/log.h"
+#include "creds/creds.h"
 #include "sign/endpoint.h"
 
 #include <openssl/crypto.h>
@@ -230,9 +230,10 @@ int dsql_token_verify(const char *token, const dsql_token_verify_params *p, dsql
     }
     int admin_user = strcmp(p->user, "admin") == 0;
     if (admin_user != admin_action) {
-        rc = dsql_seterr(err, DSQL_ERR_AUTH, "wrong action for role %.63s: it needs %s, the token "
-                         "has %s", p->user, admin_user ? "DbConnectAdmin" : "DbConnect",
-                         v[P_ACTION]);
+        rc = dsql_seterr(err, DSQL_ERR_AUTH,
+                         "wrong action for role %.63s: it needs %s, the token "
+                         "has %s",
+                         p->user, admin_user ? "DbConnectAdmin" : "DbConnect", v[P_ACTION]);
         goto out;
     }
     if (strcmp(v[P_ALGORITHM], "AWS4-HMAC-SHA256") != 0) {
@@ -257,8 +258,9 @@ int dsql_token_verify(const char *token, const dsql_token_verify_params *p, dsql
         *slash = '\0';
     }
     if (nscope != 5 || strchr(scope[4], '/') != NULL || !is_key_id(scope[0])) {
-        rc = dsql_seterr(err, DSQL_ERR_AUTH, "malformed token: X-Amz-Credential is not "
-                                             "<key id>/<date>/<region>/dsql/aws4_request");
+        rc = dsql_seterr(err, DSQL_ERR_AUTH,
+                         "malformed token: X-Amz-Credential is not "
+                         "<key id>/<date>/<region>/dsql/aws4_request");
         goto out;
     }
     int64_t signed_at, expires;

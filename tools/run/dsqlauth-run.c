@@ -197,8 +197,7 @@ static int check_program(const char *name)
                        "dynamically with libpq, or with `pkg-config --libs dsqlauth-wrap`",
                        path);
         case ELF_OTHER_CLASS:
-            return die("%s is built for another ELF class (32/64-bit) than %s", path,
-                       PRELOAD_NAME);
+            return die("%s is built for another ELF class (32/64-bit) than %s", path, PRELOAD_NAME);
         case ELF_NOT_ELF:
             if (interp[0] == '\0')
                 return 0; /* not for us to judge: the kernel will say */

@@ -14,32 +14,33 @@
 
 static void usage(FILE *f)
 {
-    fputs("Usage: dsqlauth-token --hostname HOST [options]\n"
-          "\n"
-          "Prints an Aurora DSQL IAM authentication token on standard output, the same token\n"
-          "`aws dsql generate-db-connect-auth-token` (or, with --admin,\n"
-          "`generate-db-connect-admin-auth-token`) prints for the same inputs.\n"
-          "\n"
-          "Options:\n"
-          "  -H, --hostname HOST    cluster endpoint (<id>.dsql.<region>.on.aws) or bare cluster id\n"
-          "  -r, --region REGION    region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,\n"
-          "                         the profile's region, then the region in HOST)\n"
-          "  -e, --expires-in SECS  token lifetime, 1..604800 (default 900)\n"
-          "  -a, --admin            sign for the admin role (Action=DbConnectAdmin)\n"
-          "  -p, --profile NAME     AWS profile (default: AWS_PROFILE, else \"default\")\n"
-          "  -t, --signing-time T   sign as of T: Unix seconds, YYYY-MM-DDTHH:MM:SSZ or\n"
-          "                         YYYYMMDDTHHMMSSZ (default: now)\n"
-          "  -d, --debug            log to stderr which source supplied the credentials\n"
-          "                         (same as DSQLAUTH_LOG=debug; never prints a secret)\n"
-          "  -h, --help             show this help and exit\n"
-          "  -V, --version          show the version and exit\n"
-          "\n"
-          "Credentials come from the standard AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
-          "AWS_SESSION_TOKEN, the shared credentials and config files (AWS_SHARED_CREDENTIALS_FILE,\n"
-          "AWS_CONFIG_FILE), credential_process, and the cloud sources.\n"
-          "\n"
-          "Exit status: 0 on success, 2 on any error (the reason is printed on stderr).\n",
-          f);
+    fputs(
+        "Usage: dsqlauth-token --hostname HOST [options]\n"
+        "\n"
+        "Prints an Aurora DSQL IAM authentication token on standard output, the same token\n"
+        "`aws dsql generate-db-connect-auth-token` (or, with --admin,\n"
+        "`generate-db-connect-admin-auth-token`) prints for the same inputs.\n"
+        "\n"
+        "Options:\n"
+        "  -H, --hostname HOST    cluster endpoint (<id>.dsql.<region>.on.aws) or bare cluster id\n"
+        "  -r, --region REGION    region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION,\n"
+        "                         the profile's region, then the region in HOST)\n"
+        "  -e, --expires-in SECS  token lifetime, 1..604800 (default 900)\n"
+        "  -a, --admin            sign for the admin role (Action=DbConnectAdmin)\n"
+        "  -p, --profile NAME     AWS profile (default: AWS_PROFILE, else \"default\")\n"
+        "  -t, --signing-time T   sign as of T: Unix seconds, YYYY-MM-DDTHH:MM:SSZ or\n"
+        "                         YYYYMMDDTHHMMSSZ (default: now)\n"
+        "  -d, --debug            log to stderr which source supplied the credentials\n"
+        "                         (same as DSQLAUTH_LOG=debug; never prints a secret)\n"
+        "  -h, --help             show this help and exit\n"
+        "  -V, --version          show the version and exit\n"
+        "\n"
+        "Credentials come from the standard AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
+        "AWS_SESSION_TOKEN, the shared credentials and config files (AWS_SHARED_CREDENTIALS_FILE,\n"
+        "AWS_CONFIG_FILE), credential_process, and the cloud sources.\n"
+        "\n"
+        "Exit status: 0 on success, 2 on any error (the reason is printed on stderr).\n",
+        f);
 }
 
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
@@ -104,18 +105,33 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":H:r:e:ap:t:dhV", opts, NULL)) != -1) {
         switch (c) {
-        case 'H': hostname = optarg; break;
-        case 'r': region_arg = optarg; break;
-        case 'a': params.admin = 1; break;
-        case 'p': profile = optarg; break;
-        case 'd': setenv("DSQLAUTH_LOG", "debug", 1); break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("dsqlauth-token %s\n", dsql_version()); return 0;
+        case 'H':
+            hostname = optarg;
+            break;
+        case 'r':
+            region_arg = optarg;
+            break;
+        case 'a':
+            params.admin = 1;
+            break;
+        case 'p':
+            profile = optarg;
+            break;
+        case 'd':
+            setenv("DSQLAUTH_LOG", "debug", 1);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("dsqlauth-token %s\n", dsql_version());
+            return 0;
         case 'e': {
             char *end;
             errno = 0;
             long long v = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || errno != 0 || v < 1 || v > DSQL_TOKEN_EXPIRES_MAX)
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || v < 1 ||
+                v > DSQL_TOKEN_EXPIRES_MAX)
                 return fail("--expires-in '%s' is not a whole number of seconds from 1 to 604800",
                             optarg);
             params.expires_in = v;
@@ -124,7 +140,8 @@ int main(int argc, char **argv)
         case 't':
             if (parse_time(optarg, &params.signing_time) != 0)
                 return fail("--signing-time '%s' is neither Unix seconds nor "
-                            "YYYY-MM-DDTHH:MM:SSZ", optarg);
+                            "YYYY-MM-DDTHH:MM:SSZ",
+                            optarg);
             break;
         case ':':
             return fail("option '%s' needs a value; see --help", argv[optind - 1]);
@@ -143,7 +160,8 @@ int main(int argc, char **argv)
     dsql_credentials *creds = NULL;
     char region[DSQL_REGION_MAX], endpoint[DSQL_HOST_MAX];
     char *token = NULL;
-    if (dsql_region_resolve(region_arg, hostname, profile, region, sizeof region, &err) != DSQL_OK ||
+    if (dsql_region_resolve(region_arg, hostname, profile, region, sizeof region, &err) !=
+            DSQL_OK ||
         dsql_endpoint_resolve(hostname, region, endpoint, sizeof endpoint, &err) != DSQL_OK ||
         dsql_credentials_resolve(profile, &creds, &err) != DSQL_OK)
         goto out;

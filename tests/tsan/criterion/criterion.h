@@ -40,9 +40,8 @@ struct crl_suite {
 
 void crl_register_test(struct crl_test *t);
 void crl_register_suite(struct crl_suite *s);
-__attribute__((noreturn, format(printf, 4, 5))) void crl_fail(const char *file, int line,
-                                                              const char *expr, const char *fmt,
-                                                              ...);
+__attribute__((noreturn, format(printf, 4, 5))) void
+crl_fail(const char *file, int line, const char *expr, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void crl_log(const char *level, const char *fmt, ...);
 
 /* For programs with their own main (tests/local/harness.c's h_main), as in Criterion. */
@@ -52,29 +51,29 @@ int criterion_handle_args(int argc, char *argv[], bool handle_unknown_arg);
 int criterion_run_all_tests(struct criterion_test_set *set); /* 1: all passed */
 void criterion_finalize(struct criterion_test_set *set);
 
-#define TestSuite(suite, ...)                                                                  \
-    static const struct crl_opts crl_suite_opts_##suite = {0, __VA_ARGS__};                     \
-    __attribute__((constructor)) static void crl_suite_reg_##suite(void)                       \
-    {                                                                                          \
-        static struct crl_suite s = {#suite, &crl_suite_opts_##suite, NULL};                   \
-        crl_register_suite(&s);                                                                \
+#define TestSuite(suite, ...)                                                                      \
+    static const struct crl_opts crl_suite_opts_##suite = {0, __VA_ARGS__};                        \
+    __attribute__((constructor)) static void crl_suite_reg_##suite(void)                           \
+    {                                                                                              \
+        static struct crl_suite s = {#suite, &crl_suite_opts_##suite, NULL};                       \
+        crl_register_suite(&s);                                                                    \
     }
 
-#define Test(suite, name, ...)                                                                 \
-    static void crl_fn_##suite##_##name(void);                                                 \
-    static const struct crl_opts crl_opts_##suite##_##name = {0, __VA_ARGS__};                 \
-    __attribute__((constructor)) static void crl_reg_##suite##_##name(void)                    \
-    {                                                                                          \
-        static struct crl_test t = {#suite, #name, crl_fn_##suite##_##name,                    \
-                                    &crl_opts_##suite##_##name, NULL};                         \
-        crl_register_test(&t);                                                                 \
-    }                                                                                          \
+#define Test(suite, name, ...)                                                                     \
+    static void crl_fn_##suite##_##name(void);                                                     \
+    static const struct crl_opts crl_opts_##suite##_##name = {0, __VA_ARGS__};                     \
+    __attribute__((constructor)) static void crl_reg_##suite##_##name(void)                        \
+    {                                                                                              \
+        static struct crl_test t = {#suite, #name, crl_fn_##suite##_##name,                        \
+                                    &crl_opts_##suite##_##name, NULL};                             \
+        crl_register_test(&t);                                                                     \
+    }                                                                                              \
     static void crl_fn_##suite##_##name(void)
 
-#define CRL_CHECK(cond, expr, ...)                                                             \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            crl_fail(__FILE__, __LINE__, expr, " " __VA_ARGS__);                                \
+#define CRL_CHECK(cond, expr, ...)                                                                 \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            crl_fail(__FILE__, __LINE__, expr, " " __VA_ARGS__);                                   \
     } while (0)
 
 #define cr_assert(x, ...) CRL_CHECK((x), #x, __VA_ARGS__)
@@ -88,7 +87,7 @@ void criterion_finalize(struct criterion_test_set *set);
 #define cr_assert_null(p, ...) CRL_CHECK((p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_assert_not_null(p, ...) CRL_CHECK((p) != NULL, #p " != NULL", __VA_ARGS__)
 #define cr_assert_str_eq(a, b, ...) CRL_CHECK(strcmp((a), (b)) == 0, #a " equals " #b, __VA_ARGS__)
-#define cr_assert_str_neq(a, b, ...)                                                           \
+#define cr_assert_str_neq(a, b, ...)                                                               \
     CRL_CHECK(strcmp((a), (b)) != 0, #a " differs from " #b, __VA_ARGS__)
 #define cr_assert_fail(...) crl_fail(__FILE__, __LINE__, "cr_assert_fail", " " __VA_ARGS__)
 
