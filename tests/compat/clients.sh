@@ -13,7 +13,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../support/tap.sh"
-. "$here/../support/endpoint.sh"
+. "$here/../support/local_server.sh"
 
 for v in LOCAL RUN COMPAT_BIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

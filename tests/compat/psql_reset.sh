@@ -10,7 +10,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../support/tap.sh"
-. "$here/../support/endpoint.sh"
+. "$here/../support/local_server.sh"
 
 for v in LOCAL RUN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"
@@ -22,6 +22,7 @@ LOCAL_START_ARGS="--max-lifetime $LIFETIME" start_local reset
 # The three sessions at once: NAME USER TOKEN-LIFETIME (empty: the default).
 cases=("app-2s app 2" "admin-2s admin 2" "app-default app")
 for c in "${cases[@]}"; do
+    # shellcheck disable=SC2086 # a case is words
     set -- $c
     (
         [ -n "${3:-}" ] && export DSQLAUTH_TOKEN_EXPIRES=$3
@@ -34,6 +35,7 @@ done
 wait
 
 for c in "${cases[@]}"; do
+    # shellcheck disable=SC2086 # a case is words
     set -- $c
     sp=myschema
     [ "$2" = admin ] && sp='"\$user", public'

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# lib.sh: a private endpoint for the demo's tests, and tests/tap.sh (sourced, POSIX sh).
+# shellcheck shell=sh
+# lib.sh: a private endpoint for the demo's tests, and tests/support/tap.sh (sourced, POSIX sh).
 #
 # endpoint_start starts a private dsqlauth-local --strict in a temporary directory (stopped on
 # exit) and exports its environment (PGHOST=endpoint, PGHOSTADDR, PGPORT, PGSSLROOTCERT,

@@ -23,6 +23,7 @@ T=$(mktemp -d /tmp/dsqlauth-docs.XXXXXX) || bail "mktemp"
 chmod 755 "$T"
 LOCAL=$BUILD/tools/local/dsqlauth-local
 # Any endpoint a block started (a folder with a state file) stops at exit, even if it failed.
+# shellcheck disable=SC2154 # d is the trap's own loop variable
 trap 'for d in $(find "$T" -name state -printf "%h\n" 2>/dev/null); do
           "$LOCAL" stop --dir "$d" >/dev/null 2>&1; done
       rm -rf "$T"' EXIT

@@ -10,7 +10,7 @@
  * The instance is started with an open-files soft limit far below what 500 clients need, so
  * the test also proves that `start` raises it.
  */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

@@ -13,8 +13,8 @@
 #include "creds/creds.h"
 #include "creds/imds.h"
 #include "dsqlauth-pq.h"
-#include "endpoint.h"
 #include "fake_aws.h"
+#include "local_server.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>

@@ -4,7 +4,7 @@
  * identity, types, refusals, async jobs, and two sessions whose conflicts must fail the right side
  * at the right step.
  */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

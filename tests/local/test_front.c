@@ -3,7 +3,7 @@
  * test_front.c: a real dsqlauth-local, driven by libpq, psql and raw protocol bytes: who gets
  * in, who is refused with which SQLSTATE and message, and that nothing crashes it.
  */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

@@ -4,7 +4,7 @@
  * handshake deadline and strict mode, on an instance with --strict --max-lifetime 3
  * --handshake-timeout 3.
  */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_quota.c: DSQL's connection-rate quota (--connection-rate) on a real dsqlauth-local. */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

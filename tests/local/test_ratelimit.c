@@ -4,7 +4,7 @@
  * instance started with --max-failed-logins 3 --failed-login-window 4, with libpq clients from
  * 127.0.0.1 and a raw-protocol client from 127.0.0.2.
  */
-#include "endpoint.h"
+#include "local_server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # guard.sh: sourced (after tests/support/tap.sh) by the tests that install packages on this machine
 # (deb.sh, bootstrap_lock.sh). They run only where that was asked for: CI=true (CI's machine is
 # a fresh Debian 12, run as root) or DSQLAUTH_PACKAGE_TEST=1 (a developer who accepts it), and

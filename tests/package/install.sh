@@ -77,6 +77,7 @@ cat >"$T/version.c" <<'C'
 #include <stdio.h>
 int main(void) { puts(dsql_version()); return 0; }
 C
+# shellcheck disable=SC2086,SC2046 # pkg-config prints words
 if out=$(cc -o "$T/version" "$T/version.c" $(pc --cflags --libs dsqlauth) 2>&1); then
     ok "pkg-config --cflags --libs dsqlauth compiles and links"
     # (a sanitizer build's libraries bring their runtime, which then is not first)
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
     return argc > 2;
 }
 C
+# shellcheck disable=SC2086,SC2046 # pkg-config prints words
 if out=$(cc -o "$T/wrapped" "$T/wrapped.c" $(pc --cflags --libs dsqlauth-wrap) 2>&1); then
     ok "pkg-config --cflags --libs dsqlauth-wrap compiles and links"
     dir=$T/wrap-local
@@ -112,6 +114,7 @@ if out=$(cc -o "$T/wrapped" "$T/wrapped.c" $(pc --cflags --libs dsqlauth-wrap) 2
     out=$(
         eval "$("$P/bin/dsqlauth-local" env --dir "$dir")"
         unset PGSSLMODE PGUSER PGDATABASE PGSSLROOTCERT
+        # shellcheck disable=SC2031 # this subshell's own environment
         export HOME=$T/home AWS_EC2_METADATA_DISABLED=true
         ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0:detect_leaks=0" \
             LD_LIBRARY_PATH=$L \

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # smoke.sh: the installed tools, end to end, sourced (after tests/support/tap.sh) by install.sh and
 # deb.sh. smoke BIN LABEL: starts BIN/dsqlauth-local in a folder of its own, runs psql through
 # BIN/dsqlauth-run as app and as admin (the launcher must find the installed preload from its

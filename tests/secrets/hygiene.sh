@@ -134,6 +134,7 @@ printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEYID
 printf '[default]\nregion = us-east-1\n' >"$T/config-plain"
 perm() { # perm MODE: the token CLI's stderr with the credentials file at MODE, log unset
     chmod "$1" "$T/credentials"
+    # shellcheck disable=SC2069 # stderr captured, stdout (the token) dropped
     env "${noenv[@]}" -u DSQLAUTH_LOG AWS_SHARED_CREDENTIALS_FILE="$T/credentials" \
         AWS_CONFIG_FILE="$T/config-plain" "$TOKEN" --hostname "$EP" 2>&1 >/dev/null
 }
@@ -248,7 +249,7 @@ for p in $sh_pid $(pgrep -P "$sh_pid" 2>/dev/null); do
 done
 ps -eww -o pid,args >>"$OUT/proc/ps.txt" 2>&1
 wait "$sh_pid"
-[ "$(ls "$OUT"/proc/sh-*.environ 2>/dev/null | wc -l)" -ge 2 ] &&
+[ "$(find "$OUT/proc" -name 'sh-*.environ' | wc -l)" -ge 2 ] &&
     ok "dsqlauth-run sh: the shell and the program were inspected" ||
     not_ok "dsqlauth-run sh: the shell and the program were inspected" "$(ls "$OUT/proc")"
 wait "$hold"

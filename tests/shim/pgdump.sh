@@ -9,7 +9,7 @@
 set -u
 
 . "$(dirname "$0")/../support/tap.sh"
-. "$(dirname "$0")/../support/endpoint.sh"
+. "$(dirname "$0")/../support/local_server.sh"
 
 for v in PRELOAD LIBDSQLAUTH LOCAL RUN PETCLINIC_PLAIN; do
     [ -n "${!v:-}" ] || bail "$v is not set (run through meson test)"

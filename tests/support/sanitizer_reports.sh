@@ -26,5 +26,6 @@ for f in "$dir"/*; do
         others="$others $(grep -o 'bin/[a-z_0-9.-]*+' "$f" | head -n 1 | tr -d +)"
     fi
 done
+# shellcheck disable=SC2086 # others is a list of words
 [ -n "$others" ] && echo "sanitizer_reports.sh: leaks of the programs themselves, not dsqlauth's:$(printf ' %s' $others | tr ' ' '\n' | sort -u | sed 's,^bin/,,' | tr '\n' ' ')"
 exit $bad

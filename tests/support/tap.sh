@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=sh
 # tap.sh: the TAP vocabulary of every shell suite, sourced by them (bash or sh). Each suite prints
 # its plan ("1..$n") at the end (done_testing) and exits non-zero when $failed is.
 n=0

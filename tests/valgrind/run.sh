@@ -23,7 +23,7 @@ endpoint_start
 # found nothing a hundred does not.
 conns=${VALGRIND_CONNECTIONS:-100}
 SUPP=$(dirname "$0")/dsqlauth.supp
-export DSQLAUTH_LIBRARY=$DSQLAUTH_BUILD_ROOT/src/libdsqlauth.so
+export DSQLAUTH_LIBRARY="$DSQLAUTH_BUILD_ROOT/src/libdsqlauth.so"
 # memcheck NAME LOG [VAR=VALUE]... PROGRAM ARGS...: one test point: PROGRAM under Valgrind, with
 # the variables set for Valgrind and so for it (env(1) must run Valgrind, not the program:
 # Valgrind does not follow an exec), exits 0 and leaves an empty log. Errors make it exit 99;

@@ -103,6 +103,7 @@ while [ "$i" -le "$rounds" ]; do
     # Alternate which goes first, so neither always meets the bigger tables.
     if [ $((i % 2)) -eq 1 ]; then d=$(petclinic_run); p=$(pgbench_run)
     else p=$(pgbench_run); d=$(petclinic_run); fi
+    # shellcheck disable=SC2086 # two figures each
     set -- $d $p
     r=$(awk -v d="$1" -v p="$3" 'BEGIN { printf "%.3f", d / p }')
     printf '%-7s %15s %13s %7s   %8s %8s\n' "$i" "$1" "$3" "$r" "$2" "$4"

@@ -27,7 +27,8 @@ SECONDS_PER_RUN=${2:-10}
 ROUNDS=${ROUNDS:-5}
 PRELOAD=$(realpath "$BUILD/src/libdsqlauth_preload.so")
 NODUMP=$(realpath "$BUILD/tools/bench/libdsqlauth_preload_nodump.so")
-export DSQLAUTH_LIBRARY=$(realpath "$BUILD/src/libdsqlauth.so.0")
+DSQLAUTH_LIBRARY=$(realpath "$BUILD/src/libdsqlauth.so.0")
+export DSQLAUTH_LIBRARY
 LOCAL=$(realpath "$BUILD/tools/local/dsqlauth-local")
 for p in "$PRELOAD" "$NODUMP" "$LOCAL"; do [ -e "$p" ] || { echo "shim.sh: $p is missing; build first" >&2; exit 2; }; done
 for p in pgbench psql bash; do command -v "$p" >/dev/null || { echo "shim.sh: $p is missing" >&2; exit 2; }; done
@@ -104,11 +105,11 @@ startup() {
         return
     fi
     local best_a=999999999 best_b=999999999
-    for round in 1 2 3; do
+    for _round in 1 2 3; do
         local t0 t1 a b
-        t0=$(date +%s%N); for _ in $(seq $runs); do env DSQLAUTH_BENCH=1 "$@" >/dev/null; done; t1=$(date +%s%N)
+        t0=$(date +%s%N); for _ in $(seq "$runs"); do env DSQLAUTH_BENCH=1 "$@" >/dev/null; done; t1=$(date +%s%N)
         a=$(( (t1 - t0) / runs )); [ $a -lt $best_a ] && best_a=$a
-        t0=$(date +%s%N); for _ in $(seq $runs); do env LD_PRELOAD="$PRELOAD" "$@" >/dev/null; done; t1=$(date +%s%N)
+        t0=$(date +%s%N); for _ in $(seq "$runs"); do env LD_PRELOAD="$PRELOAD" "$@" >/dev/null; done; t1=$(date +%s%N)
         b=$(( (t1 - t0) / runs )); [ $b -lt $best_b ] && best_b=$b
     done
     awk -v a=$best_a -v b=$best_b 'BEGIN {printf "%.3f %.3f\n", a / 1e6, b / 1e6}'
@@ -128,7 +129,7 @@ loader_cycles() {
 mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
 read -r ld_p10_a ld_med_a < <(loader_cycles DSQLAUTH_BENCH=1)
 read -r ld_p10_b ld_med_b < <(loader_cycles LD_PRELOAD="$PRELOAD")
-read -r ld_p10_c ld_med_c < <(loader_cycles LD_PRELOAD="$NODUMP")
+read -r _ ld_med_c < <(loader_cycles LD_PRELOAD="$NODUMP")
 
 # ---- dlsym and dlopen, per call ---------------------------------------------------------------
 DL_BENCH=$BUILD/tools/bench/dl_bench

@@ -53,7 +53,7 @@ strict_port=$(sed -n 's/^port=//p' "$sdir/state")
 strict_token=$("$BIN" token --dir "$sdir" --expires 3600)
 
 bindir=$(pg_config --bindir 2>/dev/null || true)
-[ -x "$bindir/initdb" ] || bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bindir/initdb" ] || bindir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 
 # PostgreSQL serving TLS itself: initdb with the same superuser name, the settings
 # dsqlauth-local gives its own, and the front's certificate. Not as root: then as `postgres`.
@@ -178,8 +178,10 @@ record local_select_tps_pgbouncer "$bb"
 record local_select_tps_strict "$sb"
 record local_select_tps_direct "$db"
 if [ -n "$tls_port" ]; then
+    # shellcheck disable=SC2086 # lists of figures
+    tb=$(printf '%s\n' $t | best)
     # shellcheck disable=SC2086
-    tb=$(printf '%s\n' $t | best); pb=$(printf '%s\n' $p | best)
+    pb=$(printf '%s\n' $p | best)
     printf '%-34s %10.1f tps   pg-tcp/direct %s (the TCP ceiling)\n' "PostgreSQL over loopback TCP" "$pb" "$(ratio "$pb" "$db")"
     printf '%-34s %10.1f tps   pg-tls/direct %s (the TLS ceiling), front/pg-tls %s\n' \
         "PostgreSQL's own TLS" "$tb" "$(ratio "$tb" "$db")" "$(ratio "$fb" "$tb")"

@@ -82,19 +82,19 @@ typedef struct dsql_strict_error {
     char message[DSQL_STRICT_MSG_MAX];
 } dsql_strict_error;
 
-#define DSQL_STRICT_LOCKING 0x1u /* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows */
-#define DSQL_STRICT_ASYNC_JOB                                                                      \
-    0x2u /* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the                                \
-          * answer carries a job_id row */
+/* SELECT ... FOR UPDATE / FOR KEY SHARE: locks rows. */
+#define DSQL_STRICT_LOCKING 0x1u
+/* CREATE INDEX ASYNC, ALTER TABLE ASYNC ... VALIDATE: the answer carries a job_id row. */
+#define DSQL_STRICT_ASYNC_JOB 0x2u
 /* Shapes whose answer the relay can give without running them (optimistic concurrency: a
  * write that would wait for another transaction's lock answers at once, and its conflict is
  * settled at COMMIT). dsql_strict_shadow() builds what answers them. */
-#define DSQL_STRICT_UPDATE 0x4u /* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH   \
-                                 */
-#define DSQL_STRICT_DELETE 0x8u /* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH */
-#define DSQL_STRICT_INSERT_VALUES                                                                  \
-    0x10u /* INSERT ... VALUES (...), ...: no RETURNING, ON                                        \
-           * CONFLICT, WITH; values_rows says how many rows */
+/* UPDATE t [AS a] SET ... [WHERE ...]: no FROM, RETURNING, WITH. */
+#define DSQL_STRICT_UPDATE 0x4u
+/* DELETE FROM t [AS a] [WHERE ...]: no USING, RETURNING, WITH. */
+#define DSQL_STRICT_DELETE 0x8u
+/* INSERT ... VALUES (...), ...: no RETURNING, ON CONFLICT, WITH; values_rows says how many rows. */
+#define DSQL_STRICT_INSERT_VALUES 0x10u
 
 /* One classified statement. Plain data: copy it, keep it with a prepared statement. */
 typedef struct dsql_strict_stmt {

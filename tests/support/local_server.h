@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* endpoint.h: starts a dsqlauth-local for a test program and helps tests talk to it. */
-#ifndef DSQL_TEST_ENDPOINT_H
-#define DSQL_TEST_ENDPOINT_H
+/* local_server.h: starts a dsqlauth-local for a test program and helps tests talk to it. */
+#ifndef DSQL_TEST_LOCAL_SERVER_H
+#define DSQL_TEST_LOCAL_SERVER_H
 
 #include <libpq-fe.h>
 #include <openssl/ssl.h>

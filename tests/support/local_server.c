@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* endpoint.c: one dsqlauth-local per test program, plus client helpers the suites share. */
-#include "endpoint.h"
+/* local_server.c: one dsqlauth-local per test program, plus client helpers the suites share. */
+#include "local_server.h"
 
 #include "dsqlauth.h"
 #include "keys.h"
