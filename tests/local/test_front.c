@@ -567,6 +567,70 @@ Test(front, a_client_without_a_descriptor_hears_53300, .timeout = 40)
     PQfinish(c);
 }
 
+/* Whether this build's programs (the front among them) run under a sanitizer, which reserves
+ * terabytes of address space up front: an address-space limit then starves the sanitizer
+ * itself rather than the one thread the test below wants to fail. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+#ifndef SANITIZED
+/*
+ * When the front cannot start a thread for a client, the client hears why: PostgreSQL's FATAL
+ * 53000 (insufficient_resources) with the reason, not a bare close. The front's address-space
+ * limit is lowered from outside to just above what it maps now, so the next thread's stack
+ * cannot be mapped; then it is given back and the front goes on. (Only where the front is not
+ * built with a sanitizer: see SANITIZED.)
+ */
+Test(front, a_client_without_a_thread_hears_53000, .timeout = 40)
+{
+    char path[600], cmd[512], out[512], line[256];
+    snprintf(path, sizeof path, "%s/front.pid", h_dir());
+    long pid = h_read_pid(path);
+    cr_assert_gt(pid, 0);
+    long vm_kb = 0;
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *st = fopen(path, "r");
+    cr_assert_not_null(st);
+    while (fgets(line, sizeof line, st) != NULL)
+        if (strncmp(line, "VmSize:", 7) == 0)
+            vm_kb = atol(line + 7);
+    fclose(st);
+    cr_assert_gt(vm_kb, 0);
+    /* A connection thread's stack is 256 KiB: 64 KiB above today's mappings cannot hold one. */
+    snprintf(cmd, sizeof cmd, "prlimit --pid %ld --as=%ld:", pid, (vm_kb + 64) * 1024);
+    cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    int fd = h_tcp();
+    unsigned char ssl_request[8];
+    h_put32(ssl_request, 8);
+    h_put32(ssl_request + 4, 80877103);
+    cr_assert_eq(send(fd, ssl_request, 8, 0), 8);
+    char type = 0, body[512], field[160];
+    size_t len = 0;
+    int got = h_read_msg(fd, NULL, &type, body, sizeof body, &len);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "prlimit --pid %ld --as=unlimited:", pid);
+    cr_assert_eq(h_sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(got, 0, "no answer");
+    cr_assert_eq(type, 'E');
+    cr_assert_str_eq(h_error_field(body, len, 'S', field, sizeof field), "FATAL");
+    cr_assert_str_eq(h_error_field(body, len, 'C', field, sizeof field), "53000");
+    cr_assert(strncmp(h_error_field(body, len, 'M', field, sizeof field),
+                      "could not create a thread for the connection: ", 46) == 0,
+              "%s", field);
+    /* and the front goes on */
+    char *t = h_token(1, 0, 0);
+    PGconn *c = h_connect("admin", t, NULL);
+    free(t);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQfinish(c);
+}
+#endif
+
 int main(int argc, char *argv[])
 {
     /* Many refusals from one address in a few seconds: no failed-login limit here (its own
