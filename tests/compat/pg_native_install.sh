@@ -21,6 +21,12 @@ rm -rf "$dest"
 mkdir -p "$dest"
 cp "$src/package.json" "$src/package-lock.json" "$dest/"
 cd "$dest"
+# Debian's node trusts only the CAs built into it; unless npm is told otherwise, it trusts what
+# the machine trusts (the system bundle, with any CA an administrator added), like apt and curl.
+if [ "$(npm config get cafile 2>/dev/null)" = null ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    npm_config_cafile=/etc/ssl/certs/ca-certificates.crt
+    export npm_config_cafile
+fi
 if ! npm_config_nodedir=/usr npm_config_python=/usr/bin/python3 \
     npm ci --no-audit --no-fund --loglevel=error --cache "$dest/.npm-cache" >npm.log 2>&1; then
     cat npm.log
