@@ -38,17 +38,17 @@ int dsql_valid_region(const char *r)
     return 1;
 }
 
-int dsql_hostname_region(const char *hostname, char *region, size_t region_len)
+/*
+ * For a normalised name "<first labels>.<service label>.<region><suffix>": 1 and the region when
+ * the suffix matches, something precedes the service label, the service label is `dsql` or
+ * `dsql-xxxx`, and the region is valid; 0 otherwise. h is cut up in place.
+ */
+static int service_region(char *h, const char *suffix, char *region, size_t region_len)
 {
-    char h[DSQL_HOST_MAX];
-    if (dsql_normalize_host(hostname, h, sizeof h) != 0)
+    size_t n = strlen(h), s = strlen(suffix);
+    if (n <= s || strcmp(h + n - s, suffix) != 0)
         return 0;
-    size_t n = strlen(h);
-    static const char suffix[] = ".on.aws";
-    if (n <= sizeof suffix - 1 || strcmp(h + n - (sizeof suffix - 1), suffix) != 0)
-        return 0;
-    h[n - (sizeof suffix - 1)] = '\0';
-    /* h is now "<id>...<dsql label>.<region>" */
+    h[n - s] = '\0';
     char *reg = strrchr(h, '.');
     if (reg == NULL)
         return 0;
@@ -65,31 +65,21 @@ int dsql_hostname_region(const char *hostname, char *region, size_t region_len)
     return 1;
 }
 
+int dsql_hostname_region(const char *hostname, char *region, size_t region_len)
+{
+    char h[DSQL_HOST_MAX];
+    if (dsql_normalize_host(hostname, h, sizeof h) != 0)
+        return 0;
+    return service_region(h, ".on.aws", region, region_len); /* <id>.dsql[-xxxx].<region> */
+}
+
 int dsql_vpce_region(const char *host, char *region, size_t region_len)
 {
     char h[DSQL_HOST_MAX];
     if (dsql_normalize_host(host, h, sizeof h) != 0 || strncmp(h, "vpce-", 5) != 0)
         return 0;
-    size_t n = strlen(h);
-    static const char suffix[] = ".vpce.amazonaws.com";
-    if (n <= sizeof suffix - 1 || strcmp(h + n - (sizeof suffix - 1), suffix) != 0)
-        return 0;
-    h[n - (sizeof suffix - 1)] = '\0';
-    /* h is now "vpce-<id>.<service label>.<region>" */
-    char *reg = strrchr(h, '.');
-    if (reg == NULL)
-        return 0;
-    *reg++ = '\0';
-    char *svc = strrchr(h, '.');
-    if (svc == NULL)
-        return 0;
-    svc++;
-    if (strncmp(svc, "dsql", 4) != 0 || (svc[4] != '\0' && svc[4] != '-'))
-        return 0;
-    if (!dsql_valid_region(reg) || strlen(reg) >= region_len)
-        return 0;
-    strcpy(region, reg);
-    return 1;
+    /* vpce-<id>.dsql-xxxx.<region> */
+    return service_region(h, ".vpce.amazonaws.com", region, region_len);
 }
 
 int dsql_is_cluster_id(const char *s)
