@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench.sh: what dsqlauth-local's TLS front and its --strict mode cost, each against a baseline
-# measured in the same run on the same machine, in alternating rounds so that machine noise hits
-# both sides alike (the best round of each side counts):
+# measured in the same run on the same machine, in rounds that run the sides back to back (in
+# alternating order) so that machine noise hits both alike; a ratio is the median of the rounds'
+# ratios (a shared 2-core VM swings 10 to 20 % from one run to the next; pairs swing far less),
+# and the front's CPU time per transaction, a figure such noise barely moves, is printed beside:
 #   - the front against PgBouncer (Debian's, session pool, client TLS with the front's own
 #     certificate, the same PostgreSQL behind it) on pgbench -S: target at least 1.0;
 #   - --strict against the same front without it, on pgbench -S and on the pet clinic demo's
@@ -17,13 +19,13 @@
 set -eu
 
 BIN=${DSQLAUTH_LOCAL:-dsqlauth-local}
-SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+SECONDS_PER_RUN=${BENCH_SECONDS:-6}
 CLIENTS=${BENCH_CLIENTS:-8}
 JOBS=${BENCH_JOBS:-2}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-5}
 SCALE=${BENCH_SCALE:-10}
 DEMO_SECONDS=${BENCH_DEMO_SECONDS:-5}
-DEMO_ROUNDS=${BENCH_DEMO_ROUNDS:-3}
+DEMO_ROUNDS=${BENCH_DEMO_ROUNDS:-5}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$top/build}
 
@@ -131,6 +133,27 @@ pgtls() { env -u PGPASSWORD PGPORT="$tls_port" pgbench "$@" 2>&1; }
 pgtcp() { env -u PGPASSWORD -u PGHOSTADDR PGHOST=127.0.0.1 PGSSLMODE=disable PGPORT="$tls_port" pgbench "$@" 2>&1; }
 tps() { awk '/^tps = / { print $3; found = 1 } END { if (!found) print 0 }'; }
 best() { sort -g | tail -n 1; }
+median() {
+    sort -g | awk '{ a[NR] = $1 }
+        END { if (!NR) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f to %.2f", lo, hi }'; }
+# cpu_ticks DIR: the user + system clock ticks the front of the instance in DIR has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/front.pid")/stat"; }
+TICK=$(getconf CLK_TCK)
+# measure DIR SIDE ARGS...: runs pgbench through SIDE; prints "TPS CPU", CPU being the time the
+# front of the instance in DIR used per transaction pgbench completed, in microseconds.
+measure() {
+    _d=$1 _side=$2
+    shift 2
+    _a=$(cpu_ticks "$_d")
+    _out=$("$_side" "$@")
+    _b=$(cpu_ticks "$_d")
+    printf '%s\n' "$_out" | awk -v a="$_a" -v b="$_b" -v tick="$TICK" '
+        /^tps = / { tps = $3 }
+        /^number of transactions actually processed: / { split($6, n, "/"); tx = n[1] }
+        END { printf "%s %.2f\n", tps + 0, (tx > 0) ? (b - a) / tick * 1e6 / tx : 0 }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t) ? "met" : "NOT MET" }'; }
 record() { [ -z "${BENCH_RESULTS:-}" ] || printf '%s %s\n' "$1" "$2" >>"$BENCH_RESULTS"; }
@@ -145,34 +168,51 @@ else
     echo "bench: could not start a TLS PostgreSQL beside it: no pg-tls column" >&2
 fi
 
-echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each, best of each side, $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
+echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each (front, PgBouncer and --strict in each; the informational sides in two), $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
 S="-S -n -c $CLIENTS -j $JOBS -T $SECONDS_PER_RUN"
-f="" s="" b="" d="" t="" p=""
+f="" s="" b="" d="" t="" p="" rb="" rs="" cf="" cs=""
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do
     # shellcheck disable=SC2086
     {
-        f="$f $(front $S | tps)"
-        b="$b $(bouncer $S | tps)"
-        s="$s $(strict $S | tps)"
-        d="$d $(direct $S | tps)"
-        [ -z "$tls_port" ] || t="$t $(pgtls $S | tps)"
-        [ -z "$tls_port" ] || p="$p $(pgtcp $S | tps)"
+        if [ $((i % 2)) -eq 0 ]; then
+            mf=$(measure "$dir" front $S); bi=$(bouncer $S | tps); ms=$(measure "$sdir" strict $S)
+        else
+            ms=$(measure "$sdir" strict $S); bi=$(bouncer $S | tps); mf=$(measure "$dir" front $S)
+        fi
+        fi_=${mf% *} cfi=${mf#* } si=${ms% *} csi=${ms#* }
+        f="$f $fi_" b="$b $bi" s="$s $si" cf="$cf $cfi" cs="$cs $csi"
+        rb="$rb $(ratio "$fi_" "$bi")" rs="$rs $(ratio "$si" "$fi_")"
+        if [ "$i" -lt 2 ]; then
+            d="$d $(direct $S | tps)"
+            [ -z "$tls_port" ] || t="$t $(pgtls $S | tps)"
+            [ -z "$tls_port" ] || p="$p $(pgtcp $S | tps)"
+        fi
     }
+    printf 'round %s: front %s tps (%s us CPU/tx), PgBouncer %s, --strict %s (%s us CPU/tx)\n' \
+        $((i + 1)) "$fi_" "$cfi" "$bi" "$si" "$csi" >&2
     i=$((i + 1))
 done
 # shellcheck disable=SC2086
 {
-    fb=$(printf '%s\n' $f | best); bb=$(printf '%s\n' $b | best); sb=$(printf '%s\n' $s | best)
+    fb=$(printf '%s\n' $f | median); bb=$(printf '%s\n' $b | median); sb=$(printf '%s\n' $s | median)
     db=$(printf '%s\n' $d | best)
+    rbm=$(printf '%s\n' $rb | median); rsm=$(printf '%s\n' $rs | median)
+    rbr=$(printf '%s\n' $rb | range); rsr=$(printf '%s\n' $rs | range)
+    cfm=$(printf '%s\n' $cf | median); csm=$(printf '%s\n' $cs | median)
 }
-printf '%-34s %10.1f tps\n' "front, pgbench -S" "$fb"
-printf '%-34s %10.1f tps   front/PgBouncer %s (target >= 1.0: %s)\n' "PgBouncer (TLS, session pool)" \
-    "$bb" "$(ratio "$fb" "$bb")" "$(verdict "$(ratio "$fb" "$bb")" 1.0)"
-printf '%-34s %10.1f tps   strict/front %s (target >= 0.9: %s)\n' "front --strict" "$sb" \
-    "$(ratio "$sb" "$fb")" "$(verdict "$(ratio "$sb" "$fb")" 0.9)"
+printf '%-34s %10.1f tps   (median round; the front used %s us of CPU a transaction)\n' \
+    "front, pgbench -S" "$fb" "$cfm"
+printf '%-34s %10.1f tps   front/PgBouncer %.2f, rounds %s (target >= 1.0: %s)\n' \
+    "PgBouncer (TLS, session pool)" "$bb" "$rbm" "$rbr" "$(verdict "$rbm" 1.0)"
+printf '%-34s %10.1f tps   strict/front %.2f, rounds %s (target >= 0.9: %s); %s us CPU/tx\n' \
+    "front --strict" "$sb" "$rsm" "$rsr" "$(verdict "$rsm" 0.9)" "$csm"
 printf '%-34s %10.1f tps   front/direct %s (informational)\n' "direct (Unix socket, no TLS)" "$db" \
     "$(ratio "$fb" "$db")"
+record local_select_ratio_pgbouncer "$rbm"
+record local_select_ratio_strict "$rsm"
+record local_select_cpu_us "$cfm"
+record local_select_cpu_us_strict "$csm"
 record local_select_tps "$fb"
 record local_select_tps_pgbouncer "$bb"
 record local_select_tps_strict "$sb"
@@ -213,20 +253,28 @@ if [ -x "$plain" ] && [ -x "$run" ]; then
     }
     demo "$dir" "$PGPORT" 2 >/dev/null  # the schema and the owner pool, warm caches
     demo "$sdir" "$strict_port" 2 >/dev/null
-    df="" ds=""
+    df="" ds="" rd=""
     i=0
     while [ "$i" -lt "$DEMO_ROUNDS" ]; do
-        df="$df $(demo "$dir" "$PGPORT" "$DEMO_SECONDS")"
-        ds="$ds $(demo "$sdir" "$strict_port" "$DEMO_SECONDS")"
+        if [ $((i % 2)) -eq 0 ]; then
+            a=$(demo "$dir" "$PGPORT" "$DEMO_SECONDS"); z=$(demo "$sdir" "$strict_port" "$DEMO_SECONDS")
+        else
+            z=$(demo "$sdir" "$strict_port" "$DEMO_SECONDS"); a=$(demo "$dir" "$PGPORT" "$DEMO_SECONDS")
+        fi
+        df="$df $a" ds="$ds $z" rd="$rd $(ratio "$z" "$a")"
         i=$((i + 1))
     done
     # shellcheck disable=SC2086
-    { dfb=$(printf '%s\n' $df | best); dsb=$(printf '%s\n' $ds | best); }
+    {
+        dfb=$(printf '%s\n' $df | median); dsb=$(printf '%s\n' $ds | median)
+        rdm=$(printf '%s\n' $rd | median); rdr=$(printf '%s\n' $rd | range)
+    }
     printf '%-34s %10.1f tx/s\n' "demo workload, front" "$dfb"
-    printf '%-34s %10.1f tx/s   strict/front %s (target >= 0.9: %s)\n' "demo workload, front --strict" \
-        "$dsb" "$(ratio "$dsb" "$dfb")" "$(verdict "$(ratio "$dsb" "$dfb")" 0.9)"
+    printf '%-34s %10.1f tx/s   strict/front %.2f, rounds %s (target >= 0.9: %s)\n' \
+        "demo workload, front --strict" "$dsb" "$rdm" "$rdr" "$(verdict "$rdm" 0.9)"
     record local_demo_tps "$dfb"
     record local_demo_tps_strict "$dsb"
+    record local_demo_ratio_strict "$rdm"
 else
     echo "bench: $plain or $run is not built: no demo workload part" >&2
 fi
