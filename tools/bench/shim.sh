@@ -6,8 +6,9 @@
 #
 # 1. pgbench -C (a new connection per transaction) against dsqlauth-local through the preload,
 #    against the same connections made with a token computed beforehand and the parameters the
-#    shim would add written out by hand. Rounds alternate; the medians are compared (target
-#    ratio >= 0.97).
+#    shim would add written out by hand. Each round runs both sides back to back, in alternating
+#    order; the ratio is the median of the rounds' ratios (this kind of VM swings 10 to 30 %
+#    between runs, and pairs far less), the range is printed (target ratio >= 0.97).
 # 2. The client CPU time per connection attempt, shim vs by hand, against a closed port (no
 #    server in the measurement; needs the test programs of the build, tests/shim/pqclient).
 # 3. Start-up of `bash -c true`, of Python importing extension modules (dlopen and dlsym through
@@ -19,12 +20,12 @@
 #    (tools/bench/dl_bench.c, alternating rounds, medians).
 # 5. What pg_dump's handling costs programs that are not pg_dump: pgbench -S through the preload
 #    against the same preload built without it (tools/bench's libdsqlauth_preload_nodump.so),
-#    alternating rounds, medians (target >= 0.99), and the loader's start-up count of both.
+#    paired rounds as in 1 (target >= 0.99), and the loader's start-up count of both.
 set -eu
 
 BUILD=${1:-build}
-SECONDS_PER_RUN=${2:-10}
-ROUNDS=${ROUNDS:-5}
+SECONDS_PER_RUN=${2:-4}
+ROUNDS=${ROUNDS:-9}
 PRELOAD=$(realpath "$BUILD/src/libdsqlauth_preload.so")
 NODUMP=$(realpath "$BUILD/tools/bench/libdsqlauth_preload_nodump.so")
 DSQLAUTH_LIBRARY=$(realpath "$BUILD/src/libdsqlauth.so.0")
@@ -46,6 +47,8 @@ export DSQLAUTH_SSLROOTCERT
 SOCKET_DIR=$T/local/run # dsqlauth-local's own PostgreSQL: a plain, non-DSQL server
 
 median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print 0 }'; }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f to %.2f", lo, hi }'; }
 
 # ---- pgbench -C ---------------------------------------------------------------------------
 echo "select 1;" >"$T/select.sql"
@@ -53,30 +56,35 @@ TOKEN=$("$LOCAL" token --dir "$T/local" --token-user app --expires 3600)
 by_hand="host=$EP user=app dbname=postgres password=$TOKEN sslmode=verify-full sslrootcert=$DSQLAUTH_SSLROOTCERT options='-c search_path=myschema'"
 tps() { sed -n 's/^tps = \([0-9.]*\) (including.*/\1/p'; }
 pgb() { pgbench -n -C -c 4 -j 2 -T "$SECONDS_PER_RUN" -f "$T/select.sql" "$@" 2>&1; }
-shim_runs=() hand_runs=()
-for r in $(seq "$ROUNDS"); do
-    hand_runs+=("$(pgb "$by_hand" | tps)")
-    shim_runs+=("$(LD_PRELOAD=$PRELOAD pgb "host=$EP user=app" | tps)")
+shim_runs=() hand_runs=() conn_ratios=()
+for r in $(seq "$ROUNDS"); do # which side goes first alternates, so neither gets a warmer server
+    if [ $((r % 2)) -eq 1 ]; then
+        h=$(pgb "$by_hand" | tps); x=$(LD_PRELOAD=$PRELOAD pgb "host=$EP user=app" | tps)
+    else
+        x=$(LD_PRELOAD=$PRELOAD pgb "host=$EP user=app" | tps); h=$(pgb "$by_hand" | tps)
+    fi
+    hand_runs+=("$h") shim_runs+=("$x") conn_ratios+=("$(ratio "$x" "$h")")
 done
 hand=$(printf '%s\n' "${hand_runs[@]}" | median)
 shim=$(printf '%s\n' "${shim_runs[@]}" | median)
+conn_ratio=$(printf '%s\n' "${conn_ratios[@]}" | median)
 
 # ---- pg_dump's handling: pgbench -S with and without it ---------------------------------------
 LD_PRELOAD=$PRELOAD pgbench -i -q -s 1 "host=$EP user=admin" >"$T/init.log" 2>&1 ||
     { echo "shim.sh: pgbench -i failed: $(cat "$T/init.log")" >&2; exit 1; }
 pgs() { pgbench -n -S -c 4 -j 2 -T "$SECONDS_PER_RUN" "host=$EP user=admin" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
-with_runs=() without_runs=()
-for r in $(seq "$ROUNDS"); do # which side goes first alternates, so neither gets a warmer server
+with_runs=() without_runs=() dump_ratios=()
+for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then
-        without_runs+=("$(LD_PRELOAD=$NODUMP pgs)")
-        with_runs+=("$(LD_PRELOAD=$PRELOAD pgs)")
+        o=$(LD_PRELOAD=$NODUMP pgs); w=$(LD_PRELOAD=$PRELOAD pgs)
     else
-        with_runs+=("$(LD_PRELOAD=$PRELOAD pgs)")
-        without_runs+=("$(LD_PRELOAD=$NODUMP pgs)")
+        w=$(LD_PRELOAD=$PRELOAD pgs); o=$(LD_PRELOAD=$NODUMP pgs)
     fi
+    without_runs+=("$o") with_runs+=("$w") dump_ratios+=("$(ratio "$w" "$o")")
 done
 dump_with=$(printf '%s\n' "${with_runs[@]}" | median)
 dump_without=$(printf '%s\n' "${without_runs[@]}" | median)
+dump_ratio=$(printf '%s\n' "${dump_ratios[@]}" | median)
 
 # ---- client CPU per connection, no server involved -------------------------------------------
 PQCLIENT=$BUILD/tests/shim/pqclient
@@ -148,7 +156,7 @@ tool=$(command -v hyperfine >/dev/null && echo hyperfine || echo "timed loop")
 printf '\n%-52s %14s %14s %16s\n' "measurement" "without shim" "with shim" "ratio / extra"
 printf '%-52s %14s %14s %16s\n' "----------------------------------------------------" "------------" "------------" "--------------"
 printf '%-52s %14.1f %14.1f %16.3f\n' "pgbench -C -c 4 -j 2, connections/s (median of $ROUNDS)" "$hand" "$shim" \
-    "$(awk -v a="$hand" -v b="$shim" 'BEGIN {print b / a}')"
+    "$conn_ratio"
 if [ -n "$cpu_per_conn" ]; then
     read -r cpu_a cpu_b cpu_d <<<"$cpu_per_conn"
     printf '%-52s %14s %14s %13s us\n' "client CPU per connection attempt, us (closed port)" "$cpu_a" "$cpu_b" "+$cpu_d"
@@ -174,7 +182,7 @@ for f in dlsym_default_ns dlsym_handle_ns dlopen_noload_ns; do
         "$(awk -v a="$a" -v b="$b" 'BEGIN {print b - a}')"
 done
 printf '%-52s %14.1f %14.1f %16.3f\n' "pgbench -S through the shim, tps: without/with pg_dump handling" \
-    "$dump_without" "$dump_with" "$(awk -v a="$dump_without" -v b="$dump_with" 'BEGIN {print b / a}')"
+    "$dump_without" "$dump_with" "$dump_ratio"
 if [ -n "$mhz" ] && [ -n "$ld_med_c" ]; then
     printf '%-52s %14.3f %14.3f %13.3f ms\n' "/bin/true, loader time: without/with pg_dump handling" \
         "$(awk -v c="$ld_med_c" -v m="$mhz" 'BEGIN {print c / m / 1000}')" \
@@ -182,14 +190,18 @@ if [ -n "$mhz" ] && [ -n "$ld_med_c" ]; then
         "$(awk -v a="$ld_med_c" -v b="$ld_med_b" -v m="$mhz" 'BEGIN {print (b - a) / m / 1000}')"
 fi
 echo
-echo "pgbench rounds (by hand / shim): ${hand_runs[*]} / ${shim_runs[*]}"
+echo "pgbench -C rounds (by hand / shim): ${hand_runs[*]} / ${shim_runs[*]}"
+echo "  ratio: median of the rounds $conn_ratio, range $(printf '%s\n' "${conn_ratios[@]}" | range)"
 echo "pgbench -S rounds (without / with pg_dump handling): ${without_runs[*]} / ${with_runs[*]}"
+echo "  ratio: median of the rounds $dump_ratio, range $(printf '%s\n' "${dump_ratios[@]}" | range)"
 echo "target: ratio >= 0.97; extra start-up < 0.1 ms (dynamic loader time); pg_dump handling >= 0.99"
 
 # For tools/bench/run: one "name value" line per figure.
 if [ -n "${BENCH_RESULTS:-}" ]; then
     {
         echo "shim_conn_per_s $shim"
+        echo "shim_conn_ratio $conn_ratio"
+        echo "shim_pgdump_ratio $dump_ratio"
         echo "shim_baseline_conn_per_s $hand"
         echo "shim_bash_ms_without $bash_without"
         echo "shim_bash_ms_with $bash_with"
