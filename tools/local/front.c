@@ -59,6 +59,7 @@ typedef struct front {
 typedef struct conn {
     front *f;
     int fd;
+    int backend_fd; /* once the session is handed to a relay thread (-1 before) */
     SSL *ssl;
     int64_t deadline_ms; /* the whole handshake (TLS, startup, password) ends by then */
     char peer[64];
@@ -393,8 +394,31 @@ static char *read_password(conn *c)
     return pw;
 }
 
-static void session(conn *c)
+/* Ends a connection: both sides closed, everything it held freed. */
+static void conn_end(conn *c)
 {
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    if (c->backend_fd >= 0)
+        close(c->backend_fd);
+    close(c->fd);
+    atomic_fetch_sub(&c->f->active, 1);
+    free(c);
+}
+
+/* A relay thread is done with the session (relay_params.done). */
+static void relay_done(void *arg)
+{
+    conn_end(arg);
+    ERR_clear_error();
+}
+
+/* The handshake; 1 when the session went on to a relay thread, which now owns c, else 0. */
+static int session(conn *c)
+{
+    int handed = 0;
     front *f = c->f;
     const front_config *cfg = f->cfg;
     unsigned char *pkt = malloc(PROTO_MAX_STARTUP + 16);
@@ -504,9 +528,18 @@ static void session(conn *c)
     st = NULL;
     dsql_free_secret(password);
     password = NULL;
-    relay_run(&rp);
+    rp.done = relay_done;
+    rp.done_arg = c;
+    c->backend_fd = bfd;
+    if (relay_start(&rp) == 0) {
+        handed = 1;
+        bfd = -1;
+        goto out;
+    }
+    c->backend_fd = -1;
+    fatal(c, "53000", "could not start relaying the session");
 out:
-    if (c->ssl != NULL) {
+    if (!handed && c->ssl != NULL) {
         SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
         c->ssl = NULL;
@@ -520,17 +553,17 @@ out:
         dsql_wipe(pkt, PROTO_MAX_STARTUP + 16);
         free(pkt);
     }
+    return handed;
 }
 
+/* A connection's handshake thread: it ends where the data phase begins (relay.h). */
 static void *conn_thread(void *arg)
 {
     conn *c = arg;
-    session(c);
-    close(c->fd);
-    atomic_fetch_sub(&c->f->active, 1);
+    if (!session(c))
+        conn_end(c);
     ERR_clear_error();
     OPENSSL_thread_stop();
-    free(c);
     return NULL;
 }
 
@@ -575,6 +608,16 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask; signalfd gets them */
     int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    /* The relay threads (after the mask, which they inherit): half the processors, the other
+     * half being PostgreSQL's, at least one. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned relays = cpus > 1 ? (unsigned)((cpus + 1) / 2) : 1;
+    if (relays > 8)
+        relays = 8;
+    if (relay_pool_start(relays, msg, msglen) != 0) {
+        SSL_CTX_free(f.ctx);
+        return -1;
+    }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -622,6 +665,7 @@ int front_serve(int listen_fd, const front_config *cfg, char *msg, size_t msglen
         }
         c->f = &f;
         c->fd = fd;
+        c->backend_fd = -1;
         char ip[INET6_ADDRSTRLEN] = "?";
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&sa;
         inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);

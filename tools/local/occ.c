@@ -2,13 +2,11 @@
 /* occ.c: optimistic concurrency across sessions, as Aurora DSQL settles it (see occ.h). */
 #include "occ.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_EDGES 32
@@ -40,11 +38,12 @@ struct occ_member {
 
 /* The registry. Everything below is guarded by lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static occ_member *members;
 static uint64_t next_id = 1;
 static occ_inject rule;
 static unsigned long counted;
+
+static void wake_waiters(void);
 
 int occ_inject_parse(const char *spec, occ_inject *out, char *msg, size_t msglen)
 {
@@ -130,7 +129,7 @@ void occ_leave(occ_member *m)
             break;
         }
     }
-    pthread_cond_broadcast(&changed); /* a winner waiting for it to release can go on */
+    wake_waiters(); /* a winner waiting for it to release can go on */
     pthread_mutex_unlock(&lock);
     free(m);
 }
@@ -149,6 +148,16 @@ void occ_set_app(occ_member *m, const char *app)
     if (strcmp(app, OCC_FAIL_NEXT_COMMIT) == 0)
         m->fail_next = 1;
     pthread_mutex_unlock(&lock);
+}
+
+/* Wakes every member waiting for releases (occ_all_released): one of theirs may be done.
+ * Caller holds lock. */
+static void wake_waiters(void)
+{
+    uint64_t one = 1;
+    for (occ_member *x = members; x != NULL; x = x->next)
+        if (x->nvictims > 0 && x->wake_fd >= 0)
+            (void)!write(x->wake_fd, &one, sizeof one);
 }
 
 /* Caller holds lock. */
@@ -249,35 +258,18 @@ int occ_commit(occ_member *m, int force, char code[6])
     return lose;
 }
 
-int occ_wait_released(occ_member *m, int timeout_ms)
+int occ_all_released(occ_member *m)
 {
-    struct timespec until;
-    int rc = 0;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    int waiting = 0;
     pthread_mutex_lock(&lock);
-    for (;;) {
-        int waiting = 0;
-        for (size_t i = 0; i < m->nvictims; i++) {
-            occ_member *v = by_id(m->victims[i].id);
-            if (v != NULL && v->serial == m->victims[i].serial &&
-                v->released_serial != m->victims[i].serial)
-                waiting = 1;
-        }
-        if (!waiting)
-            break;
-        if (pthread_cond_timedwait(&changed, &lock, &until) == ETIMEDOUT) {
-            rc = -1;
-            break;
-        }
+    for (size_t i = 0; i < m->nvictims; i++) {
+        occ_member *v = by_id(m->victims[i].id);
+        if (v != NULL && v->serial == m->victims[i].serial &&
+            v->released_serial != m->victims[i].serial)
+            waiting = 1;
     }
     pthread_mutex_unlock(&lock);
-    return rc;
+    return !waiting;
 }
 
 void occ_end(occ_member *m, int committed)
@@ -294,7 +286,7 @@ void occ_end(occ_member *m, int committed)
     m->release_req = 0;
     m->nwaited = 0;
     m->nvictims = 0;
-    pthread_cond_broadcast(&changed);
+    wake_waiters();
     pthread_mutex_unlock(&lock);
 }
 
@@ -311,7 +303,7 @@ void occ_released(occ_member *m)
     pthread_mutex_lock(&lock);
     m->release_req = 0;
     m->released_serial = m->serial;
-    pthread_cond_broadcast(&changed);
+    wake_waiters();
     pthread_mutex_unlock(&lock);
 }
 

@@ -17,7 +17,7 @@
  *   - at COMMIT, occ_commit decides: a transaction doomed by an earlier committer, or by a
  *     write PostgreSQL found already committed, loses; otherwise it wins, and the open
  *     transactions it waited for are doomed and asked to give back their locks
- *     (occ_wait_released), their own COMMIT failing later;
+ *     (occ_all_released), their own COMMIT failing later;
  *   - occ_end records how each transaction ended; a commit dooms whoever waited for it.
  * Conflict injection (--inject-conflict, or a session's application_name) makes chosen
  * commits fail the same way, deterministically, so that a retry loop can be tested.
@@ -69,15 +69,16 @@ int occ_pending(occ_member *m);
 
 /*
  * Decides this transaction's COMMIT. Returns 0 when it wins (the transactions it waited for
- * are doomed and asked to release; wait for them with occ_wait_released), or 1 when it loses,
+ * are doomed and asked to release; occ_all_released says when they have), or 1 when it loses,
  * with DSQL's conflict code (OC000 or OC001) in code. An autocommit statement that waited is a
  * transaction committing at once: force dooms whoever it waited for regardless of injection.
  */
 int occ_commit(occ_member *m, int force, char code[6]);
 
-/* Waits (at most timeout_ms) until the transactions doomed by this member's last winning
- * occ_commit have given back their locks. 0, or -1 on timeout. */
-int occ_wait_released(occ_member *m, int timeout_ms);
+/* Whether the transactions doomed by this member's last winning occ_commit have all given back
+ * their locks (or ended). Never waits: while they have not, the member's wake_fd is written
+ * each time one of them releases or ends, so that it can ask again. */
+int occ_all_released(occ_member *m);
 
 /* This member's transaction ended (committed or rolled back). A commit dooms every member that
  * waited for it. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * relay.c: the data phase of a session: bytes both ways between the client (TLS) and PostgreSQL
- * (Unix socket) in one thread with non-blocking I/O, the maximum connection lifetime, and in
- * strict mode the DSQL rules applied per message.
+ * (Unix socket) with non-blocking I/O, on one of a few relay threads that serve every session
+ * (see "the workers" below), the maximum connection lifetime, and in strict mode the DSQL rules
+ * applied per message. Nothing here waits: what must wait (a winning COMMIT for its losers'
+ * locks) stays queued until the worker runs the session again.
  *
  * Strict mode (the classifier is strict.c and sqltree.c; this file plays the relay's part
  * strict.h describes):
@@ -43,11 +45,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
-#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -138,12 +143,23 @@ typedef struct stmt_flag {
     int changes_rows;
 } stmt_flag;
 
+typedef struct worker worker;
+
 typedef struct relay {
-    const relay_params *p;
+    const relay_params *p; /* &params */
+    relay_params params;
+    worker *w;                 /* the worker thread that runs it */
+    struct relay *prev, *next; /* the worker's relays */
+    struct relay *dirty_next;  /* the worker's relays to run after this batch of events */
+    int dirty;
+    int wake; /* the eventfd said a winner wants this session's locks */
+    /* A winning COMMIT (or a retried autocommit write) waits, its statements queued, until the
+     * transactions it doomed have given back their locks or this time (ms) has passed: 0 when
+     * nothing waits. */
+    int64_t release_gate_ms;
     queue cin, bin, to_client, to_backend;
     int c_eof, b_eof, failed;
     int c_can_read, b_can_read;
-    short c_events;    /* what SSL wants from the client socket before it can go on */
     size_t b_msg_left; /* bytes of the backend's current message still to move */
     int b_swallow;     /* ... and whether they are dropped */
     size_t c_msg_left; /* bytes of the client's current message still to move (strict) */
@@ -340,8 +356,7 @@ static int occ_rewrite(relay *r, const char *sql, const dsql_strict_stmt *st, ds
             r->hidden = H_OCC_LOSE;
             return 1;
         }
-        if (occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS) != 0)
-            dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT goes on without all releases");
+        r->release_gate_ms = local_now_ms() + OCC_RELEASE_WAIT_MS;
         dsql_buf_append(out, r->replays.data ? r->replays.data : "", r->replays.len);
         dsql_buf_append(out, "COMMIT", 6);
         r->ob = OB_WIN;
@@ -879,7 +894,7 @@ static void backend_message(relay *r, const char *msg, size_t n)
             char code[6];
             occ_conflict(r->occ, r->blockers, r->nblockers, 0);
             (void)occ_commit(r->occ, 1, code);
-            (void)occ_wait_released(r->occ, OCC_RELEASE_WAIT_MS);
+            r->release_gate_ms = local_now_ms() + OCC_RELEASE_WAIT_MS;
             r->retried = 1;
             r->ob_conflict = 0;
             put_query(&r->to_backend, "BEGIN");
@@ -1030,21 +1045,18 @@ static int progress_client_read(relay *r)
     int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)room);
     if (n > 0) {
         dst->w += (size_t)n;
-        /* A short read most likely drained the socket: wait for poll instead of a read that
-         * would only say EAGAIN (poll is level-triggered, so nothing is missed). */
-        if ((size_t)n < room && SSL_pending(r->p->ssl) == 0)
+        /* A short read most likely drained the socket: wait for the next edge instead of a
+         * read that would only say EAGAIN (each arrival of data makes one, so nothing is
+         * missed). */
+        if ((size_t)n < room && !SSL_has_pending(r->p->ssl))
             r->c_can_read = 0;
         client_input(r);
         return 1;
     }
     switch (SSL_get_error(r->p->ssl, n)) {
     case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: /* the socket's next edge, either way, runs the relay again */
         r->c_can_read = 0;
-        r->c_events |= POLLIN;
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
-        r->c_can_read = 0;
-        r->c_events |= POLLOUT;
         return 0;
     default:
         r->c_eof = 1;
@@ -1066,10 +1078,7 @@ static int progress_client_write(relay *r)
     }
     switch (SSL_get_error(r->p->ssl, n)) {
     case SSL_ERROR_WANT_READ:
-        r->c_events |= POLLIN;
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
-        r->c_events |= POLLOUT;
+    case SSL_ERROR_WANT_WRITE: /* tried again when the socket's next edge runs the relay */
         return 0;
     default:
         r->failed = 1;
@@ -1100,10 +1109,24 @@ static int progress_backend_read(relay *r)
     return 1;
 }
 
+/* Whether the release gate (relay.release_gate_ms) holds what is queued for the backend. */
+static int release_gate_closed(relay *r)
+{
+    if (r->release_gate_ms == 0)
+        return 0;
+    if (!occ_all_released(r->occ)) {
+        if (local_now_ms() < r->release_gate_ms)
+            return 1;
+        dsql_log(DSQL_LOG_DEBUG, "local: strict: COMMIT goes on without all releases");
+    }
+    r->release_gate_ms = 0;
+    return 0;
+}
+
 static int progress_backend_write(relay *r)
 {
     queue *q = &r->to_backend;
-    if (q_len(q) == 0)
+    if (q_len(q) == 0 || release_gate_closed(r))
         return 0;
     ssize_t n = send(r->p->backend_fd, q->data + q->r, q_len(q), MSG_NOSIGNAL);
     if (n > 0) {
@@ -1128,99 +1151,9 @@ static void lifetime_over(relay *r)
     dsql_log(DSQL_LOG_INFO, "local: session closed at its maximum lifetime");
 }
 
-void relay_run(const relay_params *p)
+/* Frees what relay_new made (not the sockets, which the caller's done() closes). */
+static void relay_free(relay *r)
 {
-    relay *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return;
-    r->p = p;
-    r->c_can_read = r->b_can_read = 1;
-    r->txn = 'I';
-    dsql_strict_session_init(&r->ss);
-    r->wake_fd = -1;
-    r->backend_txn = 'I';
-    dsql_buf_init(&r->replays);
-    if (p->strict) {
-        r->cache = dsql_strict_cache_new();
-        r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        r->occ = r->wake_fd >= 0 ? occ_join(r->wake_fd) : NULL;
-        if (r->cache == NULL || r->occ == NULL) {
-            dsql_strict_cache_free(r->cache);
-            if (r->wake_fd >= 0)
-                close(r->wake_fd);
-            free(r);
-            return;
-        }
-    }
-    fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
-    fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
-    struct pollfd pfd[3];
-    int wake = 0; /* the eventfd said a winner wants this session's locks */
-    for (;;) {
-        if (p->deadline_ms > 0 && !r->closing && local_now_ms() >= p->deadline_ms)
-            r->closing = 1;
-        if (r->closing && !r->finished && r->b_msg_left == 0)
-            lifetime_over(r);
-        if (r->cin.failed || r->bin.failed || r->to_client.failed || r->to_backend.failed)
-            r->failed = 1;
-        if (r->failed)
-            break;
-
-        int progress = 0;
-        r->c_events = 0;
-        if (!r->finished) {
-            progress |= progress_client_read(r);
-            progress |= progress_backend_write(r);
-            progress |= progress_backend_read(r);
-            if (r->p->strict && q_len(&r->cin) > 0)
-                client_input(r); /* messages held for a ReadyForQuery may go now */
-            if (wake && !r->outstanding && !r->in_batch && r->hidden == H_NONE &&
-                r->c_msg_left == 0) {
-                wake = 0;
-                if (occ_release_requested(r->occ)) {
-                    occ_release(r);
-                    progress = 1;
-                }
-            }
-        }
-        progress |= progress_client_write(r);
-
-        if (r->finished && q_len(&r->to_client) == 0)
-            break;
-        if (r->b_eof && q_len(&r->to_client) == 0)
-            break;
-        if (r->c_eof && q_len(&r->to_backend) == 0)
-            break;
-        if (progress)
-            continue;
-
-        int timeout = -1;
-        if (p->deadline_ms > 0 && !r->closing) {
-            int64_t left = p->deadline_ms - local_now_ms();
-            timeout = left < 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
-        }
-        short cev = r->c_events;
-        if (!r->c_can_read && !r->c_eof)
-            cev |= POLLIN;
-        pfd[0] = (struct pollfd){.fd = p->client_fd, .events = cev};
-        pfd[1] = (struct pollfd){.fd = p->backend_fd,
-                                 .events = (short)((r->b_eof || r->b_can_read ? 0 : POLLIN) |
-                                                   (q_len(&r->to_backend) ? POLLOUT : 0))};
-        pfd[2] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
-        if (poll(pfd, r->wake_fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR)
-            break;
-        if (r->wake_fd >= 0 && (pfd[2].revents & POLLIN)) {
-            uint64_t v;
-            (void)!read(r->wake_fd, &v, sizeof v);
-            wake = 1;
-        }
-        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-            r->c_can_read = 1;
-        if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-            r->b_can_read = 1;
-        if (pfd[0].revents & POLLOUT)
-            r->c_can_read = 1; /* an SSL_read that wanted to write may go on */
-    }
     dsql_strict_cache_free(r->cache);
     ob_reset(r);
     occ_leave(r->occ);
@@ -1232,4 +1165,276 @@ void relay_run(const relay_params *p)
     q_free(&r->to_client);
     q_free(&r->to_backend);
     free(r);
+}
+
+static relay *relay_new(const relay_params *p)
+{
+    relay *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->params = *p;
+    r->p = &r->params;
+    r->c_can_read = r->b_can_read = 1;
+    r->txn = 'I';
+    dsql_strict_session_init(&r->ss);
+    r->wake_fd = -1;
+    r->backend_txn = 'I';
+    dsql_buf_init(&r->replays);
+    if (p->strict) {
+        r->cache = dsql_strict_cache_new();
+        r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        r->occ = r->wake_fd >= 0 ? occ_join(r->wake_fd) : NULL;
+        if (r->cache == NULL || r->occ == NULL) {
+            relay_free(r);
+            return NULL;
+        }
+    }
+    fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
+    fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
+    return r;
+}
+
+/*
+ * Moves r on as far as it can go without waiting: reads what the sockets hold, writes what
+ * they take, checks the deadline. 1 when the session is over, 0 when it waits for its
+ * sockets (the worker's epoll says when they change) or for time to pass.
+ */
+static int relay_pump(relay *r)
+{
+    const relay_params *p = r->p;
+    for (;;) {
+        if (p->deadline_ms > 0 && !r->closing && local_now_ms() >= p->deadline_ms)
+            r->closing = 1;
+        if (r->closing && !r->finished && r->b_msg_left == 0)
+            lifetime_over(r);
+        if (r->cin.failed || r->bin.failed || r->to_client.failed || r->to_backend.failed)
+            r->failed = 1;
+        if (r->failed)
+            return 1;
+
+        int progress = 0;
+        if (!r->finished) {
+            progress |= progress_client_read(r);
+            progress |= progress_backend_write(r);
+            progress |= progress_backend_read(r);
+            if (r->p->strict && q_len(&r->cin) > 0)
+                client_input(r); /* messages held for a ReadyForQuery may go now */
+            if (r->wake && !r->outstanding && !r->in_batch && r->hidden == H_NONE &&
+                r->c_msg_left == 0) {
+                r->wake = 0;
+                if (occ_release_requested(r->occ)) {
+                    occ_release(r);
+                    progress = 1;
+                }
+            }
+        }
+        progress |= progress_client_write(r);
+
+        if (r->finished && q_len(&r->to_client) == 0)
+            return 1;
+        if (r->b_eof && q_len(&r->to_client) == 0)
+            return 1;
+        if (r->c_eof && q_len(&r->to_backend) == 0)
+            return 1;
+        if (!progress)
+            return 0;
+    }
+}
+
+/* ---- the workers ------------------------------------------------------------------------- */
+
+/*
+ * A few worker threads run every session's data phase, each over an edge-triggered epoll of
+ * its sessions' sockets: a thread per session would wake twice per query each, and on a
+ * small machine those wake-ups, not the relaying, are what a query costs. Relays are handed
+ * over through the worker's inbox (a list under its mutex and an eventfd); everything else a
+ * worker touches is its own.
+ */
+#define TICK_MS 100 /* how often deadlines are looked at */
+#define TAG_CLIENT 0u
+#define TAG_BACKEND 1u
+#define TAG_WAKE 2u
+#define TAG_INBOX 3u
+
+struct worker {
+    int ep;
+    int inbox_fd;
+    pthread_mutex_t lock;
+    relay *inbox; /* handed over, not yet watched (guarded by lock) */
+    relay *all;   /* watched: the worker thread's alone */
+    pthread_t thread;
+};
+
+static worker *workers;
+static unsigned nworkers;
+static atomic_uint next_worker;
+
+static int watch(int ep, int fd, uint32_t events, relay *r, unsigned tag)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)(uintptr_t)r | tag};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void mark(relay **dirty, relay *r)
+{
+    if (!r->dirty) {
+        r->dirty = 1;
+        r->dirty_next = *dirty;
+        *dirty = r;
+    }
+}
+
+/* Ends r: stops watching its sockets, frees it, and gives its sockets back to the caller. */
+static void relay_end(worker *w, relay *r)
+{
+    epoll_ctl(w->ep, EPOLL_CTL_DEL, r->p->client_fd, NULL);
+    epoll_ctl(w->ep, EPOLL_CTL_DEL, r->p->backend_fd, NULL);
+    if (r->wake_fd >= 0)
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, r->wake_fd, NULL);
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        w->all = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    relay_params p = r->params;
+    relay_free(r);
+    p.done(p.done_arg);
+}
+
+/* Takes the relays handed to w and starts watching them; each is run once at once. */
+static void take_inbox(worker *w, relay **dirty)
+{
+    uint64_t v;
+    (void)!read(w->inbox_fd, &v, sizeof v);
+    pthread_mutex_lock(&w->lock);
+    relay *in = w->inbox;
+    w->inbox = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (in != NULL) {
+        relay *r = in;
+        in = in->next;
+        const uint32_t io = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        if (watch(w->ep, r->p->client_fd, io, r, TAG_CLIENT) != 0 ||
+            watch(w->ep, r->p->backend_fd, io, r, TAG_BACKEND) != 0 ||
+            (r->wake_fd >= 0 && watch(w->ep, r->wake_fd, EPOLLIN | EPOLLET, r, TAG_WAKE) != 0)) {
+            dsql_log(DSQL_LOG_WARN, "local: could not watch a session's sockets: %s",
+                     strerror(errno));
+            r->prev = NULL;
+            r->next = w->all;
+            if (w->all != NULL)
+                w->all->prev = r;
+            w->all = r;
+            relay_end(w, r);
+            continue;
+        }
+        r->prev = NULL;
+        r->next = w->all;
+        if (w->all != NULL)
+            w->all->prev = r;
+        w->all = r;
+        mark(dirty, r);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    struct epoll_event ev[64];
+    int64_t last_tick = local_now_ms();
+    for (;;) {
+        int n = epoll_wait(w->ep, ev, 64, w->all != NULL ? TICK_MS : -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        relay *dirty = NULL;
+        for (int i = 0; i < n; i++) {
+            unsigned tag = (unsigned)(ev[i].data.u64 & 7u);
+            relay *r = (relay *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)7u);
+            uint32_t e = ev[i].events;
+            switch (tag) {
+            case TAG_INBOX:
+                take_inbox(w, &dirty);
+                continue;
+            case TAG_CLIENT:
+                if (e & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP | EPOLLOUT))
+                    r->c_can_read = 1; /* EPOLLOUT: an SSL_read that wanted to write may go on */
+                break;
+            case TAG_BACKEND:
+                if (e & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                    r->b_can_read = 1;
+                break;
+            case TAG_WAKE: {
+                uint64_t v;
+                (void)!read(r->wake_fd, &v, sizeof v);
+                r->wake = 1;
+                break;
+            }
+            }
+            mark(&dirty, r);
+        }
+        int64_t now = local_now_ms();
+        if (now - last_tick >= TICK_MS) {
+            last_tick = now;
+            for (relay *r = w->all; r != NULL; r = r->next)
+                if ((r->p->deadline_ms > 0 && now >= r->p->deadline_ms) || r->release_gate_ms > 0)
+                    mark(&dirty, r);
+        }
+        while (dirty != NULL) {
+            relay *r = dirty;
+            dirty = r->dirty_next;
+            r->dirty = 0;
+            if (relay_pump(r))
+                relay_end(w, r);
+        }
+    }
+    return NULL;
+}
+
+int relay_pool_start(unsigned count, char *msg, size_t msglen)
+{
+    workers = calloc(count, sizeof *workers);
+    if (workers == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        worker *w = &workers[i];
+        pthread_mutex_init(&w->lock, NULL);
+        w->ep = epoll_create1(EPOLL_CLOEXEC);
+        w->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->ep < 0 || w->inbox_fd < 0 ||
+            watch(w->ep, w->inbox_fd, EPOLLIN | EPOLLET, NULL, TAG_INBOX) != 0) {
+            snprintf(msg, msglen, "could not set up the relay's epoll: %s", strerror(errno));
+            return -1;
+        }
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int err = pthread_create(&w->thread, &attr, worker_main, w);
+        pthread_attr_destroy(&attr);
+        if (err != 0) {
+            snprintf(msg, msglen, "could not start a relay thread: %s", strerror(err));
+            return -1;
+        }
+        nworkers = i + 1;
+    }
+    return 0;
+}
+
+int relay_start(const relay_params *p)
+{
+    if (nworkers == 0)
+        return -1;
+    relay *r = relay_new(p);
+    if (r == NULL)
+        return -1;
+    worker *w = &workers[atomic_fetch_add(&next_worker, 1) % nworkers];
+    r->w = w;
+    pthread_mutex_lock(&w->lock);
+    r->next = w->inbox;
+    w->inbox = r;
+    pthread_mutex_unlock(&w->lock);
+    uint64_t one = 1;
+    (void)!write(w->inbox_fd, &one, sizeof one);
+    return 0;
 }
