@@ -105,6 +105,59 @@ Test(front, app_connects_uses_myschema_and_cannot_write_public)
     free(t);
 }
 
+/*
+ * Bulk both ways, far beyond what the sockets buffer: the relay stops reading a side while the
+ * other cannot take more, and must pick it up again when it can (an edge-triggered relay that
+ * waits for an edge the full socket will never make again hangs here).
+ */
+Test(front, bulk_copy_in_and_out_and_large_results, .timeout = 60)
+{
+    char *t = h_token(1, 0, 0);
+    PGconn *c = h_connect("admin", t, NULL);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(PQexec(c, "CREATE TEMP TABLE bulk (id int, s text)"));
+    PGresult *r = PQexec(c, "COPY bulk FROM STDIN");
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN);
+    PQclear(r);
+    char pad[201];
+    memset(pad, 'p', 200);
+    pad[200] = '\0';
+    for (int i = 0; i < 40000; i++) { /* about 8 MB */
+        char line[256];
+        int n = snprintf(line, sizeof line, "%d\t%s\n", i, pad);
+        cr_assert_eq(PQputCopyData(c, line, n), 1);
+    }
+    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
+    r = PQgetResult(c);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    cr_assert_str_eq(PQcmdTuples(r), "40000");
+    PQclear(r);
+    PQclear(PQgetResult(c));
+
+    r = PQexec(c, "COPY bulk TO STDOUT");
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_OUT);
+    PQclear(r);
+    long rows = 0, bytes = 0;
+    char *buf;
+    int n;
+    while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+        rows++;
+        bytes += n;
+        PQfreemem(buf);
+    }
+    cr_assert_eq(n, -1, "%s", PQerrorMessage(c));
+    PQclear(PQgetResult(c));
+    cr_assert_eq(rows, 40000);
+    cr_assert_gt(bytes, 8000000);
+
+    r = PQexec(c, "SELECT repeat('x', 1000) FROM generate_series(1, 20000)"); /* about 20 MB */
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    cr_assert_eq(PQntuples(r), 20000);
+    PQclear(r);
+    PQfinish(c);
+    free(t);
+}
+
 Test(front, copy_notices_and_cancel_are_relayed)
 {
     char *t = h_token(1, 0, 0);

@@ -44,6 +44,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -160,6 +161,7 @@ typedef struct relay {
     queue cin, bin, to_client, to_backend;
     int c_eof, b_eof, failed;
     int c_can_read, b_can_read;
+    int c_drained;     /* the client socket's last read() got less than it asked: it was empty */
     size_t b_msg_left; /* bytes of the backend's current message still to move */
     int b_swallow;     /* ... and whether they are dropped */
     size_t c_msg_left; /* bytes of the client's current message still to move (strict) */
@@ -1042,13 +1044,15 @@ static int progress_client_read(relay *r)
         return 0;
     ERR_clear_error();
     size_t room = dst->cap - dst->w;
+    r->c_drained = 0;
     int n = SSL_read(r->p->ssl, dst->data + dst->w, (int)room);
     if (n > 0) {
         dst->w += (size_t)n;
-        /* A short read most likely drained the socket: wait for the next edge instead of a
-         * read that would only say EAGAIN (each arrival of data makes one, so nothing is
-         * missed). */
-        if ((size_t)n < room && !SSL_has_pending(r->p->ssl))
+        /* SSL_read gives one record at a time, so a short one says nothing about the socket;
+         * the socket's own last read() does (client_bio_read). When it found the socket
+         * emptied and SSL holds nothing more, wait for the next edge (each arrival of data
+         * makes one) instead of a read() that would only say EAGAIN. */
+        if (r->c_drained && !SSL_has_pending(r->p->ssl))
             r->c_can_read = 0;
         client_input(r);
         return 1;
@@ -1154,6 +1158,9 @@ static void lifetime_over(relay *r)
 /* Frees what relay_new made (not the sockets, which the caller's done() closes). */
 static void relay_free(relay *r)
 {
+    BIO *rbio = SSL_get_rbio(r->p->ssl);
+    if (rbio != NULL)
+        BIO_set_callback_ex(rbio, NULL); /* the socket outlives r */
     dsql_strict_cache_free(r->cache);
     ob_reset(r);
     occ_leave(r->occ);
@@ -1165,6 +1172,22 @@ static void relay_free(relay *r)
     q_free(&r->to_client);
     q_free(&r->to_backend);
     free(r);
+}
+
+/* Watches the client socket BIO's reads (BIO_set_callback_ex): a read() that returned less
+ * than it asked for, or nothing, emptied the socket. */
+static long client_bio_read(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+                            int ret, size_t *processed)
+{
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        relay *r = (relay *)BIO_get_callback_arg(b);
+        if (ret <= 0 || (processed != NULL && *processed < len))
+            r->c_drained = 1;
+    }
+    return ret;
 }
 
 static relay *relay_new(const relay_params *p)
@@ -1189,6 +1212,13 @@ static relay *relay_new(const relay_params *p)
             return NULL;
         }
     }
+    BIO *rbio = SSL_get_rbio(p->ssl);
+    if (rbio == NULL) {
+        relay_free(r);
+        return NULL;
+    }
+    BIO_set_callback_arg(rbio, (char *)r);
+    BIO_set_callback_ex(rbio, client_bio_read);
     fcntl(p->client_fd, F_SETFL, fcntl(p->client_fd, F_GETFL) | O_NONBLOCK);
     fcntl(p->backend_fd, F_SETFL, fcntl(p->backend_fd, F_GETFL) | O_NONBLOCK);
     return r;
