@@ -138,11 +138,12 @@ median() {
         END { if (!NR) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f to %.2f", lo, hi }'; }
-# cpu_ticks DIR: the user + system clock ticks the front of the instance in DIR has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/front.pid")/stat"; }
+# cpu_ticks PIDFILE: the user + system clock ticks the process PIDFILE names has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$1")/stat"; }
 TICK=$(getconf CLK_TCK)
-# measure DIR SIDE ARGS...: runs pgbench through SIDE; prints "TPS CPU", CPU being the time the
-# front of the instance in DIR used per transaction pgbench completed, in microseconds.
+# measure PIDFILE SIDE ARGS...: runs pgbench through SIDE; prints "TPS CPU", CPU being the time
+# the proxy PIDFILE names (a front, PgBouncer) used per transaction pgbench completed, in
+# microseconds.
 measure() {
     _d=$1 _side=$2
     shift 2
@@ -170,18 +171,20 @@ fi
 
 echo "bench: $ROUNDS rounds of ${SECONDS_PER_RUN}s each (front, PgBouncer and --strict in each; the informational sides in two), $CLIENTS clients, $JOBS threads, $(nproc) cores" >&2
 S="-S -n -c $CLIENTS -j $JOBS -T $SECONDS_PER_RUN"
-f="" s="" b="" d="" t="" p="" rb="" rs="" cf="" cs=""
+f="" s="" b="" d="" t="" p="" rb="" rs="" cf="" cs="" cb=""
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do
     # shellcheck disable=SC2086
     {
         if [ $((i % 2)) -eq 0 ]; then
-            mf=$(measure "$dir" front $S); bi=$(bouncer $S | tps); ms=$(measure "$sdir" strict $S)
+            mf=$(measure "$dir/front.pid" front $S); mb=$(measure "$bdir/pid" bouncer $S)
+            ms=$(measure "$sdir/front.pid" strict $S)
         else
-            ms=$(measure "$sdir" strict $S); bi=$(bouncer $S | tps); mf=$(measure "$dir" front $S)
+            ms=$(measure "$sdir/front.pid" strict $S); mb=$(measure "$bdir/pid" bouncer $S)
+            mf=$(measure "$dir/front.pid" front $S)
         fi
-        fi_=${mf% *} cfi=${mf#* } si=${ms% *} csi=${ms#* }
-        f="$f $fi_" b="$b $bi" s="$s $si" cf="$cf $cfi" cs="$cs $csi"
+        fi_=${mf% *} cfi=${mf#* } si=${ms% *} csi=${ms#* } bi=${mb% *} cbi=${mb#* }
+        f="$f $fi_" b="$b $bi" s="$s $si" cf="$cf $cfi" cs="$cs $csi" cb="$cb $cbi"
         rb="$rb $(ratio "$fi_" "$bi")" rs="$rs $(ratio "$si" "$fi_")"
         if [ "$i" -lt 2 ]; then
             d="$d $(direct $S | tps)"
@@ -189,8 +192,8 @@ while [ "$i" -lt "$ROUNDS" ]; do
             [ -z "$tls_port" ] || p="$p $(pgtcp $S | tps)"
         fi
     }
-    printf 'round %s: front %s tps (%s us CPU/tx), PgBouncer %s, --strict %s (%s us CPU/tx)\n' \
-        $((i + 1)) "$fi_" "$cfi" "$bi" "$si" "$csi" >&2
+    printf 'round %s: front %s tps (%s us CPU/tx), PgBouncer %s (%s us CPU/tx), --strict %s (%s us CPU/tx)\n' \
+        $((i + 1)) "$fi_" "$cfi" "$bi" "$cbi" "$si" "$csi" >&2
     i=$((i + 1))
 done
 # shellcheck disable=SC2086
@@ -199,12 +202,12 @@ done
     db=$(printf '%s\n' $d | best)
     rbm=$(printf '%s\n' $rb | median); rsm=$(printf '%s\n' $rs | median)
     rbr=$(printf '%s\n' $rb | range); rsr=$(printf '%s\n' $rs | range)
-    cfm=$(printf '%s\n' $cf | median); csm=$(printf '%s\n' $cs | median)
+    cfm=$(printf '%s\n' $cf | median); csm=$(printf '%s\n' $cs | median); cbm=$(printf '%s\n' $cb | median)
 }
 printf '%-34s %10.1f tps   (median round; the front used %s us of CPU a transaction)\n' \
     "front, pgbench -S" "$fb" "$cfm"
-printf '%-34s %10.1f tps   front/PgBouncer %.2f, rounds %s (target >= 1.0: %s)\n' \
-    "PgBouncer (TLS, session pool)" "$bb" "$rbm" "$rbr" "$(verdict "$rbm" 1.0)"
+printf '%-34s %10.1f tps   front/PgBouncer %.2f, rounds %s (target >= 1.0: %s); %s us CPU/tx\n' \
+    "PgBouncer (TLS, session pool)" "$bb" "$rbm" "$rbr" "$(verdict "$rbm" 1.0)" "$cbm"
 printf '%-34s %10.1f tps   strict/front %.2f, rounds %s (target >= 0.9: %s); %s us CPU/tx\n' \
     "front --strict" "$sb" "$rsm" "$rsr" "$(verdict "$rsm" 0.9)" "$csm"
 printf '%-34s %10.1f tps   front/direct %s (informational)\n' "direct (Unix socket, no TLS)" "$db" \
@@ -213,6 +216,7 @@ record local_select_ratio_pgbouncer "$rbm"
 record local_select_ratio_strict "$rsm"
 record local_select_cpu_us "$cfm"
 record local_select_cpu_us_strict "$csm"
+record local_select_cpu_us_pgbouncer "$cbm"
 record local_select_tps "$fb"
 record local_select_tps_pgbouncer "$bb"
 record local_select_tps_strict "$sb"
