@@ -105,6 +105,35 @@ Test(front, app_connects_uses_myschema_and_cannot_write_public)
     free(t);
 }
 
+/* Creates the temporary table `table (id int, s text)` and fills it with COPY FROM STDIN:
+ * rows lines "<i>\t<text>", each sent as its own CopyData. */
+static void copy_in(PGconn *c, const char *table, int rows, const char *text)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE TEMP TABLE %s (id int, s text)", table);
+    PQclear(PQexec(c, sql));
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN, "%s", PQerrorMessage(c));
+    PQclear(r);
+    size_t len = strlen(text) + 16;
+    char *line = malloc(len);
+    cr_assert_not_null(line);
+    for (int i = 0; i < rows; i++) {
+        int n = snprintf(line, len, "%d\t%s\n", i, text);
+        cr_assert_eq(PQputCopyData(c, line, n), 1);
+    }
+    free(line);
+    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
+    r = PQgetResult(c);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    char want[16];
+    snprintf(want, sizeof want, "%d", rows);
+    cr_assert_str_eq(PQcmdTuples(r), want);
+    PQclear(r);
+    PQclear(PQgetResult(c));
+}
+
 /*
  * Bulk both ways, far beyond what the sockets buffer: the relay stops reading a side while the
  * other cannot take more, and must pick it up again when it can (an edge-triggered relay that
@@ -115,26 +144,12 @@ Test(front, bulk_copy_in_and_out_and_large_results, .timeout = 60)
     char *t = h_token(1, 0, 0);
     PGconn *c = h_connect("admin", t, NULL);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    PQclear(PQexec(c, "CREATE TEMP TABLE bulk (id int, s text)"));
-    PGresult *r = PQexec(c, "COPY bulk FROM STDIN");
-    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN);
-    PQclear(r);
     char pad[201];
     memset(pad, 'p', 200);
     pad[200] = '\0';
-    for (int i = 0; i < 40000; i++) { /* about 8 MB */
-        char line[256];
-        int n = snprintf(line, sizeof line, "%d\t%s\n", i, pad);
-        cr_assert_eq(PQputCopyData(c, line, n), 1);
-    }
-    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
-    r = PQgetResult(c);
-    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
-    cr_assert_str_eq(PQcmdTuples(r), "40000");
-    PQclear(r);
-    PQclear(PQgetResult(c));
+    copy_in(c, "bulk", 40000, pad); /* about 8 MB */
 
-    r = PQexec(c, "COPY bulk TO STDOUT");
+    PGresult *r = PQexec(c, "COPY bulk TO STDOUT");
     cr_assert_eq(PQresultStatus(r), PGRES_COPY_OUT);
     PQclear(r);
     long rows = 0, bytes = 0;
@@ -163,26 +178,12 @@ Test(front, copy_notices_and_cancel_are_relayed)
     char *t = h_token(1, 0, 0);
     PGconn *c = h_connect("admin", t, NULL);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    PQclear(PQexec(c, "CREATE TEMP TABLE cp (id int, s text)"));
-    PGresult *r = PQexec(c, "COPY cp FROM STDIN");
-    cr_assert_eq(PQresultStatus(r), PGRES_COPY_IN);
-    PQclear(r);
-    for (int i = 0; i < 1000; i++) {
-        char line[64];
-        int n = snprintf(line, sizeof line, "%d\trow %d\n", i, i);
-        cr_assert_eq(PQputCopyData(c, line, n), 1);
-    }
-    cr_assert_eq(PQputCopyEnd(c, NULL), 1);
-    r = PQgetResult(c);
-    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
-    cr_assert_str_eq(PQcmdTuples(r), "1000");
-    PQclear(r);
-    PQclear(PQgetResult(c));
+    copy_in(c, "cp", 1000, "row");
     char *n = query1(c, "SELECT count(*) FROM cp");
     cr_assert_str_eq(n, "1000");
     free(n);
 
-    r = PQexec(c, "DO $$BEGIN RAISE NOTICE 'hello from the backend'; END$$");
+    PGresult *r = PQexec(c, "DO $$BEGIN RAISE NOTICE 'hello from the backend'; END$$");
     cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
 
