@@ -10,12 +10,14 @@ set -u
 BUILD=${DSQLAUTH_BUILD_ROOT:?}
 files=$(tracked)
 
-# ---- the top level: the design card's entries, meson's options file and dotfiles only --------
+# ---- the top level: the design card's entries, meson's options file, CI and the usual dotfiles --
 card=(meson.build README.md LICENSE src include demo tests tools)
 top=$(printf '%s\n' "$files" | cut -d/ -f1 | sort -u)
-allowed=$(printf '%s\n' "${card[@]}" meson_options.txt)
-extra=$(printf '%s\n' "$top" | grep -vxF -f <(printf '%s\n' "$allowed") | grep -v '^\.' || true)
-is "top level: nothing beside the design card's entries (and meson_options.txt, dotfiles)" "$extra" ""
+allowed=$(printf '%s\n' "${card[@]}" meson_options.txt .ci .gitignore .gitattributes .clang-format \
+    .clang-tidy .editorconfig)
+extra=$(printf '%s\n' "$top" | grep -vxF -f <(printf '%s\n' "$allowed") || true)
+is "top level: nothing beside the design card's entries (and meson_options.txt, .ci, the usual dotfiles)" \
+    "$extra" ""
 missing=""
 for e in "${card[@]}"; do printf '%s\n' "$top" | grep -qxF "$e" || missing="$missing $e"; done
 is "top level: every entry of the design card is there" "$missing" ""
