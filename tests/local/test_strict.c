@@ -184,6 +184,95 @@ Test(parse, the_cache_answers_the_same_once_parsed)
     dsql_strict_cache_free(NULL);
 }
 
+/* A text that differs from one parsed before only in its numbers is not parsed again, unless a
+ * verdict read a constant; digits in names, strings, parameters and comments are the text's own. */
+Test(parse, the_cache_answers_a_text_differing_only_in_numbers_without_parsing)
+{
+    dsql_strict_cache *c = dsql_strict_cache_new();
+    const dsql_strict_stmt *st;
+    size_t n;
+    uint64_t hits, misses, h0, m0;
+    const char *pairs[][2] = {
+        {"SELECT v FROM t WHERE id = 12", "SELECT v FROM t WHERE id = 34"},
+        {"UPDATE t SET v = 1.5 WHERE id = 7; COMMIT", "UPDATE t SET v = 2.0 WHERE id = 9; COMMIT"},
+        {"INSERT INTO t VALUES (1, 2), (3, 4)", "INSERT INTO t VALUES (5, 6), (7, 8)"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        dsql_strict_stmt first[4];
+        size_t nfirst;
+        cr_assert_eq(dsql_strict_cache_parse(c, pairs[i][0], strlen(pairs[i][0]), &st, &nfirst), 0);
+        cr_assert_leq(nfirst, 4);
+        memcpy(first, st, nfirst * sizeof *st);
+        dsql_strict_cache_stats(c, &h0, &m0);
+        cr_assert_eq(dsql_strict_cache_parse(c, pairs[i][1], strlen(pairs[i][1]), &st, &n), 0);
+        dsql_strict_cache_stats(c, &hits, &misses);
+        cr_assert_eq(hits, h0 + 1, "%s: parsed again", pairs[i][1]);
+        cr_assert_eq(misses, m0);
+        cr_assert_eq(n, nfirst);
+        for (size_t k = 0; k < n; k++) {
+            cr_assert_eq(st[k].kind, first[k].kind);
+            cr_assert_eq(st[k].flags, first[k].flags);
+            cr_assert_eq(st[k].values_rows, first[k].values_rows);
+            cr_assert_eq(st[k].off, first[k].off);
+            cr_assert_eq(st[k].len, first[k].len);
+        }
+    }
+    /* Same shape, verdicts that read the number: each parsed, each answered on its own. */
+    const char *own[][2] = {
+        {"CREATE SEQUENCE s CACHE 65536", "CREATE SEQUENCE s CACHE 10000"},
+        {"EXPLAIN (ANALYZE 0) UPDATE t SET v = 1", "EXPLAIN (ANALYZE 1) UPDATE t SET v = 1"},
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        cr_assert_eq(dsql_strict_cache_parse(c, own[i][0], strlen(own[i][0]), &st, &n), 0);
+        int rejected = st[0].rejected;
+        enum dsql_strict_kind kind = st[0].kind;
+        dsql_strict_cache_stats(c, &h0, &m0);
+        cr_assert_eq(dsql_strict_cache_parse(c, own[i][1], strlen(own[i][1]), &st, &n), 0);
+        dsql_strict_cache_stats(c, &hits, &misses);
+        cr_assert_eq(misses, m0 + 1, "%s: answered from %s", own[i][1], own[i][0]);
+        cr_assert(st[0].rejected != rejected || st[0].kind != kind, "%s", own[i][1]);
+    }
+    /* Digits that are not numbers: a different text, parsed. */
+    const char *texts[][2] = {
+        {"SELECT * FROM t1", "SELECT * FROM t2"},
+        {"SELECT 'a 1' FROM t", "SELECT 'a 2' FROM t"},
+        {"SELECT \"c 1\" FROM t", "SELECT \"c 2\" FROM t"},
+        {"SELECT $1::int FROM t", "SELECT $2::int FROM t"},
+        {"SELECT $q$ 1 $q$ FROM t", "SELECT $q$ 2 $q$ FROM t"},
+        {"SELECT E'\\' 1' FROM t", "SELECT E'\\' 2' FROM t"},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        cr_assert_eq(dsql_strict_cache_parse(c, texts[i][0], strlen(texts[i][0]), &st, &n), 0, "%s",
+                     texts[i][0]);
+        dsql_strict_cache_stats(c, &h0, &m0);
+        cr_assert_eq(dsql_strict_cache_parse(c, texts[i][1], strlen(texts[i][1]), &st, &n), 0);
+        dsql_strict_cache_stats(c, &hits, &misses);
+        cr_assert_eq(misses, m0 + 1, "%s: answered from %s", texts[i][1], texts[i][0]);
+    }
+    dsql_strict_cache_free(c);
+}
+
+/* The cache's look at numbers reads quotes, comments and dollar quotes: ragged ones too. */
+Test(parse, the_cache_takes_any_text_of_quotes_and_numbers)
+{
+    static const char alphabet[] = "'\"$-/*\\eE0123 q\n;SELECT";
+    dsql_strict_cache *c = dsql_strict_cache_new();
+    uint32_t seed = 12345;
+    for (int i = 0; i < 5000; i++) {
+        char text[48];
+        size_t len = (size_t)(i % 40);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            text[k] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        text[len] = '\0';
+        const dsql_strict_stmt *st;
+        size_t n;
+        cr_assert_geq(dsql_strict_cache_parse(c, text, len, &st, &n), 0, "%s", text);
+    }
+    dsql_strict_cache_free(c);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* cases.tsv                                                                                   */
 /* ------------------------------------------------------------------------------------------ */

@@ -80,9 +80,19 @@ static const char *catalog_name(List *names)
     return NULL;
 }
 
+/*
+ * Whether the classification of the statement at hand read a constant's value (a string, a
+ * number, an option's argument): its verdict may then change with the constant, so strict.c's
+ * cache must not give it to a text that differs from it only in a number. Per thread, as the
+ * parse is; sqltree_parse clears it before each statement. Every reader of a constant below
+ * sets it.
+ */
+static _Thread_local int constant_read;
+
 /* A string constant ('x', or 'x'::type): its value, else NULL. */
 static const char *string_constant(Node *n)
 {
+    constant_read = 1;
     if (n != NULL && IsA(n, TypeCast))
         n = ((TypeCast *)n)->arg;
     if (n != NULL && IsA(n, A_Const)) {
@@ -304,6 +314,7 @@ static void check_column_type(const TypeName *t, dsql_strict_stmt *out)
 /* A CACHE option's value: -1 when absent, a large number for values past int range. */
 static long long cache_option(List *options)
 {
+    constant_read = 1;
     ListCell *lc;
     foreach (lc, options) {
         DefElem *d = lfirst(lc);
@@ -738,6 +749,7 @@ static void classify_alter_table(AlterTableStmt *s, int async, dsql_strict_stmt 
 
 static void classify_function(CreateFunctionStmt *s, dsql_strict_stmt *out)
 {
+    constant_read = 1; /* LANGUAGE 'x' may be a string */
     ListCell *lc;
     foreach (lc, s->options) {
         DefElem *d = lfirst(lc);
@@ -752,6 +764,7 @@ static void classify_function(CreateFunctionStmt *s, dsql_strict_stmt *out)
 /* EXPLAIN runs its statement when ANALYZE is on. */
 static int explain_analyzes(List *options)
 {
+    constant_read = 1; /* ANALYZE 0, ANALYZE 'off' */
     ListCell *lc;
     foreach (lc, options) {
         DefElem *d = lfirst(lc);
@@ -1068,7 +1081,10 @@ int sqltree_parse(const char *text, size_t len, const size_t *async_offs, size_t
                 st->async_len = 5;
             }
         }
+        constant_read = 0;
         classify_stmt(raw->stmt, async, st);
+        if (constant_read)
+            st->flags |= DSQL_STRICT_READS_CONSTANT;
         if (st->rejected)
             st->kind = DSQL_STRICT_OTHER;
     }

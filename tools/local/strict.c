@@ -504,7 +504,8 @@ typedef struct cache_slot {
 } cache_slot;
 
 struct dsql_strict_cache {
-    cache_slot slot[CACHE_SLOTS];
+    cache_slot slot[CACHE_SLOTS];  /* by text */
+    cache_slot shape[CACHE_SLOTS]; /* by number_shape() of the text */
     uint64_t hits, misses;
 };
 
@@ -524,8 +525,10 @@ void dsql_strict_cache_free(dsql_strict_cache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
         slot_clear(&c->slot[i]);
+        slot_clear(&c->shape[i]);
+    }
     free(c);
 }
 
@@ -539,34 +542,164 @@ static uint64_t fnv1a(const char *s, size_t n)
     return h;
 }
 
-int dsql_strict_cache_parse(dsql_strict_cache *c, const char *text, size_t len,
-                            const dsql_strict_stmt **out, size_t *n)
+static int is_ident(unsigned char ch)
 {
-    uint64_t h = fnv1a(text, len);
-    cache_slot *s = &c->slot[h % CACHE_SLOTS];
-    int rc;
-    if (s->text != NULL && s->hash == h && s->len == len && memcmp(s->text, text, len) == 0) {
-        c->hits++;
-        *out = s->stmts;
-        *n = s->n;
-        return s->rc;
+    return ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+           ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+}
+
+/* The end of the dollar quote that opens at text[i] ($$ or $tag$), or 0 when none opens there. */
+static size_t dollar_quote_end(const char *text, size_t len, size_t i)
+{
+    size_t t = i + 1;
+    if (t < len && text[t] >= '0' && text[t] <= '9')
+        return 0; /* $1: a parameter */
+    while (t < len && text[t] != '$' && is_ident((unsigned char)text[t]))
+        t++;
+    if (t >= len || text[t] != '$')
+        return 0;
+    size_t tag = t + 1 - i;
+    for (size_t j = t + 1; j + tag <= len; j++)
+        if (text[j] == '$' && memcmp(text + j, text + i, tag) == 0)
+            return j + tag;
+    return len;
+}
+
+/*
+ * The shape of a text: out (len bytes) is text with every digit of a number made '0', numbers
+ * being digits that start a token (not inside a name, a parameter such as $1, a quoted string
+ * or name, or a comment). Same length, so every offset of a statement holds. Returns how many
+ * digits changed. A lexing mistake can only merge texts whose parse trees differ in a constant
+ * or a name the rules do not read, since only statements whose verdict read no constant are
+ * kept by shape, and no rule matches a name with a digit after a non-name character.
+ */
+static size_t number_shape(const char *text, size_t len, char *out)
+{
+    size_t changed = 0, i = 0;
+    memcpy(out, text, len);
+    while (i < len) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == '\'' || ch == '"') { /* '' and "" inside just close and reopen */
+            size_t j = i + 1;
+            int escapes = ch == '\'' && i > 0 && (text[i - 1] | 0x20) == 'e';
+            while (j < len && (unsigned char)text[j] != ch)
+                j += escapes && text[j] == '\\' ? 2 : 1;
+            i = j + 1;
+        } else if (ch == '-' && i + 1 < len && text[i + 1] == '-') {
+            while (i < len && text[i] != '\n')
+                i++;
+        } else if (ch == '/' && i + 1 < len && text[i + 1] == '*') {
+            int depth = 0;
+            do {
+                if (text[i] == '/' && i + 1 < len && text[i + 1] == '*')
+                    depth++, i += 2;
+                else if (text[i] == '*' && i + 1 < len && text[i + 1] == '/')
+                    depth--, i += 2;
+                else
+                    i++;
+            } while (i < len && depth > 0);
+        } else if (ch == '$' && dollar_quote_end(text, len, i) != 0) {
+            i = dollar_quote_end(text, len, i);
+        } else if (ch >= '0' && ch <= '9') {
+            for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+                if (text[i] != '0')
+                    out[i] = '0', changed++;
+        } else if (is_ident(ch)) {
+            while (i < len && is_ident((unsigned char)text[i]))
+                i++;
+        } else {
+            i++;
+        }
     }
-    c->misses++;
+    return changed;
+}
+
+/* Looks text (hashed h) up in the slots table; NULL when it is not there. */
+static cache_slot *cache_find(cache_slot *table, uint64_t h, const char *text, size_t len)
+{
+    cache_slot *s = &table[h % CACHE_SLOTS];
+    if (s->text != NULL && s->hash == h && s->len == len && memcmp(s->text, text, len) == 0)
+        return s;
+    return NULL;
+}
+
+/* Keeps stmts (taken) for text, hashed h, in the slot of table it falls in. */
+static void cache_keep(cache_slot *table, uint64_t h, const char *text, size_t len, int rc,
+                       dsql_strict_stmt *stmts, size_t n)
+{
+    cache_slot *s = &table[h % CACHE_SLOTS];
     slot_clear(s);
-    dsql_strict_stmt *stmts = NULL;
-    size_t count = 0;
-    rc = dsql_strict_parse(text, len, &stmts, &count);
-    if (rc < 0)
-        return rc;
     s->rc = rc;
     s->stmts = stmts;
-    s->n = count;
+    s->n = n;
     if (len <= CACHE_MAX_TEXT && (s->text = malloc(len + 1)) != NULL) {
         memcpy(s->text, text, len);
         s->text[len] = '\0';
         s->hash = h;
         s->len = len;
     }
+}
+
+/* Whether a verdict on stmts holds for every text of the same shape. */
+static int shape_free(int rc, const dsql_strict_stmt *stmts, size_t n)
+{
+    if (rc != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (stmts[i].rejected || (stmts[i].flags & DSQL_STRICT_READS_CONSTANT))
+            return 0;
+    return 1;
+}
+
+int dsql_strict_cache_parse(dsql_strict_cache *c, const char *text, size_t len,
+                            const dsql_strict_stmt **out, size_t *n)
+{
+    uint64_t h = fnv1a(text, len);
+    cache_slot *s = cache_find(c->slot, h, text, len);
+    if (s == NULL && len <= CACHE_MAX_TEXT && memchr(text, '\0', len) == NULL) {
+        /* A text PostgreSQL cuts at a NUL is kept by its exact text only. */
+        char *shape = malloc(len + 1);
+        if (shape == NULL)
+            return -1;
+        if (number_shape(text, len, shape) > 0) {
+            uint64_t hs = fnv1a(shape, len);
+            s = cache_find(c->shape, hs, shape, len);
+            if (s == NULL) {
+                dsql_strict_stmt *stmts = NULL, *copy = NULL;
+                size_t count = 0;
+                int rc = dsql_strict_parse(text, len, &stmts, &count);
+                if (rc < 0) {
+                    free(shape);
+                    return rc;
+                }
+                c->misses++;
+                if (shape_free(rc, stmts, count) &&
+                    (copy = malloc((count ? count : 1) * sizeof *copy)) != NULL) {
+                    memcpy(copy, stmts, count * sizeof *copy);
+                    cache_keep(c->shape, hs, shape, len, rc, copy, count);
+                }
+                free(shape);
+                cache_keep(c->slot, h, text, len, rc, stmts, count);
+                *out = stmts;
+                *n = count;
+                return rc;
+            }
+        }
+        free(shape);
+    }
+    if (s != NULL) {
+        c->hits++;
+        *out = s->stmts;
+        *n = s->n;
+        return s->rc;
+    }
+    c->misses++;
+    dsql_strict_stmt *stmts = NULL;
+    size_t count = 0;
+    int rc = dsql_strict_parse(text, len, &stmts, &count);
+    if (rc < 0)
+        return rc;
+    cache_keep(c->slot, h, text, len, rc, stmts, count);
     *out = stmts;
     *n = count;
     return rc;

@@ -96,6 +96,10 @@ typedef struct dsql_strict_error {
 /* INSERT ... VALUES (...), ...: no RETURNING, ON CONFLICT, WITH; values_rows says how many rows. */
 #define DSQL_STRICT_INSERT_VALUES 0x10u
 
+/* The classification read a constant's value: the verdict may change with it (the parse cache
+ * keeps such a statement for its exact text only). */
+#define DSQL_STRICT_READS_CONSTANT 0x20u
+
 /* One classified statement. Plain data: copy it, keep it with a prepared statement. */
 typedef struct dsql_strict_stmt {
     enum dsql_strict_kind kind;
@@ -145,9 +149,11 @@ size_t dsql_strict_shadow(const char *sql, const dsql_strict_stmt *st, char *out
 
 /*
  * A connection's parse cache: the same text is parsed once (a client that sends the same
- * statement again, or prepares it again, costs a hash and a compare). 64 slots, texts up to
- * 8 KiB. dsql_strict_cache_parse answers as dsql_strict_parse, with *out borrowed from the
- * cache until the next call on it.
+ * statement again, or prepares it again, costs a hash and a compare), and so is a text that
+ * differs from one parsed before only in the digits of its numbers, when no verdict of it read
+ * a constant (pgbench's and many ORMs' simple-protocol queries write their values inline).
+ * 64 slots of each kind, texts up to 8 KiB. dsql_strict_cache_parse answers as
+ * dsql_strict_parse, with *out borrowed from the cache until the next call on it.
  */
 typedef struct dsql_strict_cache dsql_strict_cache;
 dsql_strict_cache *dsql_strict_cache_new(void);
