@@ -136,6 +136,12 @@ Test(conformance, every_case_of_strict_cases, .timeout = 150)
     cr_assert_gt(steps, 100);
 }
 
+/* As in test_front, with --strict's relay (which holds statements for its own exchanges). */
+Test(conformance, a_backend_that_ends_closes_its_client, .timeout = 120)
+{
+    h_check_backend_end_closes_client(40);
+}
+
 int main(int argc, char *argv[])
 {
     return h_main(argc, argv, "--strict --inject-conflict every=2,app=inject-every-2,code=OC001");

@@ -173,6 +173,12 @@ Test(front, bulk_copy_in_and_out_and_large_results, .timeout = 60)
     free(t);
 }
 
+/* A backend that ends closes its client's connection at once (local_server.c says more). */
+Test(front, a_backend_that_ends_closes_its_client, .timeout = 120)
+{
+    h_check_backend_end_closes_client(40);
+}
+
 Test(front, copy_notices_and_cancel_are_relayed)
 {
     char *t = h_token(1, 0, 0);

@@ -39,6 +39,13 @@ char *h_token_custom(const char *host, const char *region, const char *akid, con
 /* libpq connection with verify-full against the endpoint; extra is appended conninfo. */
 PGconn *h_connect(const char *user, const char *password, const char *extra);
 
+/*
+ * Asserts, rounds times, that when an admin connection's backend ends (pg_terminate_backend
+ * from another session; in a transaction block every other round) the client's connection is
+ * closed within 10 s although the client sends nothing more.
+ */
+void h_check_backend_end_closes_client(int rounds);
+
 /* Asserts a connection failed with sqlstate and a message containing text. */
 void h_expect_refused(PGconn *c, const char *sqlstate, const char *text);
 

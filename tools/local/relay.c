@@ -161,6 +161,7 @@ typedef struct relay {
     queue cin, bin, to_client, to_backend;
     int c_eof, b_eof, failed;
     int c_can_read, b_can_read;
+    int c_hup, b_hup;  /* the peer's end of the socket was seen closed (EPOLLRDHUP, EPOLLHUP) */
     int c_drained;     /* the client socket's last read() got less than it asked: it was empty */
     size_t b_msg_left; /* bytes of the backend's current message still to move */
     int b_swallow;     /* ... and whether they are dropped */
@@ -1052,7 +1053,7 @@ static int progress_client_read(relay *r)
          * the socket's own last read() does (client_bio_read). When it found the socket
          * emptied and SSL holds nothing more, wait for the next edge (each arrival of data
          * makes one) instead of a read() that would only say EAGAIN. */
-        if (r->c_drained && !SSL_has_pending(r->p->ssl))
+        if (r->c_drained && !SSL_has_pending(r->p->ssl) && !r->c_hup)
             r->c_can_read = 0;
         client_input(r);
         return 1;
@@ -1100,8 +1101,11 @@ static int progress_backend_read(relay *r)
     ssize_t n = recv(r->p->backend_fd, dst->data + dst->w, room, 0);
     if (n > 0) {
         dst->w += (size_t)n;
-        if ((size_t)n < room)
-            r->b_can_read = 0; /* as above */
+        /* A short read emptied the socket: wait for the next edge, as above; but when the
+         * peer's close came in the same edge as the data, no edge follows, so read on to
+         * the end of file. */
+        if ((size_t)n < room && !r->b_hup)
+            r->b_can_read = 0;
         backend_input(r);
         return 1;
     }
@@ -1388,10 +1392,14 @@ static void *worker_main(void *arg)
             case TAG_CLIENT:
                 if (e & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP | EPOLLOUT))
                     r->c_can_read = 1; /* EPOLLOUT: an SSL_read that wanted to write may go on */
+                if (e & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                    r->c_hup = 1;
                 break;
             case TAG_BACKEND:
                 if (e & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
                     r->b_can_read = 1;
+                if (e & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                    r->b_hup = 1;
                 break;
             case TAG_WAKE: {
                 uint64_t v;
