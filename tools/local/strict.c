@@ -654,49 +654,38 @@ static int shape_free(int rc, const dsql_strict_stmt *stmts, size_t n)
 int dsql_strict_cache_parse(dsql_strict_cache *c, const char *text, size_t len,
                             const dsql_strict_stmt **out, size_t *n)
 {
-    uint64_t h = fnv1a(text, len);
+    uint64_t h = fnv1a(text, len), hs = 0;
     cache_slot *s = cache_find(c->slot, h, text, len);
+    char *shape = NULL;
+    /* A text PostgreSQL cuts at a NUL is kept by its exact text only. */
     if (s == NULL && len <= CACHE_MAX_TEXT && memchr(text, '\0', len) == NULL) {
-        /* A text PostgreSQL cuts at a NUL is kept by its exact text only. */
-        char *shape = malloc(len + 1);
-        if (shape == NULL)
+        if ((shape = malloc(len + 1)) == NULL)
             return -1;
         if (number_shape(text, len, shape) > 0) {
-            uint64_t hs = fnv1a(shape, len);
+            hs = fnv1a(shape, len);
             s = cache_find(c->shape, hs, shape, len);
-            if (s == NULL) {
-                dsql_strict_stmt *stmts = NULL, *copy = NULL;
-                size_t count = 0;
-                int rc = dsql_strict_parse(text, len, &stmts, &count);
-                if (rc < 0) {
-                    free(shape);
-                    return rc;
-                }
-                c->misses++;
-                if (shape_free(rc, stmts, count) &&
-                    (copy = malloc((count ? count : 1) * sizeof *copy)) != NULL) {
-                    memcpy(copy, stmts, count * sizeof *copy);
-                    cache_keep(c->shape, hs, shape, len, rc, copy, count);
-                }
-                free(shape);
-                cache_keep(c->slot, h, text, len, rc, stmts, count);
-                *out = stmts;
-                *n = count;
-                return rc;
-            }
+        } else {
+            free(shape);
+            shape = NULL;
         }
-        free(shape);
     }
     if (s != NULL) {
+        free(shape);
         c->hits++;
         *out = s->stmts;
         *n = s->n;
         return s->rc;
     }
     c->misses++;
-    dsql_strict_stmt *stmts = NULL;
+    dsql_strict_stmt *stmts = NULL, *copy;
     size_t count = 0;
     int rc = dsql_strict_parse(text, len, &stmts, &count);
+    if (rc >= 0 && shape != NULL && shape_free(rc, stmts, count) &&
+        (copy = malloc((count ? count : 1) * sizeof *copy)) != NULL) {
+        memcpy(copy, stmts, count * sizeof *copy);
+        cache_keep(c->shape, hs, shape, len, rc, copy, count);
+    }
+    free(shape);
     if (rc < 0)
         return rc;
     cache_keep(c->slot, h, text, len, rc, stmts, count);
