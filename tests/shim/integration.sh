@@ -383,6 +383,15 @@ expect "dsqlauth-run refuses setuid programs: exit status 127" 127 "$rc"
 out=$("$RUN" "$TESTBIN/static-true" 2>&1); rc=$?
 expect "dsqlauth-run refuses static programs" "dsqlauth-run: .*statically linked.*" "$out"
 expect "dsqlauth-run refuses static programs: exit status 127" 127 "$rc"
+out=$(env -u DSQLAUTH_PRELOAD "$RUN" --print-preload 2>&1); rc=$?
+expect "dsqlauth-run --print-preload: the build tree's preload" "$(realpath "$PRELOAD")" "$out"
+expect "dsqlauth-run --print-preload: exit status 0" 0 "$rc"
+out=$(DSQLAUTH_PRELOAD=$T/none.so "$RUN" --print-preload 2>&1); rc=$?
+expect "dsqlauth-run --print-preload: none" "dsqlauth-run: cannot find libdsqlauth_preload\.so.*" "$out"
+expect "dsqlauth-run --print-preload: none: exit status 127" 127 "$rc"
+out=$("$RUN" --print-preload psql 2>&1); rc=$?
+expect "dsqlauth-run --print-preload with a program" "dsqlauth-run: --print-preload takes no program.*" "$out"
+expect "dsqlauth-run --print-preload with a program: exit status 127" 127 "$rc"
 out=$("$RUN" --help 2>&1)
 expect "dsqlauth-run --help" "Usage: dsqlauth-run PROGRAM \[ARGS\.\.\.\]" "$out"
 out=$("$RUN" --version 2>&1)

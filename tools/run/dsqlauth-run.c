@@ -38,8 +38,9 @@ static void usage(FILE *f)
           "DSQLAUTH_SCHEMA, DSQLAUTH_HOSTS, DSQLAUTH_SSLROOTCERT, DSQLAUTH_TOKEN_EXPIRES,\n"
           "DSQLAUTH_SSLMODE=verify-ca|require (weaker TLS verification, with a warning),\n"
           "DSQLAUTH_PRELOAD (the preload to use), DSQLAUTH_LIBRARY (libdsqlauth to load).\n\n"
-          "  --help     this text\n"
-          "  --version  the version\n",
+          "  --print-preload  print the preload this would use (for LD_PRELOAD=$(...) by hand)\n"
+          "  --help           this text\n"
+          "  --version        the version\n",
           f);
 }
 
@@ -222,6 +223,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("dsqlauth-run %s\n", DSQL_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--print-preload") == 0) {
+        char path[PATH_MAX];
+        if (argc > 2)
+            return die("--print-preload takes no program; see dsqlauth-run --help");
+        if (find_preload(path, sizeof path) != 0)
+            return die("cannot find " PRELOAD_NAME "; set DSQLAUTH_PRELOAD to its path");
+        printf("%s\n", path);
         return 0;
     }
     int first = 1;
