@@ -636,28 +636,23 @@ Test(endpoint, backend_limit_is_a_clean_53300)
  * Starts the instance with a soft open-files limit far below what the test needs (start must
  * raise it), then gives this process all it may have for its own clients.
  */
+static int start(void *arg)
+{
+    (void)arg;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rlim_t hard = rl.rlim_max;
+    rl.rlim_cur = LOW_SOFT_LIMIT < hard ? LOW_SOFT_LIMIT : hard;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    char args[64];
+    snprintf(args, sizeof args, "--handshake-timeout %d", HANDSHAKE_TIMEOUT);
+    int started = h_start(args);
+    rl.rlim_cur = hard;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    return started;
+}
+
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true)) {
-        struct rlimit rl;
-        getrlimit(RLIMIT_NOFILE, &rl);
-        rlim_t hard = rl.rlim_max;
-        rl.rlim_cur = LOW_SOFT_LIMIT < hard ? LOW_SOFT_LIMIT : hard;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        char args[64];
-        snprintf(args, sizeof args, "--handshake-timeout %d", HANDSHAKE_TIMEOUT);
-        int started = h_start(args);
-        rl.rlim_cur = hard;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (started != 0) {
-            criterion_finalize(tests);
-            return 1;
-        }
-        result = !criterion_run_all_tests(tests);
-        h_stop();
-    }
-    criterion_finalize(tests);
-    return result;
+    return h_main_with(argc, argv, start, NULL);
 }

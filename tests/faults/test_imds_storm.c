@@ -437,32 +437,24 @@ Test(imds_storm, wrong_credentials_never_connect, .timeout = 120)
  * test sends thousands of bad tokens from 127.0.0.1 on purpose: an endpoint that limits failed
  * logins per client address has the limit turned off here.
  */
+static int start(void *arg)
+{
+    (void)arg;
+    char dir[] = "/tmp/dsqlauth-storm-XXXXXX", keys[600];
+    FILE *f = NULL;
+    if (mkdtemp(dir) != NULL) {
+        snprintf(keys, sizeof keys, "%s/keys", dir);
+        f = fopen(keys, "w");
+    }
+    if (f == NULL || fprintf(f, "%s %s %s\n", AKID, SECRET, SESSION) < 0 || fclose(f) != 0 ||
+        chmod(keys, 0600) != 0 || h_start_dir(dir, "--max-failed-logins 0") != 0) {
+        fprintf(stderr, "test_imds_storm: cannot start dsqlauth-local in %s\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true)) {
-        char help[8192], cmd[700];
-        snprintf(cmd, sizeof cmd, "%s --help", h_bin());
-        const char *args =
-            h_sh(cmd, help, sizeof help) == 0 && strstr(help, "--max-failed-logins") != NULL
-                ? "--max-failed-logins 0"
-                : "";
-        char dir[] = "/tmp/dsqlauth-storm-XXXXXX", keys[600];
-        FILE *f = NULL;
-        if (mkdtemp(dir) != NULL) {
-            snprintf(keys, sizeof keys, "%s/keys", dir);
-            f = fopen(keys, "w");
-        }
-        if (f == NULL || fprintf(f, "%s %s %s\n", AKID, SECRET, SESSION) < 0 || fclose(f) != 0 ||
-            chmod(keys, 0600) != 0 || h_start_dir(dir, args) != 0) {
-            fprintf(stderr, "test_imds_storm: cannot start dsqlauth-local in %s\n", dir);
-            criterion_finalize(tests);
-            return 1;
-        }
-        result = !criterion_run_all_tests(tests);
-        h_stop();
-    }
-    criterion_finalize(tests);
-    return result;
+    return h_main_with(argc, argv, start, NULL);
 }

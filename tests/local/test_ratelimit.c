@@ -28,24 +28,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A TCP connection to the front from source address src (any 127/8 address is local). */
-static int tcp_from(const char *src)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in me = {.sin_family = AF_INET};
-    cr_assert_eq(inet_pton(AF_INET, src, &me.sin_addr), 1);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof me), 0, "bind %s: %s", src,
-                 strerror(errno));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h_port())};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
-    return fd;
-}
-
 /*
  * SSLRequest, TLS, startup as admin, then the password when asked. Returns the type of the
  * message that ends the login ('R' for AuthenticationOk, 'E' with code and msg filled).
@@ -53,7 +35,7 @@ static int tcp_from(const char *src)
 static char raw_login(const char *src, const char *password, char *code, char *msg, size_t mlen)
 {
     SSL_CTX *ctx = h_client_ctx();
-    int fd = tcp_from(src);
+    int fd = h_tcp_from(src);
     SSL *ssl = h_tls_session(fd, ctx, 1, h_endpoint(), 0);
     cr_assert(ssl != NULL, "TLS from %s", src);
     unsigned char pkt[512];

@@ -220,7 +220,19 @@ void h_expect_refused(PGconn *c, const char *sqlstate, const char *text)
 
 int h_tcp(void)
 {
+    return h_tcp_from(NULL);
+}
+
+int h_tcp_from(const char *src)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    if (src != NULL) {
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        cr_assert_eq(inet_pton(AF_INET, src, &me.sin_addr), 1);
+        cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof me), 0, "bind %s: %s", src,
+                     strerror(errno));
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h_port())};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {.tv_sec = 5};
@@ -351,12 +363,12 @@ SSL *h_tls_session(int fd, SSL_CTX *ctx, int ssl_request, const char *sni, int a
     return ssl;
 }
 
-int h_main(int argc, char *argv[], const char *start_args)
+int h_main_with(int argc, char *argv[], int (*start)(void *), void *arg)
 {
     struct criterion_test_set *tests = criterion_initialize();
     int result = 0;
     if (criterion_handle_args(argc, argv, true)) {
-        if (h_start(start_args) != 0) {
+        if (start(arg) != 0) {
             criterion_finalize(tests);
             return 1;
         }
@@ -365,6 +377,16 @@ int h_main(int argc, char *argv[], const char *start_args)
     }
     criterion_finalize(tests);
     return result;
+}
+
+static int start_with_args(void *start_args)
+{
+    return h_start(start_args);
+}
+
+int h_main(int argc, char *argv[], const char *start_args)
+{
+    return h_main_with(argc, argv, start_with_args, (void *)start_args);
 }
 
 long h_read_pid(const char *path)

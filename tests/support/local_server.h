@@ -26,6 +26,8 @@ void h_stop(void);
 
 /* A test program's main: starts the instance (start_args), runs the tests, stops it. */
 int h_main(int argc, char *argv[], const char *start_args);
+/* The same with a start of the caller's own (it calls h_start or h_start_dir; 0 or -1). */
+int h_main_with(int argc, char *argv[], int (*start)(void *), void *arg);
 
 /* Runs a shell command line, returns its exit status; output (stdout+stderr) into out. */
 int h_sh(const char *cmd, char *out, size_t outlen);
@@ -51,6 +53,8 @@ void h_expect_refused(PGconn *c, const char *sqlstate, const char *text);
 
 /* A TCP connection to the front (blocking, 5 s timeouts). */
 int h_tcp(void);
+/* The same from source address src (any 127/8 address is local), or any when NULL. */
+int h_tcp_from(const char *src);
 
 /* Reads a whole backend message (type + body) with a 5 s timeout; -1 on EOF/timeout. */
 int h_read_msg(int fd, SSL *ssl, char *type, char *body, size_t cap, size_t *len);
